@@ -1,0 +1,160 @@
+/*
+ * libjobq host interfaces: the clock, the resource probe and the deployer.
+ *
+ * The scheduler owns no threads and does no I/O of its own against the
+ * cluster. Everything it needs to know about the outside world comes through
+ * these three vtables, which the host fills in and passes in jobq_options.
+ * That is what lets the same policy core run against Kubernetes, a mock
+ * cluster in a simulator, or a unit test's fake.
+ *
+ * Versioning (the sqlite3_vfs rule): every vtable starts with `version`.
+ * Methods are grouped by the version that added them and are only ever
+ * appended. The library calls a method added in version N only when
+ * `version >= N` and the pointer is non-NULL, and falls back otherwise.
+ * A version of 0 or one newer than the library knows is rejected by
+ * jobq_open() with JOBQ_EVERSION.
+ *
+ * Re-entrancy: vtable methods and the event sink are called while the
+ * scheduler's lock is held, on the thread that called into the library.
+ * A callback must not call back into the same scheduler handle: such a call
+ * is detected and fails with JOBQ_EBUSY. Other threads calling into the
+ * handle wait until the callback returns, so keep callbacks short or make
+ * them hand work to another thread.
+ */
+#ifndef JOBQ_HOST_H
+#define JOBQ_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Resource dimensions, always in this order (it is also the order in which
+ * a blocked head reports the first insufficient dimension). */
+typedef enum jobq_resource_kind {
+    JOBQ_RESOURCE_CPU = 0,     /* millicores */
+    JOBQ_RESOURCE_MEMORY = 1,  /* bytes */
+    JOBQ_RESOURCE_PODS = 2,    /* count */
+    JOBQ_RESOURCE_STORAGE = 3, /* bytes */
+    JOBQ_RESOURCE_COUNT = 4
+} jobq_resource_kind;
+
+/* A value of JOBQ_UNLIMITED in a quota's `hard` means "no limit on this
+ * dimension" (the namespace has no ResourceQuota that constrains it). */
+#define JOBQ_UNLIMITED INT64_MAX
+
+/* Four amounts indexed by jobq_resource_kind. A fixed-size value type: it
+ * will not grow, because the four dimensions are part of the contract. */
+typedef struct jobq_resources {
+    int64_t amount[JOBQ_RESOURCE_COUNT];
+} jobq_resources;
+
+/* Milliseconds. The default clock returns Unix-epoch milliseconds that
+ * never go backwards during the life of a handle. */
+typedef int64_t jobq_time_ms;
+
+/* A run's durable id, assigned at submission, never reused. 0 is never a
+ * valid id. */
+typedef uint64_t jobq_run_id;
+
+typedef enum jobq_priority {
+    JOBQ_PRIORITY_HIGH = 0,
+    JOBQ_PRIORITY_NORMAL = 1
+} jobq_priority;
+
+typedef enum jobq_flow {
+    JOBQ_FLOW_PRIORITY = 0, /* queued, resource-aware, WRR between priorities */
+    JOBQ_FLOW_LEGACY = 1    /* bypass: deployed at once, no resource check */
+} jobq_flow;
+
+/* ------------------------------------------------------------------ clock */
+
+#define JOBQ_CLOCK_VERSION 1
+
+typedef struct jobq_clock {
+    unsigned version; /* JOBQ_CLOCK_VERSION */
+    void *ctx;        /* passed back to every method */
+    /* v1: the current time in milliseconds. */
+    jobq_time_ms (*now_ms)(void *ctx);
+} jobq_clock;
+
+/* ------------------------------------------------------------------ probe */
+
+#define JOBQ_PROBE_VERSION 1
+
+typedef struct jobq_probe {
+    unsigned version; /* JOBQ_PROBE_VERSION */
+    void *ctx;
+    /* v1: fill `hard` (the quota limits; JOBQ_UNLIMITED where none) and
+     * `used` (what is consumed right now, everything the host already
+     * deployed included) for namespace `ns`. Return 0, or a negative value
+     * when the quota cannot be read: the namespace then admits nothing in
+     * this cycle and is asked again in the next. Called at most once per
+     * namespace per scheduling cycle. */
+    int (*read_quota)(void *ctx, const char *ns, jobq_resources *hard,
+                      jobq_resources *used);
+} jobq_probe;
+
+/* --------------------------------------------------------------- deployer */
+
+#define JOBQ_DEPLOYER_VERSION 1
+
+/* Returned by jobq_deployer.deploy when the cluster refused the run because
+ * it would exceed a quota (Kubernetes: 403 "exceeded quota"). The run goes
+ * back to the head of its queue and is retried in a later cycle. */
+#define JOBQ_DEPLOY_QUOTA_REJECTED 1
+
+/* What a deployment looks like from the deployer's side. Strings and the
+ * payload are borrowed for the duration of the call only. */
+typedef struct jobq_deploy_request {
+    unsigned version;   /* 1; fields are only ever appended */
+    jobq_run_id run_id; /* durable: use it to make deploy idempotent */
+    const char *run_name; /* may be "" */
+    const char *job;
+    const char *domain;
+    const char *ns;
+    jobq_priority priority;
+    jobq_flow flow;
+    jobq_resources request;
+    const void *payload; /* the job's opaque payload, may be NULL */
+    size_t payload_len;
+    unsigned attempt; /* 1 for the first deploy attempt of this run */
+} jobq_deploy_request;
+
+/* What jobq_deployer.poll reports about a deployed run. */
+typedef enum jobq_poll_status {
+    JOBQ_POLL_RUNNING = 0,  /* still running (or still starting) */
+    JOBQ_POLL_FINISHED = 1, /* completed successfully */
+    JOBQ_POLL_FAILED = 2,   /* failed; put the cause in `msg` */
+    JOBQ_POLL_GONE = 3,     /* the deployment no longer exists */
+    JOBQ_POLL_QUOTA_REJECTED = 4 /* the cluster refused it on quota after
+                                    accepting it (asynchronous rejection) */
+} jobq_poll_status;
+
+typedef struct jobq_deployer {
+    unsigned version; /* JOBQ_DEPLOYER_VERSION */
+    void *ctx;
+    /* v1: launch the run. Return 0 when launched, JOBQ_DEPLOY_QUOTA_REJECTED
+     * on a quota rejection, or a negative value on any other failure with a
+     * message in msg (msg_cap bytes, always NUL-terminated by the library).
+     * Must be idempotent per run_id: after a crash the library may deploy a
+     * run again whose earlier attempt it cannot prove did not happen. */
+    int (*deploy)(void *ctx, const jobq_deploy_request *req, char *msg,
+                  size_t msg_cap);
+    /* v1, optional: stop a deployed run (jobq_run_cancel on a running run).
+     * Return 0 or negative with a message. */
+    int (*cancel)(void *ctx, jobq_run_id run_id, char *msg, size_t msg_cap);
+    /* v1, optional: report the state of a deployed run. When NULL the host
+     * reports completions itself with jobq_run_report(). Called for every
+     * deployed run once per scheduling cycle, in deployment order. */
+    int (*poll)(void *ctx, jobq_run_id run_id, jobq_poll_status *status,
+                char *msg, size_t msg_cap);
+} jobq_deployer;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JOBQ_HOST_H */

@@ -1,0 +1,395 @@
+/*
+ * libjobq: decides which batch job runs next, and when.
+ *
+ * This is the whole public API. Anything not declared here (or in the
+ * sibling headers it includes) is private and may change at any time.
+ *
+ * The model, in brief (the full contract is SPEC.md section 2):
+ *
+ *   - A *job* is a definition: name, domain, namespace, priority (high or
+ *     normal), flow (priority or legacy), a default resource request and an
+ *     opaque payload for the deployer.
+ *   - A *run* is one execution request of a job. It gets a durable id at
+ *     submission and waits in the FIFO queue of its (namespace, priority).
+ *   - jobq_tick() runs one scheduling cycle: reconcile finished runs, apply
+ *     head timeouts, then admit queue heads that fit the namespace quota,
+ *     choosing between the high and normal queue of a namespace by smooth
+ *     weighted round robin and taking namespaces in turn. Only a queue's
+ *     head is ever considered: nothing overtakes a blocked head.
+ *
+ * The host owns the loop. Call jobq_tick() periodically (every few seconds
+ * is typical) and whenever something changed; jobq_next_deadline() says
+ * when the next time-driven action (a head timeout, a deploy retry) is due,
+ * like libuv's uv_backend_timeout().
+ *
+ * Conventions (libgit2's): output parameters come first; a function handing
+ * back `T **out` gives ownership (pair it with the matching _free/_close);
+ * strings passed in are copied, never retained. Every function returns 0 on
+ * success or a negative jobq_status; jobq_errmsg() then has the detail.
+ *
+ * Threads: a scheduler handle may be used from any number of threads; calls
+ * are serialised by an internal lock. See host.h for the re-entrancy rule
+ * that applies inside callbacks.
+ */
+#ifndef JOBQ_JOBQ_H
+#define JOBQ_JOBQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errors.h"
+#include "host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(JOBQ_BUILDING_LIBRARY) && defined(__GNUC__)
+#define JOBQ_API __attribute__((visibility("default")))
+#else
+#define JOBQ_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define JOBQ_VERSION_MAJOR 0
+#define JOBQ_VERSION_MINOR 1
+#define JOBQ_VERSION_PATCH 0
+#define JOBQ_VERSION_STRING "0.1.0"
+#define JOBQ_VERSION_NUMBER                                                    \
+    (JOBQ_VERSION_MAJOR * 10000 + JOBQ_VERSION_MINOR * 100 + JOBQ_VERSION_PATCH)
+
+/* The version of the library actually loaded, to detect a header/library
+ * mismatch at run time (compare with JOBQ_VERSION_NUMBER). */
+JOBQ_API const char *jobq_version(void);
+JOBQ_API int jobq_version_number(void);
+
+/* ----------------------------------------------------------------- errors */
+
+/* A static description of a status code; never NULL. */
+JOBQ_API const char *jobq_strerror(int status);
+/* The symbolic name of a status code ("JOBQ_EINVAL"); never NULL. */
+JOBQ_API const char *jobq_errname(int status);
+
+/* ------------------------------------------------------------ quantities */
+
+/* Parse a Kubernetes quantity ("500m", "2", "1.5", "512Mi", "2Gi", "1e3",
+ * "1T") into the base unit of `kind`: cpu in millicores (sub-millicore
+ * amounts round up, as the Kubernetes API server does), memory and storage
+ * in bytes, pods as a count. Amounts that are not whole bytes or whole pods
+ * are refused with JOBQ_EPARSE, not rounded: a Spark-style "512m" (meaning
+ * MiB to Spark, 0.512 bytes to Kubernetes) is an error. Negative amounts are
+ * JOBQ_EPARSE, amounts above INT64_MAX are JOBQ_ERANGE. When err is not
+ * NULL it receives a message (err_cap bytes, NUL-terminated). */
+JOBQ_API int jobq_quantity_parse(int64_t *out, const char *text,
+                                 jobq_resource_kind kind, char *err,
+                                 size_t err_cap);
+
+/* Format an amount in the shortest exact Kubernetes notation ("500m", "8",
+ * "32Gi", "1500"); JOBQ_UNLIMITED formats as "unlimited". Returns the length
+ * that was (or would have been) written, like snprintf, or a negative
+ * status. */
+JOBQ_API int jobq_quantity_format(char *buf, size_t cap, int64_t amount,
+                                  jobq_resource_kind kind);
+
+/* "cpu", "memory", "pods", "storage"; NULL for an unknown kind. */
+JOBQ_API const char *jobq_resource_name(jobq_resource_kind kind);
+
+/* ------------------------------------------------------------------ events */
+
+typedef enum jobq_event_type {
+    JOBQ_EVENT_SUBMITTED = 0,
+    JOBQ_EVENT_BLOCKED = 1,     /* the head does not fit: see resource */
+    JOBQ_EVENT_DEPLOYED = 2,    /* see wait_ms, flow */
+    JOBQ_EVENT_RESCHEDULED = 3, /* back to its queue head; reason */
+    JOBQ_EVENT_HEAD_TIMEOUT_RETRY = 4, /* see retry */
+    JOBQ_EVENT_CANCELLED = 5,   /* see reason, detail */
+    JOBQ_EVENT_FINISHED = 6,
+    JOBQ_EVENT_FAILED = 7,      /* see detail */
+    JOBQ_EVENT_DEPLOY_RETRY = 8 /* a deploy error that will be retried */
+} jobq_event_type;
+
+/* "submitted", "blocked", "deployed", "rescheduled", "head_timeout_retry",
+ * "cancelled", "finished", "failed", "deploy_retry"; NULL if unknown. */
+JOBQ_API const char *jobq_event_name(jobq_event_type type);
+
+/* One thing that happened to one run. Every pointer is borrowed for the
+ * duration of the callback only. */
+typedef struct jobq_event {
+    unsigned version; /* 1; fields are only ever appended */
+    jobq_event_type type;
+    jobq_time_ms time; /* the cycle's (or the call's) time */
+    jobq_run_id run;
+    const char *run_name; /* "" when the run was submitted without one */
+    const char *job;
+    const char *domain;
+    const char *ns;
+    jobq_priority priority;
+    jobq_flow flow;
+    /* BLOCKED: the first insufficient dimension and its amounts. */
+    jobq_resource_kind resource;
+    int64_t requested;
+    int64_t available;
+    /* DEPLOYED: time from submission to deployment. */
+    jobq_time_ms wait_ms;
+    /* HEAD_TIMEOUT_RETRY: 1-based retry number; DEPLOY_RETRY: attempt. */
+    unsigned retry;
+    /* RESCHEDULED, CANCELLED, FAILED: a short machine-readable reason
+     * ("stale_quota", "head_timeout", "user", "deploy_error", "vanished",
+     * "migrated"...); "" otherwise. */
+    const char *reason;
+    /* CANCELLED, FAILED, FINISHED: a sentence for humans, "" if none. */
+    const char *detail;
+} jobq_event;
+
+typedef void (*jobq_event_fn)(void *payload, const jobq_event *event);
+
+/* ---------------------------------------------------------------- options */
+
+typedef enum jobq_durability {
+    /* fsync on every commit: an acknowledged submit survives power loss. */
+    JOBQ_DURABILITY_FULL = 0,
+    /* fsync at WAL checkpoints only: survives a process crash, may lose the
+     * last commits on power loss or an OS crash. */
+    JOBQ_DURABILITY_NORMAL = 1
+} jobq_durability;
+
+#define JOBQ_OPTIONS_VERSION 1
+
+typedef struct jobq_options {
+    unsigned version; /* JOBQ_OPTIONS_VERSION */
+    /* Host interfaces, copied at open. NULL clock = the real clock. A NULL
+     * probe means every namespace is unlimited; a NULL deployer means runs
+     * are marked deployed without anything being launched (dry run). */
+    const jobq_clock *clock;
+    const jobq_probe *probe;
+    const jobq_deployer *deployer;
+    /* Called for every event, in order, while the scheduler lock is held. */
+    jobq_event_fn on_event;
+    void *event_payload;
+    /* A configuration document (SPEC section 3, any subset) applied on top
+     * of the defaults; NULL for defaults. */
+    const char *config_json;
+    /* SQLite database file for durable state; NULL keeps everything in
+     * memory only. */
+    const char *db_path;
+    jobq_durability durability;
+} jobq_options;
+
+#define JOBQ_OPTIONS_INIT {JOBQ_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, \
+                           NULL, NULL, JOBQ_DURABILITY_FULL}
+JOBQ_API int jobq_options_init(jobq_options *opts, unsigned version);
+
+/* -------------------------------------------------------------- scheduler */
+
+typedef struct jobq_scheduler jobq_scheduler;
+
+/* Open a scheduler. On failure *out is NULL; when err is not NULL it gets
+ * a message (there is no handle yet to ask). */
+JOBQ_API int jobq_open(jobq_scheduler **out, const jobq_options *opts,
+                       char *err, size_t err_cap);
+/* Close and free; NULL is a no-op. Queued runs persist if a db is open. */
+JOBQ_API void jobq_close(jobq_scheduler *s);
+
+/* The message for the most recent failure of a call on this handle made by
+ * the calling thread... or any thread: it is per handle, copied into buf
+ * (cap bytes, NUL-terminated). Returns the full message length. */
+JOBQ_API int jobq_errmsg(jobq_scheduler *s, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------- jobs */
+
+#define JOBQ_NAME_MAX 253 /* longest job, run or domain name, in bytes */
+#define JOBQ_NS_MAX 63    /* longest namespace name (a DNS label) */
+
+#define JOBQ_JOB_DEF_VERSION 1
+
+typedef struct jobq_job_def {
+    unsigned version; /* JOBQ_JOB_DEF_VERSION */
+    const char *name;   /* unique; 1..JOBQ_NAME_MAX bytes */
+    const char *domain; /* NULL or "" allowed */
+    const char *ns;     /* 1..JOBQ_NS_MAX bytes */
+    jobq_priority priority;
+    jobq_flow flow;
+    jobq_resources request; /* default request of its runs */
+    const void *payload;    /* copied; may be NULL */
+    size_t payload_len;
+} jobq_job_def;
+
+#define JOBQ_JOB_DEF_INIT {JOBQ_JOB_DEF_VERSION, NULL, NULL, NULL, \
+                           JOBQ_PRIORITY_NORMAL, JOBQ_FLOW_PRIORITY, {{0}}, NULL, 0}
+JOBQ_API int jobq_job_def_init(jobq_job_def *def, unsigned version);
+
+/* Create a job, or update the one with that name. Runs already submitted
+ * keep the namespace, priority and request they were submitted with. If the
+ * update switches the flow to legacy, the job's queued runs leave their
+ * queues and are deployed at once through the legacy path. */
+JOBQ_API int jobq_job_define(jobq_scheduler *s, const jobq_job_def *def);
+
+/* Switch one job's flow (the per-job opt-in/opt-out of the seed). */
+JOBQ_API int jobq_job_set_flow(jobq_scheduler *s, const char *job,
+                               jobq_flow flow);
+
+/* ------------------------------------------------------------------- runs */
+
+typedef enum jobq_run_state {
+    JOBQ_RUN_QUEUED = 0,
+    JOBQ_RUN_DEPLOYING = 1, /* persisted; the deployer is being called */
+    JOBQ_RUN_RUNNING = 2,
+    JOBQ_RUN_FINISHED = 3,  /* terminal */
+    JOBQ_RUN_FAILED = 4,    /* terminal */
+    JOBQ_RUN_CANCELLED = 5  /* terminal */
+} jobq_run_state;
+
+/* "queued", "deploying", "running", "finished", "failed", "cancelled". */
+JOBQ_API const char *jobq_run_state_name(jobq_run_state state);
+
+#define JOBQ_SUBMIT_OPTS_VERSION 1
+#define JOBQ_PRIORITY_DEFAULT (-1)
+
+typedef struct jobq_submit_opts {
+    unsigned version;     /* JOBQ_SUBMIT_OPTS_VERSION */
+    const char *run_name; /* optional, searchable; NULL or "" for none */
+    /* Optional: a second submit with the same key returns the first run's
+     * id instead of creating another run (needs a database). */
+    const char *idempotency_key;
+    /* Optional: overrides the job's default request. */
+    const jobq_resources *request;
+    /* JOBQ_PRIORITY_DEFAULT, or a jobq_priority overriding the job's. */
+    int priority;
+} jobq_submit_opts;
+
+#define JOBQ_SUBMIT_OPTS_INIT {JOBQ_SUBMIT_OPTS_VERSION, NULL, NULL, NULL, \
+                               JOBQ_PRIORITY_DEFAULT}
+JOBQ_API int jobq_submit_opts_init(jobq_submit_opts *opts, unsigned version);
+
+/* Submit a run of `job` (opts may be NULL). The run joins the tail of its
+ * queue, or, on the legacy flow or while the feature is disabled, is
+ * deployed at once. *out_id (may be NULL) receives its durable id. */
+JOBQ_API int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id,
+                             const char *job, const jobq_submit_opts *opts);
+
+/* Cancel a queued or running run (a running one through the deployer's
+ * cancel). `detail` (may be NULL) is recorded as the reason text.
+ * JOBQ_ESTATE if the run already ended. */
+JOBQ_API int jobq_run_cancel(jobq_scheduler *s, jobq_run_id id,
+                             const char *detail);
+
+/* For hosts whose deployer has no poll method: report that a deployed run
+ * finished (state JOBQ_RUN_FINISHED) or failed (JOBQ_RUN_FAILED). Takes
+ * effect immediately; its resources are no longer counted as reserved. */
+JOBQ_API int jobq_run_report(jobq_scheduler *s, jobq_run_id id,
+                             jobq_run_state state, const char *detail);
+
+#define JOBQ_RUN_INFO_VERSION 1
+
+/* A snapshot of one run, copied out (no borrowed pointers). */
+typedef struct jobq_run_info {
+    unsigned version; /* set by the caller: JOBQ_RUN_INFO_VERSION */
+    jobq_run_id id;
+    jobq_run_state state;
+    char run_name[JOBQ_NAME_MAX + 1];
+    char job[JOBQ_NAME_MAX + 1];
+    char domain[JOBQ_NAME_MAX + 1];
+    char ns[JOBQ_NS_MAX + 1];
+    jobq_priority priority;
+    jobq_flow flow;
+    jobq_resources request;
+    jobq_time_ms submitted_at;
+    jobq_time_ms deployed_at;  /* -1 until deployed */
+    jobq_time_ms ended_at;     /* -1 until terminal */
+    /* QUEUED: 0 for the head of its queue, 1 for the next... */
+    uint64_t queue_position;
+    /* QUEUED heads found not to fit: */
+    bool blocked;
+    jobq_resource_kind blocked_resource;
+    int64_t blocked_requested;
+    int64_t blocked_available;
+    jobq_time_ms blocked_since;
+    jobq_time_ms head_timeout_at; /* when the head timeout fires, or -1 */
+    unsigned retries_used;        /* head-timeout retries */
+    unsigned retries_left;
+    unsigned deploy_attempts;
+    /* Terminal runs: machine reason and human detail. */
+    char reason[32];
+    char detail[512];
+} jobq_run_info;
+
+JOBQ_API int jobq_run_info_init(jobq_run_info *info, unsigned version);
+/* Fill *info (its version set by the caller) for run `id`.
+ * JOBQ_ENOTFOUND if no such run is known. */
+JOBQ_API int jobq_run_get(jobq_scheduler *s, jobq_run_info *info,
+                          jobq_run_id id);
+
+/* ------------------------------------------------------------- scheduling */
+
+/* Pass as `now` to use the scheduler's clock. */
+#define JOBQ_TIME_NOW INT64_MIN
+/* jobq_next_deadline() when nothing time-driven is pending. */
+#define JOBQ_NO_DEADLINE INT64_MAX
+
+#define JOBQ_TICK_STATS_VERSION 1
+
+typedef struct jobq_tick_stats {
+    unsigned version; /* set by the caller */
+    unsigned finished;    /* runs reconciled as finished */
+    unsigned failed;      /* runs that failed (reconcile or deploy) */
+    unsigned deployed;    /* through the queues in this cycle */
+    unsigned blocked;     /* queue heads found not to fit */
+    unsigned rescheduled; /* stale-quota rejections */
+    unsigned timeouts_retried;
+    unsigned timeouts_cancelled;
+    unsigned probe_errors;
+    uint64_t queued; /* runs left queued after the cycle */
+    uint64_t running; /* runs deployed and not yet ended */
+} jobq_tick_stats;
+
+#define JOBQ_TICK_STATS_INIT {JOBQ_TICK_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/* Run one scheduling cycle at `now` (or JOBQ_TIME_NOW). `stats` may be
+ * NULL. Time must not go backwards between cycles (JOBQ_EINVAL). */
+JOBQ_API int jobq_tick(jobq_scheduler *s, jobq_time_ms now,
+                       jobq_tick_stats *stats);
+
+/* The earliest time at which a cycle has time-driven work (a head timeout
+ * expiring, a deploy retry becoming due), or JOBQ_NO_DEADLINE. A host
+ * should also tick when quota may have freed up (a run ended) and
+ * periodically while runs are queued. */
+JOBQ_API int jobq_next_deadline(jobq_scheduler *s, jobq_time_ms *out);
+
+/* -------------------------------------------------- configuration & flow */
+
+/* Apply a configuration document (SPEC section 3, any subset) on top of the
+ * current configuration. All or nothing: on error nothing changes and the
+ * message names the key path and the allowed range. Disabling the feature
+ * while runs are queued is refused (JOBQ_ESTATE): migrate first. */
+JOBQ_API int jobq_configure(jobq_scheduler *s, const char *json);
+
+/* Set one property by key: a system property such as
+ * "job-orchestrator.queue.head-timeout-seconds", or a settings path such as
+ * "services.jobOrchestrator.settings.batchSize" or
+ * "features.jobOrchestrator.enabled". `value` is JSON text ("90", "true").
+ * Persisted when a database is open. */
+JOBQ_API int jobq_property_set(jobq_scheduler *s, const char *key,
+                               const char *value);
+/* Copy a property's value as JSON text into buf. Returns 0, or
+ * JOBQ_ENOTFOUND for an unknown key, JOBQ_ERANGE if buf is too small. */
+JOBQ_API int jobq_property_get(jobq_scheduler *s, const char *key, char *buf,
+                               size_t cap);
+/* The whole effective configuration as a JSON document; free with
+ * jobq_free(). */
+JOBQ_API int jobq_config_dump(jobq_scheduler *s, char **out_json);
+
+/* Migrate to legacy: flip every job's flow to legacy and deploy every
+ * queued run through the legacy path. *out_moved (may be NULL) receives how
+ * many runs moved. */
+JOBQ_API int jobq_migrate_to_legacy(jobq_scheduler *s, uint64_t *out_moved);
+
+/* Free memory the library handed out (jobq_config_dump...). */
+JOBQ_API void jobq_free(void *ptr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JOBQ_JOBQ_H */

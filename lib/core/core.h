@@ -1,0 +1,193 @@
+/*
+ * The policy core: queues, weighted round robin, the head state machine and
+ * admission, exactly the semantics of SPEC section 2.
+ *
+ * It is pure logic. It knows nothing of locks, SQLite or HTTP: time comes in
+ * as an argument, the cluster is reached only through the host's probe and
+ * deployer vtables, and every durable change is announced to an optional
+ * journal (the SQLite store implements it) so that the store can follow the
+ * core rather than the core knowing about the store. The public API in
+ * scheduler.c wraps it with a lock, error messages and configuration.
+ *
+ * Data layout, chosen so that a cycle's cost does not grow with queue depth:
+ * every run sits in exactly one intrusive list (its queue, the list of
+ * deployed runs, or the list of ended runs), and a cycle touches only queue
+ * heads, deployed runs and the runs it deploys.
+ */
+#ifndef JQ_CORE_H
+#define JQ_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "jobq/jobq.h"
+#include "queue.h"
+#include "runtable.h"
+#include "wrr.h"
+
+#define JQ_PRIORITIES 2
+
+/* How often, and how patiently, a deploy that failed for a reason other
+ * than quota is retried before the run is failed. */
+#define JQ_DEPLOY_MAX_ATTEMPTS 5
+#define JQ_DEPLOY_BACKOFF_FIRST_MS 1000
+#define JQ_DEPLOY_BACKOFF_MAX_MS 60000
+
+/* Why a run ended (or was rescheduled). Stored as a byte in each run. */
+typedef enum jq_reason {
+    JQ_REASON_NONE = 0,
+    JQ_REASON_USER,           /* cancelled by jobq_run_cancel */
+    JQ_REASON_HEAD_TIMEOUT,   /* blocked at its queue head too long */
+    JQ_REASON_STALE_QUOTA,    /* the cluster refused it on quota */
+    JQ_REASON_DEPLOY_ERROR,   /* the deployer kept failing */
+    JQ_REASON_VANISHED,       /* its deployment disappeared */
+    JQ_REASON_RUN_FAILED,     /* the deployer reported it failed */
+    JQ_REASON_QUOTA_REJECTED, /* a legacy run the cluster refused */
+    JQ_REASON_COUNT
+} jq_reason;
+
+const char *jq_reason_name(jq_reason reason);
+
+typedef struct jq_namespace jq_namespace;
+
+typedef struct jq_job {
+    char *name;
+    char *domain;
+    jq_namespace *ns;
+    jobq_resources request;
+    void *payload;
+    size_t payload_len;
+    uint8_t priority;
+    uint8_t flow;
+} jq_job;
+
+typedef struct jq_run {
+    jobq_run_id id;
+    uint64_t seq; /* FIFO order; kept when rescheduled */
+    struct jq_run *prev, *next;
+    jq_job *job;
+    jq_namespace *ns; /* snapshot at submission */
+    char *name;       /* NULL when submitted without a name */
+    char *detail;     /* why it ended, for humans; NULL if none */
+    jobq_resources request;
+    jobq_time_ms submitted_at;
+    jobq_time_ms deployed_at; /* -1 until deployed */
+    jobq_time_ms ended_at;    /* -1 until terminal */
+    uint16_t retries_used;    /* head-timeout retries */
+    uint16_t deploy_attempts;
+    uint8_t state;    /* jobq_run_state */
+    uint8_t priority; /* jobq_priority */
+    uint8_t flow;     /* jobq_flow it was (or is being) deployed through */
+    uint8_t reason;   /* jq_reason */
+} jq_run;
+
+/* One (namespace, priority) FIFO and the state of its head. Only a head can
+ * be blocked, so the blocked state lives here rather than in every run. */
+typedef struct jq_queue {
+    jq_list runs;
+    bool head_blocked;
+    uint8_t head_resource; /* jobq_resource_kind */
+    int64_t head_requested;
+    int64_t head_available;
+    jobq_time_ms head_blocked_since;
+    jobq_time_ms head_retry_at; /* deploy backoff; 0 when none */
+    uint64_t ineligible_cycle;  /* == core->cycle: skip for this cycle */
+} jq_queue;
+
+struct jq_namespace {
+    char *name;
+    size_t index; /* position in the round-robin order */
+    jq_queue queue[JQ_PRIORITIES];
+    jq_wrr wrr;
+    /* The probe's reading in the current cycle, plus what this library
+     * deployed since that reading (the probe cannot see it yet). */
+    uint64_t probed_cycle;
+    int probe_status;
+    jobq_resources hard, used, reserved;
+    jobq_resources allocated; /* requests of its deployed runs */
+};
+
+/* The durable side of the core's changes (implemented by the store). Any
+ * member may be NULL. A non-zero return marks the journal failed: the public
+ * call then reports JOBQ_EIO. `barrier` must make everything announced so
+ * far durable; the core calls it before every deploy (write-ahead). */
+typedef struct jq_journal {
+    void *ctx;
+    int (*job_saved)(void *ctx, const jq_job *job);
+    int (*run_saved)(void *ctx, const jq_run *run);
+    int (*run_deleted)(void *ctx, const jq_run *run);
+    int (*ns_saved)(void *ctx, const jq_namespace *ns);
+    int (*turn_saved)(void *ctx, uint64_t ns_turn);
+    int (*event)(void *ctx, const jobq_event *event);
+    int (*barrier)(void *ctx);
+} jq_journal;
+
+typedef void (*jq_emit_fn)(void *ctx, const jobq_event *event);
+
+typedef struct jq_core {
+    jq_config config;
+    jobq_probe probe;
+    jobq_deployer deployer;
+    bool has_probe, has_deployer;
+    jq_emit_fn emit;
+    void *emit_ctx;
+    jq_journal journal;
+    int journal_status; /* first journal failure, 0 if none */
+
+    jq_strmap jobs;       /* jq_job by name */
+    jq_strmap namespaces; /* jq_namespace by name */
+    jq_namespace **ns_order;
+    size_t ns_count, ns_capacity;
+    size_t ns_turn; /* index of the namespace whose turn comes next */
+
+    jq_idmap runs;   /* every known run by id */
+    jq_list running; /* deployed runs, in deployment order */
+    jq_list ended;   /* terminal runs, in the order they ended */
+    uint64_t queued; /* runs in all queues */
+    uint64_t next_id, next_seq;
+    uint64_t cycle;
+    jobq_time_ms last_tick;
+
+    char errmsg[512];
+} jq_core;
+
+/* Set up an empty core with the default configuration. probe/deployer may
+ * be NULL (unlimited quota / dry-run deployment). */
+int jq_core_init(jq_core *c, const jobq_probe *probe,
+                 const jobq_deployer *deployer, jq_emit_fn emit,
+                 void *emit_ctx);
+void jq_core_destroy(jq_core *c);
+
+/* Set an error message and return code (printf-style). */
+int jq_core_fail(jq_core *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Replace the configuration. Refuses to disable the feature while runs are
+ * queued (JOBQ_ESTATE). Resets WRR state if the share changed. */
+int jq_core_set_config(jq_core *c, const jq_config *config);
+
+int jq_core_define_job(jq_core *c, jobq_time_ms now, const jobq_job_def *def);
+int jq_core_set_job_flow(jq_core *c, jobq_time_ms now, const char *job,
+                         jobq_flow flow);
+int jq_core_submit(jq_core *c, jobq_time_ms now, jobq_run_id *out_id,
+                   const char *job, const jobq_submit_opts *opts);
+int jq_core_cancel(jq_core *c, jobq_time_ms now, jobq_run_id id,
+                   const char *detail);
+int jq_core_report(jq_core *c, jobq_time_ms now, jobq_run_id id,
+                   jobq_run_state state, const char *detail);
+int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *stats);
+jobq_time_ms jq_core_next_deadline(const jq_core *c);
+int jq_core_migrate_to_legacy(jq_core *c, jobq_time_ms now,
+                              uint64_t *out_moved);
+int jq_core_run_info(const jq_core *c, jobq_run_info *info, jobq_run_id id);
+/* Retention: forget at most `max_runs` runs that ended before `cutoff`.
+ * Returns how many were removed. */
+uint64_t jq_core_forget_ended(jq_core *c, jobq_time_ms cutoff,
+                              uint64_t max_runs);
+
+/* Lookups for the store and the metrics. */
+jq_namespace *jq_core_namespace(jq_core *c, const char *name, bool create);
+jq_job *jq_core_job(const jq_core *c, const char *name);
+
+#endif

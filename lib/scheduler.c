@@ -1,0 +1,457 @@
+/*
+ * The public scheduler handle: argument checking, the lock, per-handle
+ * error messages, the clock and configuration, around the policy core
+ * (core/core.c), which does the actual scheduling.
+ *
+ * Every public entry point follows the same shape: enter() takes the lock
+ * (refusing a re-entrant call from inside one of our own callbacks), the
+ * core does the work, leave() records the outcome and releases the lock.
+ */
+#include "scheduler.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+
+/* The handle whose lock this thread holds, so that a callback calling back
+ * into the same handle fails cleanly instead of deadlocking. */
+static _Thread_local const jobq_scheduler *held_by_this_thread;
+
+int jq_sched_enter(jobq_scheduler *s, const jobq_scheduler **saved)
+{
+    if (held_by_this_thread == s)
+        return JOBQ_EBUSY;
+    pthread_mutex_lock(&s->lock);
+    *saved = held_by_this_thread;
+    held_by_this_thread = s;
+    s->core.journal_status = 0;
+    s->core.errmsg[0] = '\0';
+    return 0;
+}
+
+int jq_sched_leave(jobq_scheduler *s, const jobq_scheduler *saved, int rc)
+{
+    if (rc == 0 && s->core.journal_status != 0) {
+        rc = JOBQ_EIO;
+        if (!s->core.errmsg[0])
+            snprintf(s->core.errmsg, sizeof s->core.errmsg,
+                     "the database could not record the change");
+    }
+    if (rc != 0)
+        snprintf(s->errmsg, sizeof s->errmsg, "%s",
+                 s->core.errmsg[0] ? s->core.errmsg : jobq_strerror(rc));
+    held_by_this_thread = saved;
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ clock */
+
+static jobq_time_ms monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (jobq_time_ms)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The default clock: wall time read once at open, advanced by the
+ * monotonic clock, so persisted times are Unix-epoch milliseconds and yet
+ * never jump backwards when the wall clock is adjusted. */
+static jobq_time_ms default_clock_now(void *ctx)
+{
+    const jobq_scheduler *s = ctx;
+    return s->wall_at_open + (monotonic_ms() - s->mono_at_open);
+}
+
+jobq_time_ms jq_sched_now(const jobq_scheduler *s)
+{
+    return s->clock.now_ms(s->clock.ctx);
+}
+
+static void forward_event(void *ctx, const jobq_event *event)
+{
+    jobq_scheduler *s = ctx;
+    if (s->on_event)
+        s->on_event(s->event_payload, event);
+}
+
+/* ------------------------------------------------------------ open/close */
+
+static int check_vtable_version(unsigned version, unsigned known,
+                                const char *what, char *err, size_t cap)
+{
+    if (version >= 1 && version <= known)
+        return 0;
+    if (err && cap)
+        snprintf(err, cap, "%s version %u is not supported (1..%u)", what,
+                 version, known);
+    return JOBQ_EVERSION;
+}
+
+static int check_options(const jobq_options *o, char *err, size_t cap)
+{
+    int rc;
+    if ((rc = check_vtable_version(o->version, JOBQ_OPTIONS_VERSION,
+                                   "jobq_options", err, cap)))
+        return rc;
+    if (o->clock && ((rc = check_vtable_version(o->clock->version,
+                                                JOBQ_CLOCK_VERSION,
+                                                "jobq_clock", err, cap)) ||
+                     !o->clock->now_ms)) {
+        if (!rc && err && cap)
+            snprintf(err, cap, "jobq_clock.now_ms is NULL");
+        return rc ? rc : JOBQ_EINVAL;
+    }
+    if (o->probe && ((rc = check_vtable_version(o->probe->version,
+                                                JOBQ_PROBE_VERSION,
+                                                "jobq_probe", err, cap))))
+        return rc;
+    if (o->deployer && ((rc = check_vtable_version(o->deployer->version,
+                                                   JOBQ_DEPLOYER_VERSION,
+                                                   "jobq_deployer", err, cap))))
+        return rc;
+    if (o->durability != JOBQ_DURABILITY_FULL &&
+        o->durability != JOBQ_DURABILITY_NORMAL) {
+        if (err && cap)
+            snprintf(err, cap, "durability %d is not FULL (0) or NORMAL (1)",
+                     (int)o->durability);
+        return JOBQ_EINVAL;
+    }
+    return 0;
+}
+
+JOBQ_API int jobq_options_init(jobq_options *opts, unsigned version)
+{
+    if (!opts || version < 1 || version > JOBQ_OPTIONS_VERSION)
+        return opts ? JOBQ_EVERSION : JOBQ_EINVAL;
+    memset(opts, 0, sizeof *opts);
+    opts->version = version;
+    return 0;
+}
+
+JOBQ_API int jobq_open(jobq_scheduler **out, const jobq_options *opts,
+                       char *err, size_t err_cap)
+{
+    if (err && err_cap)
+        err[0] = '\0';
+    if (!out || !opts) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "jobq_open: out and opts must not be NULL");
+        return JOBQ_EINVAL;
+    }
+    *out = NULL;
+    int rc = check_options(opts, err, err_cap);
+    if (rc)
+        return rc;
+    jobq_scheduler *s = calloc(1, sizeof *s);
+    if (!s)
+        return JOBQ_ENOMEM;
+    pthread_mutex_init(&s->lock, NULL);
+    s->wall_at_open = (jobq_time_ms)time(NULL) * 1000;
+    s->mono_at_open = monotonic_ms();
+    if (opts->clock) {
+        s->clock = *opts->clock;
+    } else {
+        s->clock.version = JOBQ_CLOCK_VERSION;
+        s->clock.ctx = s;
+        s->clock.now_ms = default_clock_now;
+    }
+    s->on_event = opts->on_event;
+    s->event_payload = opts->event_payload;
+    jq_core_init(&s->core, opts->probe, opts->deployer, forward_event, s);
+
+    if (opts->config_json) {
+        jq_config config;
+        rc = jq_config_parse(&config, &s->core.config, opts->config_json,
+                             strlen(opts->config_json), err, err_cap);
+        if (rc) {
+            jobq_close(s);
+            return rc;
+        }
+        s->core.config = config;
+    }
+    rc = jq_sched_attach_store(s, opts, err, err_cap);
+    if (rc) {
+        jobq_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+JOBQ_API void jobq_close(jobq_scheduler *s)
+{
+    if (!s)
+        return;
+    jq_sched_detach_store(s);
+    jq_core_destroy(&s->core);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+JOBQ_API int jobq_errmsg(jobq_scheduler *s, char *buf, size_t cap)
+{
+    if (!s)
+        return JOBQ_EINVAL;
+    pthread_mutex_lock(&s->lock);
+    int n = snprintf(buf, buf ? cap : 0, "%s", s->errmsg);
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+/* ------------------------------------------------------------------- jobs */
+
+JOBQ_API int jobq_job_def_init(jobq_job_def *def, unsigned version)
+{
+    if (!def)
+        return JOBQ_EINVAL;
+    if (version < 1 || version > JOBQ_JOB_DEF_VERSION)
+        return JOBQ_EVERSION;
+    jobq_job_def init = JOBQ_JOB_DEF_INIT;
+    *def = init;
+    def->version = version;
+    return 0;
+}
+
+#define ENTER(s)                                                               \
+    const jobq_scheduler *saved_;                                              \
+    do {                                                                       \
+        if (!(s))                                                              \
+            return JOBQ_EINVAL;                                                \
+        int enter_rc_ = jq_sched_enter((s), &saved_);                          \
+        if (enter_rc_)                                                         \
+            return enter_rc_;                                                  \
+    } while (0)
+
+#define LEAVE(s, rc) jq_sched_leave((s), saved_, (rc))
+
+static int struct_version_error(jobq_scheduler *s, const char *what,
+                                unsigned version, unsigned known)
+{
+    snprintf(s->core.errmsg, sizeof s->core.errmsg,
+             "%s version %u is not supported (1..%u)", what, version, known);
+    return JOBQ_EVERSION;
+}
+
+JOBQ_API int jobq_job_define(jobq_scheduler *s, const jobq_job_def *def)
+{
+    ENTER(s);
+    int rc;
+    if (!def)
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL, "def must not be NULL");
+    else if (def->version < 1 || def->version > JOBQ_JOB_DEF_VERSION)
+        rc = struct_version_error(s, "jobq_job_def", def->version,
+                                  JOBQ_JOB_DEF_VERSION);
+    else
+        rc = jq_sched_write(s, jq_core_define_job(&s->core, jq_sched_now(s),
+                                                  def));
+    return LEAVE(s, rc);
+}
+
+JOBQ_API int jobq_job_set_flow(jobq_scheduler *s, const char *job,
+                               jobq_flow flow)
+{
+    ENTER(s);
+    int rc = jq_sched_write(
+        s, jq_core_set_job_flow(&s->core, jq_sched_now(s), job, flow));
+    return LEAVE(s, rc);
+}
+
+/* ------------------------------------------------------------------- runs */
+
+JOBQ_API int jobq_submit_opts_init(jobq_submit_opts *opts, unsigned version)
+{
+    if (!opts)
+        return JOBQ_EINVAL;
+    if (version < 1 || version > JOBQ_SUBMIT_OPTS_VERSION)
+        return JOBQ_EVERSION;
+    jobq_submit_opts init = JOBQ_SUBMIT_OPTS_INIT;
+    *opts = init;
+    opts->version = version;
+    return 0;
+}
+
+JOBQ_API int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id,
+                             const char *job, const jobq_submit_opts *opts)
+{
+    ENTER(s);
+    int rc;
+    if (opts && (opts->version < 1 ||
+                 opts->version > JOBQ_SUBMIT_OPTS_VERSION))
+        rc = struct_version_error(s, "jobq_submit_opts", opts->version,
+                                  JOBQ_SUBMIT_OPTS_VERSION);
+    else
+        rc = jq_sched_submit(s, out_id, job, opts);
+    return LEAVE(s, rc);
+}
+
+JOBQ_API int jobq_run_cancel(jobq_scheduler *s, jobq_run_id id,
+                             const char *detail)
+{
+    ENTER(s);
+    int rc = jq_sched_write(
+        s, jq_core_cancel(&s->core, jq_sched_now(s), id, detail));
+    return LEAVE(s, rc);
+}
+
+JOBQ_API int jobq_run_report(jobq_scheduler *s, jobq_run_id id,
+                             jobq_run_state state, const char *detail)
+{
+    ENTER(s);
+    int rc = jq_sched_write(
+        s, jq_core_report(&s->core, jq_sched_now(s), id, state, detail));
+    return LEAVE(s, rc);
+}
+
+JOBQ_API int jobq_run_info_init(jobq_run_info *info, unsigned version)
+{
+    if (!info)
+        return JOBQ_EINVAL;
+    if (version < 1 || version > JOBQ_RUN_INFO_VERSION)
+        return JOBQ_EVERSION;
+    memset(info, 0, sizeof *info);
+    info->version = version;
+    return 0;
+}
+
+JOBQ_API int jobq_run_get(jobq_scheduler *s, jobq_run_info *info,
+                          jobq_run_id id)
+{
+    ENTER(s);
+    int rc;
+    if (!info)
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL, "info must not be NULL");
+    else if (info->version < 1 || info->version > JOBQ_RUN_INFO_VERSION)
+        rc = struct_version_error(s, "jobq_run_info", info->version,
+                                  JOBQ_RUN_INFO_VERSION);
+    else
+        rc = jq_sched_run_info(s, info, id);
+    return LEAVE(s, rc);
+}
+
+/* ------------------------------------------------------------- scheduling */
+
+JOBQ_API int jobq_tick(jobq_scheduler *s, jobq_time_ms now,
+                       jobq_tick_stats *stats)
+{
+    ENTER(s);
+    jobq_tick_stats local = JOBQ_TICK_STATS_INIT;
+    int rc = 0;
+    if (stats && (stats->version < 1 ||
+                  stats->version > JOBQ_TICK_STATS_VERSION))
+        rc = struct_version_error(s, "jobq_tick_stats", stats->version,
+                                  JOBQ_TICK_STATS_VERSION);
+    if (rc == 0) {
+        if (now == JOBQ_TIME_NOW)
+            now = jq_sched_now(s);
+        rc = jq_sched_tick(s, now, &local);
+    }
+    if (rc == 0 && stats) {
+        unsigned version = stats->version;
+        *stats = local;
+        stats->version = version;
+    }
+    return LEAVE(s, rc);
+}
+
+JOBQ_API int jobq_next_deadline(jobq_scheduler *s, jobq_time_ms *out)
+{
+    ENTER(s);
+    int rc = 0;
+    if (!out)
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL, "out must not be NULL");
+    else
+        *out = jq_core_next_deadline(&s->core);
+    return LEAVE(s, rc);
+}
+
+/* -------------------------------------------------- configuration & flow */
+
+static int apply_config(jobq_scheduler *s, const jq_config *config)
+{
+    int rc = jq_core_set_config(&s->core, config);
+    if (rc == 0)
+        rc = jq_sched_save_config(s);
+    return jq_sched_write(s, rc);
+}
+
+JOBQ_API int jobq_configure(jobq_scheduler *s, const char *json)
+{
+    ENTER(s);
+    jq_config config;
+    int rc;
+    if (!json)
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL, "json must not be NULL");
+    else
+        rc = jq_config_parse(&config, &s->core.config, json, strlen(json),
+                             s->core.errmsg, sizeof s->core.errmsg);
+    if (rc == 0)
+        rc = apply_config(s, &config);
+    return LEAVE(s, rc);
+}
+
+JOBQ_API int jobq_property_set(jobq_scheduler *s, const char *key,
+                               const char *value)
+{
+    ENTER(s);
+    jq_config config;
+    int rc;
+    if (!key || !value)
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL,
+                          "key and value must not be NULL");
+    else
+        rc = jq_config_set(&config, &s->core.config, key, value,
+                           s->core.errmsg, sizeof s->core.errmsg);
+    if (rc == 0)
+        rc = apply_config(s, &config);
+    return LEAVE(s, rc);
+}
+
+JOBQ_API int jobq_property_get(jobq_scheduler *s, const char *key, char *buf,
+                               size_t cap)
+{
+    ENTER(s);
+    int rc;
+    if (!key || (!buf && cap))
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL, "key must not be NULL");
+    else {
+        rc = jq_config_get(&s->core.config, key, buf, cap);
+        if (rc == JOBQ_ENOTFOUND)
+            jq_core_fail(&s->core, rc, "unknown property \"%s\"", key);
+        else if (rc >= 0 && (size_t)rc >= cap)
+            rc = jq_core_fail(&s->core, JOBQ_ERANGE, "the value of %s needs "
+                              "%d bytes", key, rc + 1);
+        else if (rc > 0)
+            rc = 0;
+    }
+    return LEAVE(s, rc);
+}
+
+JOBQ_API int jobq_config_dump(jobq_scheduler *s, char **out_json)
+{
+    ENTER(s);
+    int rc = 0;
+    if (!out_json)
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL, "out_json must not be NULL");
+    else if (!(*out_json = jq_config_to_json(&s->core.config)))
+        rc = jq_core_fail(&s->core, JOBQ_ENOMEM, "out of memory");
+    return LEAVE(s, rc);
+}
+
+JOBQ_API int jobq_migrate_to_legacy(jobq_scheduler *s, uint64_t *out_moved)
+{
+    ENTER(s);
+    int rc = jq_sched_write(s, jq_core_migrate_to_legacy(
+                                   &s->core, jq_sched_now(s), out_moved));
+    return LEAVE(s, rc);
+}
+
+JOBQ_API void jobq_free(void *ptr)
+{
+    free(ptr);
+}

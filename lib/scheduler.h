@@ -1,0 +1,49 @@
+/*
+ * The scheduler handle's private layout, shared by scheduler.c (the public
+ * API) and the modules that extend a handle: the durable store glue
+ * (sched_persist.c) and the metrics.
+ */
+#ifndef JQ_SCHEDULER_H
+#define JQ_SCHEDULER_H
+
+#include <pthread.h>
+
+#include "core/core.h"
+#include "jobq/jobq.h"
+
+struct jq_store;
+struct jq_metrics;
+
+struct jobq_scheduler {
+    pthread_mutex_t lock;
+    jq_core core;
+    jobq_clock clock;
+    jobq_time_ms wall_at_open, mono_at_open;
+    jobq_event_fn on_event;
+    void *event_payload;
+    struct jq_store *store;     /* NULL without a database */
+    struct jq_metrics *metrics; /* NULL until metrics are first asked for */
+    char errmsg[512];
+};
+
+/* Lock discipline for every public entry point. */
+int jq_sched_enter(jobq_scheduler *s, const jobq_scheduler **saved);
+int jq_sched_leave(jobq_scheduler *s, const jobq_scheduler *saved, int rc);
+jobq_time_ms jq_sched_now(const jobq_scheduler *s);
+
+/* Persistence glue (sched_persist.c). Without a database these are thin
+ * pass-throughs to the core. */
+int jq_sched_attach_store(jobq_scheduler *s, const jobq_options *opts,
+                          char *err, size_t err_cap);
+void jq_sched_detach_store(jobq_scheduler *s);
+/* End of a mutating call: make the changes the core announced durable (one
+ * transaction per public call). Returns rc, or JOBQ_EIO if rc was 0 and the
+ * commit failed. */
+int jq_sched_write(jobq_scheduler *s, int rc);
+int jq_sched_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
+                    const jobq_submit_opts *opts);
+int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *st);
+int jq_sched_run_info(jobq_scheduler *s, jobq_run_info *info, jobq_run_id id);
+int jq_sched_save_config(jobq_scheduler *s);
+
+#endif
