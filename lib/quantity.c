@@ -487,7 +487,7 @@ int jq_quantity_parse(int64_t *out, const char *text, jobq_resource_kind kind,
         *out = JOBQ_UNLIMITED;
         return JOBQ_OK;
     }
-    number n;
+    number n = {0};
     int status = read_number(&n, text, kind, err, err_cap);
     if (status != JOBQ_OK)
         return status;
