@@ -1,0 +1,131 @@
+/*
+ * The mock cluster behind jobq-sim: a virtual clock, a probe that reports
+ * each namespace's quota and the requests of its live runs (legacy ones
+ * included), and a deployer that starts runs instantly, finishes them after
+ * their duration, and refuses a run's first N deploy attempts on quota when
+ * the scenario says so (stale_quota).
+ */
+#include <string.h>
+
+#include "sim.h"
+
+size_t sim_run_index(const simulation *sim, jobq_run_id id)
+{
+    if (id < sim->first_id || id - sim->first_id >= sim->submitted)
+        return (size_t)-1;
+    return sim->sc.submit_order[id - sim->first_id];
+}
+
+static jobq_time_ms clock_now(void *ctx)
+{
+    return ((const simulation *)ctx)->now;
+}
+
+static int probe_quota(void *ctx, const char *ns, jobq_resources *hard,
+                       jobq_resources *used)
+{
+    simulation *sim = ctx;
+    for (size_t i = 0; i < sim->sc.namespace_count; i++) {
+        if (strcmp(sim->sc.namespaces[i].name, ns) == 0) {
+            *hard = sim->hard[i];
+            *used = sim->used[i];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void charge(simulation *sim, size_t run, int sign)
+{
+    const sim_run *r = &sim->sc.runs[run];
+    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++)
+        sim->used[r->ns].amount[d] += sign * r->request.amount[d];
+}
+
+static int deploy(void *ctx, const jobq_deploy_request *req, char *msg,
+                  size_t cap)
+{
+    simulation *sim = ctx;
+    size_t run = sim_run_index(sim, req->run_id);
+    if (run == (size_t)-1) {
+        sim->error = "deploy of a run the simulator never submitted";
+        return -1;
+    }
+    sim_run_state *st = &sim->state[run];
+    if (st->deployed_at >= 0) {
+        sim->error = "a run was deployed twice";
+        return -1;
+    }
+    if (st->stale_left > 0) {
+        st->stale_left--;
+        const sim_run *r = &sim->sc.runs[run];
+        snprintf(msg, cap, "exceeded quota in namespace %s (simulated stale "
+                 "quota)", sim->sc.namespaces[r->ns].name);
+        return JOBQ_DEPLOY_QUOTA_REJECTED;
+    }
+    st->deployed_at = sim->now;
+    st->running_slot = sim->running_count;
+    sim->running[sim->running_count++] = run;
+    charge(sim, run, +1);
+    return 0;
+}
+
+static void stop(simulation *sim, size_t run)
+{
+    sim_run_state *st = &sim->state[run];
+    size_t last = sim->running[--sim->running_count];
+    sim->running[st->running_slot] = last;
+    sim->state[last].running_slot = st->running_slot;
+    st->deployed_at = -1;
+    charge(sim, run, -1);
+}
+
+static int cancel(void *ctx, jobq_run_id id, char *msg, size_t cap)
+{
+    simulation *sim = ctx;
+    size_t run = sim_run_index(sim, id);
+    if (run != (size_t)-1 && sim->state[run].deployed_at >= 0)
+        stop(sim, run);
+    return 0;
+}
+
+static int poll(void *ctx, jobq_run_id id, jobq_poll_status *status,
+                char *msg, size_t cap)
+{
+    simulation *sim = ctx;
+    size_t run = sim_run_index(sim, id);
+    if (run == (size_t)-1 || sim->state[run].deployed_at < 0) {
+        *status = JOBQ_POLL_GONE;
+        return 0;
+    }
+    jobq_time_ms end = sim->state[run].deployed_at + sim->sc.runs[run].duration;
+    if (end <= sim->now) {
+        stop(sim, run);
+        *status = JOBQ_POLL_FINISHED;
+    } else {
+        *status = JOBQ_POLL_RUNNING;
+    }
+    return 0;
+}
+
+jobq_time_ms sim_cluster_next_finish(const simulation *sim)
+{
+    jobq_time_ms next = JOBQ_NO_DEADLINE;
+    for (size_t i = 0; i < sim->running_count; i++) {
+        size_t run = sim->running[i];
+        jobq_time_ms end =
+            sim->state[run].deployed_at + sim->sc.runs[run].duration;
+        if (end < next)
+            next = end;
+    }
+    return next;
+}
+
+void sim_cluster_vtables(simulation *sim, jobq_clock *clock, jobq_probe *probe,
+                         jobq_deployer *deployer)
+{
+    *clock = (jobq_clock){JOBQ_CLOCK_VERSION, sim, clock_now};
+    *probe = (jobq_probe){JOBQ_PROBE_VERSION, sim, probe_quota};
+    *deployer = (jobq_deployer){JOBQ_DEPLOYER_VERSION, sim, deploy, cancel,
+                                poll};
+}

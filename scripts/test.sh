@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds with warnings
+# as errors, runs every test, and ends with one "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh test
+builddir=${BUILDDIR:-build}
+if [ ! -d "$builddir" ]; then
+    meson setup "$builddir" -Dwerror=true >/dev/null
+fi
+meson compile -C "$builddir" >/dev/null
+status=0
+meson test -C "$builddir" --print-errorlogs --num-processes 2 "$@" || status=$?
+/usr/bin/python3 scripts/summarize-tests.py "$builddir/meson-logs/testlog.json"
+exit $status
