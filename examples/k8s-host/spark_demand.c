@@ -214,8 +214,8 @@ int spark_demand(jobq_resources *out, const cJSON *app, char *err,
     if (!cJSON_IsObject(spec))
         return fail(err, err_cap, JOBQ_EINVAL,
                     "the SparkApplication has no spec object");
-    double factor;
-    int64_t executors;
+    double factor = FACTOR_JVM;
+    int64_t executors = 0;
     pod_demand driver, executor;
     int rc = overhead_factor(&factor, spec, err, err_cap);
     if (!rc)
