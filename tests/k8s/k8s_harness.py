@@ -64,8 +64,11 @@ class Host:
                                         len(env.hosts))
         self.stdout_lines = []
         self.stderr_file = open(self.stderr_path, "w")
+        # JOBQ_K8S_HOST_WRAPPER, e.g. "valgrind --leak-check=full
+        # --error-exitcode=99", runs the host under a checker.
+        wrapper = os.environ.get("JOBQ_K8S_HOST_WRAPPER", "").split()
         self.process = subprocess.Popen(
-            [env.host_binary] + args, stdout=subprocess.PIPE,
+            wrapper + [env.host_binary] + args, stdout=subprocess.PIPE,
             stderr=self.stderr_file, stdin=subprocess.DEVNULL, text=True,
             env=environment or env.host_environment)
         self.reader = threading.Thread(target=self.read_events, daemon=True)
