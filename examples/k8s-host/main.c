@@ -343,10 +343,14 @@ static void sleep_until_next_cycle(jobq_scheduler *s, const host_clock *clock,
 {
     jobq_time_ms deadline = JOBQ_NO_DEADLINE;
     jobq_time_ms wait = tick_ms;
+    /* Wake early for time-driven work that is still ahead. A deadline that
+     * is already past just after a cycle is work that cycle could not do
+     * (say, its namespace's quota could not be read): waiting a whole tick
+     * then is what keeps a failing cluster from being polled in a loop. */
     if (jobq_next_deadline(s, &deadline) == 0 && deadline != JOBQ_NO_DEADLINE) {
         jobq_time_ms until = deadline - host_clock_now((void *)clock);
-        if (until < wait)
-            wait = until > 1 ? until : 1;
+        if (until > 0 && until < wait)
+            wait = until;
     }
     struct timespec left = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
     /* A signal interrupts the sleep: the loop then sees stop_requested. */

@@ -339,6 +339,33 @@ def persistent_faults(env):
     print("%d deploy attempts x 2 tries in %.1f s, %.1f requests/s" %
           (attempts, elapsed, rate))
 
+@scenario
+def no_busy_loop(env):
+    """A deploy retry falls due while the quota can no longer be read (403
+    Forbidden, not retried): the host keeps to its tick interval instead of
+    hammering the API server."""
+    env.set_quota("analytics", {"requests.cpu": "16"})
+    jobs = env.write_jobs([{"name": "a", "namespace": "analytics",
+                            "manifest": spark_manifest()}])
+    env.add_faults({"method": "POST", "path": "sparkapplications",
+                    "action": "status", "code": 500, "count": 1})
+    host = env.start_host(["--jobs", jobs, "--submit", "a", "--retries",
+                           "1"], tick_ms=250)
+    env.wait_for(lambda: of(host, "deploy_retry"), 10, "a deploy retry")
+    env.add_faults({"method": "GET", "path": "resourcequotas",
+                    "action": "status", "code": 403, "count": -1})
+    time.sleep(0.3)
+    before = len(env.state()["requests"])
+    time.sleep(3.0)  # the retry falls due after 1 s
+    during = len(env.state()["requests"]) - before
+    host.kill(signal.SIGTERM)
+    assert host.process.returncode == 0
+    assert not of(host, "deployed")
+    # One quota read per 250 ms tick: about 12 in 3 s.
+    assert during <= 3.0 / 0.25 + 4, "%d requests in 3 s" % during
+    print("%d requests in 3 s at a 250 ms tick" % during)
+
+
 # ------------------------------------------------------------ connection
 
 
