@@ -5,9 +5,12 @@ accepts, and bad usage exits 2 with a message.
 Usage: check_help.py HOST_BINARY MAIN_C
 """
 
+import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
 
 
 def flags_in_source(path):
@@ -22,6 +25,37 @@ def run(binary, *args):
     return subprocess.run([binary] + list(args), capture_output=True,
                           text=True, timeout=30, stdin=subprocess.DEVNULL,
                           env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+
+
+def check_bad_jobs(binary):
+    """A bad job definition stops the host with a message naming the job
+    and the field."""
+    with tempfile.TemporaryDirectory() as directory:
+        kubeconfig = os.path.join(directory, "kubeconfig")
+        with open(kubeconfig, "w") as out:
+            out.write("current-context: c\n"
+                      "clusters: [{name: k, cluster: {server: "
+                      "'https://127.0.0.1:9'}}]\n"
+                      "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                      "users: [{name: u, user: {token: t}}]\n")
+        cases = (
+            ({"name": "etl", "namespace": "a", "manifest": {"spec": {
+                "driver": {"memory": "512Mi"}}}},
+             "jobs[etl].manifest: spec.driver.memory"),
+            ({"name": "etl", "namespace": "a", "priority": "urgent",
+              "manifest": {"spec": {}}}, "jobs[etl].priority"),
+            ({"name": "etl", "namespace": "a", "request": {"memory": "512m"},
+              "manifest": {"spec": {}}}, "jobs[etl].request.memory"),
+            ({"name": "etl", "manifest": {"spec": {}}}, "jobs[etl].namespace"),
+            ({"namespace": "a", "manifest": {}}, "no \"name\""))
+        for job, message in cases:
+            jobs = os.path.join(directory, "jobs.json")
+            with open(jobs, "w") as out:
+                json.dump([job], out)
+            result = run(binary, "--kubeconfig", kubeconfig, "--jobs", jobs,
+                         "--exit-when-idle")
+            assert result.returncode == 1, (job, result)
+            assert message in result.stderr, (message, result.stderr)
 
 
 def main():
@@ -46,6 +80,7 @@ def main():
         assert message in result.stderr, (args, result.stderr)
     missing = run(binary, "--jobs", "x", "--kubeconfig", "/nonexistent/kc")
     assert missing.returncode == 1 and "/nonexistent/kc" in missing.stderr
+    check_bad_jobs(binary)
     print("ok - %d flags documented" % len(flags))
 
 

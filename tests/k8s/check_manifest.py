@@ -6,11 +6,17 @@ exactly what the host uses, the RoleBinding and the Deployment point at the
 ServiceAccount and Role that exist, mounts point at volumes that exist, and
 the container's flags are flags the host accepts.
 
-Usage: check_manifest.py MANIFEST MAIN_C
+With HOST_BINARY, the ConfigMap's jobs.json and config.json are also
+loaded by the host itself.
+
+Usage: check_manifest.py MANIFEST MAIN_C [HOST_BINARY]
 """
 
+import os
 import re
+import subprocess
 import sys
+import tempfile
 
 try:
     import yaml
@@ -111,7 +117,34 @@ def main():
     config = by_kind(documents, "ConfigMap")["data"]
     json.loads(config["config.json"])
     assert isinstance(json.loads(config["jobs.json"]), list)
+    if len(sys.argv) > 3:
+        check_config_map_loads(sys.argv[3], config)
     print("ok - %d documents" % len(documents))
+
+
+def check_config_map_loads(host, data):
+    """The host accepts the ConfigMap's files: it defines the jobs, applies
+    the configuration, finds nothing to do and exits 0. No request is made
+    (the server address is never contacted)."""
+    with tempfile.TemporaryDirectory() as directory:
+        paths = {}
+        for key in ("jobs.json", "config.json"):
+            paths[key] = os.path.join(directory, key)
+            with open(paths[key], "w") as out:
+                out.write(data[key])
+        kubeconfig = os.path.join(directory, "kubeconfig")
+        with open(kubeconfig, "w") as out:
+            out.write("current-context: c\n"
+                      "clusters: [{name: k, cluster: {server: "
+                      "'https://127.0.0.1:9'}}]\n"
+                      "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                      "users: [{name: u, user: {token: t}}]\n")
+        result = subprocess.run(
+            [host, "--kubeconfig", kubeconfig, "--jobs", paths["jobs.json"],
+             "--config", paths["config.json"], "--exit-when-idle"],
+            capture_output=True, text=True, timeout=30,
+            stdin=subprocess.DEVNULL)
+        assert result.returncode == 0, result.stderr
 
 
 if __name__ == "__main__":

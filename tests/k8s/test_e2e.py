@@ -290,7 +290,7 @@ def transient_faults(env):
          "code": 429, "retry_after": 1, "count": 1})
     host = env.start_host(["--jobs", jobs, "--submit", "a", "--submit", "b",
                            "--retries", "4", "--request-timeout-ms", "1000",
-                           "--exit-when-idle"])
+                           "--exit-when-idle", "--verbose"])
     finish(host)
     assert len(of(host, "finished")) == 2, host.events
     assert not of(host, "deploy_retry") and not of(host, "failed")
