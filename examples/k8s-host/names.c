@@ -16,12 +16,6 @@ static bool is_lower_alnum(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-static bool is_label_char(char c)
-{
-    return is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '-' ||
-           c == '_' || c == '.';
-}
-
 bool k8s_is_dns_label(const char *name)
 {
     size_t length = name ? strlen(name) : 0;
@@ -70,19 +64,4 @@ int k8s_app_name(char *out, size_t cap, const char *prefix, jobq_run_id id,
     int used = snprintf(out, cap, "%s-%" PRIu64, prefix, (uint64_t)id);
     append_job(out, (size_t)used, K8S_NAME_MAX, job ? job : "");
     return 0;
-}
-
-void k8s_label_value(char *out, size_t cap, const char *text)
-{
-    size_t limit = cap - 1 < K8S_NAME_MAX ? cap - 1 : K8S_NAME_MAX;
-    size_t used = 0;
-    for (const char *p = text; *p && used < limit; p++) {
-        if (used == 0 && !is_lower_alnum(*p) && !(*p >= 'A' && *p <= 'Z'))
-            continue;
-        out[used++] = is_label_char(*p) ? *p : '-';
-    }
-    while (used > 0 && !is_lower_alnum(out[used - 1]) &&
-           !(out[used - 1] >= 'A' && out[used - 1] <= 'Z'))
-        used--;
-    out[used] = '\0';
 }

@@ -26,10 +26,6 @@
 int k8s_app_name(char *out, size_t cap, const char *prefix, jobq_run_id id,
                  const char *job);
 
-/* Reduce `text` to a valid label value (at most 63 bytes of
- * [A-Za-z0-9-_.], starting and ending alphanumeric; may be empty). */
-void k8s_label_value(char *out, size_t cap, const char *text);
-
 /* True if `name` is a DNS-1123 label: 1..63 bytes of [a-z0-9-], starting
  * and ending with an alphanumeric character. */
 bool k8s_is_dns_label(const char *name);
