@@ -31,6 +31,7 @@ Test-only control endpoints (no auth), JSON in and out:
   POST /_test/faults     {"faults":[{method,path,action,code,ms,commit,count,
                           retry_after}]} or {"clear":true}
   POST /_test/config     {"submit_ms","run_ms","quota_mode":{NS:"sync"|"async"}}
+  POST /_test/token      {"token"}: the bearer token accepted from now on
   POST /_test/shutdown
 
 Usage: fake_apiserver.py --cert-dir DIR --token TOKEN --port-file FILE
@@ -607,6 +608,8 @@ class Handler(BaseHTTPRequestHandler):
                 CLUSTER.submit_ms = request.get("submit_ms", CLUSTER.submit_ms)
                 CLUSTER.run_ms = request.get("run_ms", CLUSTER.run_ms)
                 CLUSTER.quota_mode.update(request.get("quota_mode", {}))
+            elif path == "/_test/token":
+                OPTIONS.token = request["token"]
             elif path == "/_test/shutdown":
                 threading.Thread(target=self.server.shutdown,
                                  daemon=True).start()

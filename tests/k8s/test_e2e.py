@@ -427,6 +427,61 @@ def authentication(env):
 
 
 @scenario
+def token_rotation(env):
+    """In-cluster, the kubelet rotates the service account token file: the
+    host picks up the new token without a restart."""
+    env.set_quota("analytics", {"requests.cpu": "16"})
+    jobs = env.write_jobs([{"name": "a", "namespace": "analytics",
+                            "manifest": spark_manifest(run_ms=100)}])
+    account = os.path.join(env.dir, "serviceaccount")
+    os.mkdir(account)
+    with open(os.path.join(account, "token"), "w") as out:
+        out.write(TOKEN + "\n")
+    with open(os.path.join(account, "ca.crt"), "w") as out:
+        out.write(open(os.path.join(env.dir, "ca.crt")).read())
+    environment = dict(env.host_environment,
+                       KUBERNETES_SERVICE_HOST="127.0.0.1",
+                       KUBERNETES_SERVICE_PORT=str(env.port))
+    host = env.start_host(["--in-cluster", "--service-account-dir", account,
+                           "--jobs", jobs, "--spool", env.spool, "--submit",
+                           "a"], kubeconfig=False, environment=environment)
+    env.wait_for(lambda: of(host, "finished"), 20, "the first run")
+    rotated = TOKEN + "-rotated"
+    env.control("/_test/token", {"token": rotated})
+    temporary = os.path.join(account, ".token.new")
+    with open(temporary, "w") as out:
+        out.write(rotated + "\n")
+    os.utime(temporary, (time.time() + 5, time.time() + 5))
+    os.rename(temporary, os.path.join(account, "token"))
+    env.submit_file("second", {"job": "a"})
+    env.wait_for(lambda: len(of(host, "finished")) == 2, 20, "the second")
+    host.kill(signal.SIGTERM)
+    assert host.process.returncode == 0
+    assert rotated not in host.log()
+
+
+@scenario
+def fresh_instance_without_db(env):
+    """Without --db run ids start again at 1 after a restart; the instance
+    suffix is new each start, so run 1 of the second life gets its own
+    application instead of adopting the first life's finished one."""
+    env.set_quota("analytics", {"requests.cpu": "16"})
+    jobs = env.write_jobs([{"name": "a", "namespace": "analytics",
+                            "manifest": spark_manifest(run_ms=100)}])
+    for _ in range(2):
+        host = env.start_host(["--jobs", jobs, "--submit", "a",
+                               "--exit-when-idle"])
+        finish(host)
+        assert of(host, "finished")[0]["run"] == 1
+        assert "--db" in host.log()  # the in-memory warning
+    state = env.state()
+    names = sorted(state["creates"])
+    assert len(names) == 2 and names[0] != names[1], names
+    assert all(re.search(r"/jobq-[0-9a-f]{6}-1-a$", n) for n in names), names
+    assert [r["status"] for r in posts(state)] == [201, 201]
+
+
+@scenario
 def failed_and_vanished(env):
     """A Spark application that fails reports its errorMessage; one deleted
     behind the host's back fails the run as vanished."""
