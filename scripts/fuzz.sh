@@ -8,7 +8,7 @@ target=$1 seconds=${2:-60}
 case $target in
     quantity) sources="lib/quantity.c" ;;
     config) sources="lib/config.c" ;;
-    scenario) sources="examples/sim/scenario.c lib/quantity.c lib/errors.c -Iexamples/sim" ;;
+    scenario) sources="examples/sim/scenario.c examples/sim/index.c lib/quantity.c lib/errors.c -Iexamples/sim" ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 out=$(mktemp -d)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index.h"
 #include "sim.h"
 
 static void usage(FILE *out)
@@ -67,43 +68,50 @@ static char *read_file(const char *path, size_t *len)
 
 /* Define one job per distinct (job, namespace, domain, flow) of the
  * scenario; runs carry their own priority and request. The first
- * combination keeps the scenario's job name, later ones get "name~N". */
-static int define_jobs(simulation *sim, char **job_names)
+ * combination keeps the scenario's job name, later ones get "name~N".
+ * job_names[i] is run i's job (variants share one string; the owned
+ * strings are listed once in *owned). */
+static int define_jobs(simulation *sim, char **job_names, char ***owned,
+                       size_t *owned_count)
 {
-    for (size_t i = 0; i < sim->sc.run_count; i++) {
+    sim_index variants = {0}, names = {0};
+    int status = 0;
+    *owned = calloc(sim->sc.run_count + 1, sizeof **owned);
+    for (size_t i = 0; *owned && i < sim->sc.run_count && status == 0; i++) {
         const sim_run *r = &sim->sc.runs[i];
-        size_t same = i, variants = 0;
-        for (size_t j = 0; j < i && same == i; j++) {
-            const sim_run *o = &sim->sc.runs[j];
-            if (strcmp(o->job, r->job) != 0)
-                continue;
-            if (o->ns == r->ns && o->flow == r->flow &&
-                strcmp(o->domain, r->domain) == 0)
-                same = j;
-            else if (strcmp(job_names[j], o->job) == 0 ||
-                     strncmp(job_names[j], o->job, strlen(o->job)) == 0)
-                variants++;
-        }
-        if (same != i) {
-            job_names[i] = job_names[same];
+        char key[3 * JOBQ_NAME_MAX + 64];
+        snprintf(key, sizeof key, "%s\x1f%zu\x1f%s\x1f%d", r->job, r->ns,
+                 r->domain, (int)r->flow);
+        size_t known;
+        if (sim_index_get(&variants, key, &known)) {
+            job_names[i] = (*owned)[known];
             continue;
         }
-        char name[JOBQ_NAME_MAX + 16];
-        if (variants == 0)
-            snprintf(name, sizeof name, "%s", r->job);
-        else
-            snprintf(name, sizeof name, "%s~%zu", r->job, variants + 1);
-        job_names[i] = strdup(name);
+        char name[JOBQ_NAME_MAX + 24];
+        snprintf(name, sizeof name, "%s", r->job);
+        for (int n = 2; sim_index_get(&names, name, &known); n++)
+            snprintf(name, sizeof name, "%s~%d", r->job, n);
+        char *copy = strdup(name);
+        if (!copy || !sim_index_put(&variants, key, *owned_count) ||
+            !sim_index_put(&names, name, *owned_count)) {
+            free(copy);
+            status = -1;
+            break;
+        }
+        (*owned)[(*owned_count)++] = copy;
+        job_names[i] = copy;
         jobq_job_def def = JOBQ_JOB_DEF_INIT;
-        def.name = job_names[i];
+        def.name = copy;
         def.ns = sim->sc.namespaces[r->ns].name;
         def.domain = r->domain;
         def.priority = r->priority;
         def.flow = r->flow;
         if (jobq_job_define(sim->sched, &def) != 0)
-            return -1;
+            status = -1;
     }
-    return 0;
+    sim_index_free(&variants);
+    sim_index_free(&names);
+    return *owned ? status : -1;
 }
 
 static int submit_due(simulation *sim, char **job_names)
@@ -188,8 +196,10 @@ static int simulate(simulation *sim)
     char **job_names = calloc(sim->sc.run_count + 1, sizeof *job_names);
     if (!job_names)
         return report_library_error(sim, "out of memory");
+    char **owned = NULL;
+    size_t owned_count = 0;
     int status = 0;
-    if (define_jobs(sim, job_names) != 0) {
+    if (define_jobs(sim, job_names, &owned, &owned_count) != 0) {
         status = report_library_error(sim, "defining jobs");
         goto done;
     }
@@ -218,13 +228,9 @@ static int simulate(simulation *sim)
         sim->now = next;
     }
 done:
-    for (size_t i = 0; i < sim->sc.run_count; i++) {
-        bool owner = true;
-        for (size_t j = 0; j < i && owner; j++)
-            owner = job_names[j] != job_names[i];
-        if (owner)
-            free(job_names[i]);
-    }
+    for (size_t i = 0; i < owned_count; i++)
+        free(owned[i]);
+    free(owned);
     free(job_names);
     return status;
 }

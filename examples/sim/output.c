@@ -274,19 +274,27 @@ void sim_write_text_summary(simulation *sim, FILE *out)
                 st->failed, st->cancelled, st->rescheduled, p50, p95, max);
     }
     fputc('\n', out);
-    bool any = false;
+    /* Name the first few runs that did not finish, then count the rest:
+     * a trace can cancel hundreds. */
+    enum { LISTED = 15 };
+    size_t unfinished = 0;
     for (size_t i = 0; i < sim->sc.run_count; i++) {
         const sim_run *run = &sim->sc.runs[i];
         if (!sim->state[i].end_detail)
             continue;
-        if (!any)
+        if (unfinished++ == 0)
             fputs("runs that did not finish, and why:\n", out);
-        any = true;
+        if (unfinished > LISTED)
+            continue;
         fprintf(out, "  %s (job %s, %s/%s): %s\n", run->id, run->job,
                 sim->sc.namespaces[run->ns].name,
                 run->priority == JOBQ_PRIORITY_HIGH ? "high" : "normal",
                 sim->state[i].end_detail);
     }
+    if (unfinished > LISTED)
+        fprintf(out, "  ... and %zu more (see the cancelled and failed "
+                "events)\n", unfinished - LISTED);
+    bool any = unfinished > 0;
     if (!any)
         fputs("every run finished.\n", out);
 }
