@@ -195,6 +195,7 @@ typedef struct chart {
     jobq_time_ms t_end;
     double y_max;
     double divisor; /* raw value / divisor = display value */
+    bool whole;     /* counts: no fractional ticks */
 } chart;
 
 static double x_of(const chart *c, jobq_time_ms t)
@@ -243,6 +244,8 @@ static void chart_open(chart *c, const char *title, const char *label)
 static void y_axis(const chart *c)
 {
     double step = nice_step(c->y_max, 5);
+    if (c->whole && step < 1)
+        step = 1;
     for (double v = 0; v <= c->y_max + step * 1e-9; v += step) {
         double y = PLOT_TOP + PLOT_HEIGHT * (1.0 - v / c->y_max);
         fprintf(c->out, "<line class=\"grid\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" "
@@ -361,6 +364,13 @@ static double nice_max(double largest)
     return ceil(largest * 1.05 / step) * step;
 }
 
+/* For counts: a whole number of runs or pods at the top, at least 1. */
+static double nice_whole_max(double largest)
+{
+    double top = ceil(nice_max(largest));
+    return top < 1 ? 1 : top;
+}
+
 /* --------------------------------------------------------- sections */
 
 static void queue_chart(FILE *out, const sim_report *r, const simulation *sim,
@@ -370,7 +380,7 @@ static void queue_chart(FILE *out, const sim_report *r, const simulation *sim,
     int64_t largest = series_max(high, false);
     if (series_max(normal, false) > largest)
         largest = series_max(normal, false);
-    chart c = {out, r->end, nice_max((double)largest), 1.0};
+    chart c = {out, r->end, nice_whole_max((double)largest), 1.0, true};
     char title[160];
     snprintf(title, sizeof title, "Queue length in namespace %s",
              sim->sc.namespaces[ns].name);
@@ -394,7 +404,8 @@ static void resource_chart(FILE *out, const sim_report *r,
     if (series_max(hard, true) > largest)
         largest = series_max(hard, true);
     unit u = unit_for((jobq_resource_kind)d, largest);
-    chart c = {out, r->end, nice_max((double)largest / u.divisor), u.divisor};
+    chart c = {out, r->end, nice_max((double)largest / u.divisor), u.divisor,
+               d == JOBQ_RESOURCE_PODS};
     char title[160], label[64];
     const char *name = jobq_resource_name((jobq_resource_kind)d);
     snprintf(title, sizeof title, "%s in namespace %s: used and quota", name,
@@ -491,7 +502,7 @@ static void wait_chart(FILE *out, const simulation *sim)
         for (int p = 0; p < 2; p++)
             if (counts[p][b] > largest)
                 largest = counts[p][b];
-    chart c = {out, 1, nice_max((double)largest), 1.0};
+    chart c = {out, 1, nice_whole_max((double)largest), 1.0, true};
     chart_open(&c, "Wait time from submission to deployment", "runs deployed");
     y_axis(&c);
     wait_bars(&c, counts, first, last);
