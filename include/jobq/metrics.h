@@ -40,7 +40,8 @@
  *     when the namespace last had a queue head to admit): kind="hard" is
  *     the limit, kind="used" is the reading plus what this library deployed
  *     since. A dimension without a limit (JOBQ_UNLIMITED) has no "hard"
- *     series; a namespace never probed has no quota series at all.
+ *     series; a namespace never probed, or whose last probe failed, has
+ *     no quota series at all.
  *   - jobq_cycle_duration_seconds is the wall time of each jobq_tick(),
  *     measured with the monotonic clock.
  * Series are sorted (namespace, then domain, priority, job...), so the same
