@@ -128,9 +128,16 @@ static bool has_line(const char *text, const char *line)
     return false;
 }
 
-#define assert_line(text, line)                                               \
-    ck_assert_msg(has_line((text), (line)), "missing line: %s\n--- in:\n%s",  \
-                  (line), (text))
+/* On failure the rendering goes to stderr: Check's message stays short. */
+static void require_line(const char *text, const char *line)
+{
+    if (has_line(text, line))
+        return;
+    fprintf(stderr, "--- rendered:\n%s--- missing: %s\n", text, line);
+    ck_abort_msg("missing line: %s", line);
+}
+
+#define assert_line(text, line) require_line((text), (line))
 #define assert_no_line(text, line)                                            \
     ck_assert_msg(!has_line((text), (line)), "unexpected line: %s", (line))
 
@@ -331,6 +338,26 @@ START_TEST(wait_histogram_has_increasing_buckets_sum_and_count)
 }
 END_TEST
 
+START_TEST(a_wait_on_a_bucket_bound_counts_in_that_bucket)
+{
+    jobq_scheduler *s = open_scheduler(NULL);
+    define_job(s, "etl", "analytics", "", JOBQ_PRIORITY_HIGH, 500);
+    C.now = 0;
+    submit(s, "etl", NULL);
+    tick_at(s, SECONDS(60)); /* le is "less than or equal" */
+    char *text = render(s);
+    static const char series[] =
+        "jobq_wait_seconds_bucket{namespace=\"analytics\",priority=\"high\",";
+    char line[256];
+    snprintf(line, sizeof line, "%sle=\"30\"} 0", series);
+    assert_line(text, line);
+    snprintf(line, sizeof line, "%sle=\"60\"} 1", series);
+    assert_line(text, line);
+    jobq_free(text);
+    jobq_close(s);
+}
+END_TEST
+
 START_TEST(label_values_are_escaped)
 {
     jobq_scheduler *s = open_scheduler(NULL);
@@ -423,6 +450,54 @@ START_TEST(quota_gauges_show_hard_and_used_and_omit_unlimited)
     /* A namespace with nothing to admit was never probed. */
     ck_assert_ptr_null(strstr(text, "jobq_quota_cpu_cores{namespace="
                                     "\"elsewhere\""));
+    jobq_free(text);
+    jobq_close(s);
+}
+END_TEST
+
+START_TEST(a_failed_probe_leaves_no_quota_series)
+{
+    jobq_scheduler *s = open_scheduler(NULL);
+    C.hard.amount[JOBQ_RESOURCE_CPU] = CORES(8);
+    C.probe_fails = true;
+    define_job(s, "etl", "analytics", "", JOBQ_PRIORITY_NORMAL, CORES(2));
+    submit(s, "etl", NULL);
+    tick_at(s, SECONDS(1));
+    char *text = render(s);
+    ck_assert_ptr_null(strstr(text, "jobq_quota_cpu_cores{"));
+    assert_line(text, "jobq_queue_length{namespace=\"analytics\","
+                      "priority=\"normal\"} 1");
+    jobq_free(text);
+    C.probe_fails = false;
+    tick_at(s, SECONDS(2));
+    text = render(s);
+    assert_line(text, "jobq_quota_cpu_cores{namespace=\"analytics\","
+                      "kind=\"hard\"} 8");
+    jobq_free(text);
+    jobq_close(s);
+}
+END_TEST
+
+START_TEST(legacy_runs_are_deployed_with_no_wait)
+{
+    jobq_scheduler *s = open_scheduler(NULL);
+    jobq_job_def def = JOBQ_JOB_DEF_INIT;
+    def.name = "adhoc";
+    def.ns = "analytics";
+    def.flow = JOBQ_FLOW_LEGACY;
+    def.request.amount[JOBQ_RESOURCE_CPU] = CORES(1);
+    ck_assert_int_eq(jobq_job_define(s, &def), 0);
+    C.now = SECONDS(30);
+    submit(s, "adhoc", NULL); /* deployed at once, outside the queues */
+    char *text = render(s);
+    assert_line(text, "jobq_queue_length{namespace=\"analytics\","
+                      "priority=\"normal\"} 0");
+    assert_line(text, "jobq_runs_total{namespace=\"analytics\",domain=\"\","
+                      "priority=\"normal\",outcome=\"deployed\"} 1");
+    assert_line(text, "jobq_wait_seconds_bucket{namespace=\"analytics\","
+                      "priority=\"normal\",le=\"1\"} 1");
+    assert_line(text, "jobq_allocated_cpu_cores{namespace=\"analytics\","
+                      "domain=\"\",priority=\"normal\",job=\"adhoc\"} 1");
     jobq_free(text);
     jobq_close(s);
 }
@@ -608,9 +683,12 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, queue_length_and_blocked_head_follow_the_state);
     tcase_add_test(tc, run_counters_follow_events);
     tcase_add_test(tc, wait_histogram_has_increasing_buckets_sum_and_count);
+    tcase_add_test(tc, a_wait_on_a_bucket_bound_counts_in_that_bucket);
     tcase_add_test(tc, label_values_are_escaped);
     tcase_add_test(tc, allocated_gauges_sum_deployed_runs_per_job);
     tcase_add_test(tc, quota_gauges_show_hard_and_used_and_omit_unlimited);
+    tcase_add_test(tc, a_failed_probe_leaves_no_quota_series);
+    tcase_add_test(tc, legacy_runs_are_deployed_with_no_wait);
     tcase_add_test(tc, head_timeouts_count_retries_and_cancellations);
     tcase_add_test(tc, series_do_not_multiply_with_runs);
     tcase_add_test(tc, series_are_sorted_and_rendering_is_repeatable);
