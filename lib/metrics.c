@@ -298,19 +298,54 @@ static void text_printf(text *t, const char *fmt, ...)
     t->len += (size_t)n;
 }
 
+/* A decimal integer, without the cost of printf (a scrape of a big
+ * installation writes tens of thousands of them). */
+static void text_uint(text *t, uint64_t value)
+{
+    char digits[24];
+    size_t n = sizeof digits;
+    do {
+        digits[--n] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    text_put(t, digits + n, sizeof digits - n);
+}
+
+static void text_int(text *t, int64_t value)
+{
+    if (value < 0) {
+        text_puts(t, "-");
+        text_uint(t, value == INT64_MIN ? (uint64_t)INT64_MAX + 1
+                                        : (uint64_t)-value);
+    } else {
+        text_uint(t, (uint64_t)value);
+    }
+}
+
 /* A label value: backslash, double quote and newline are escaped. */
 static void text_label_value(text *t, const char *value)
 {
-    for (const char *p = value; *p; p++) {
-        if (*p == '\\')
-            text_puts(t, "\\\\");
-        else if (*p == '"')
-            text_puts(t, "\\\"");
-        else if (*p == '\n')
-            text_puts(t, "\\n");
-        else
-            text_put(t, p, 1);
+    const char *p = value;
+    for (;;) {
+        size_t plain = strcspn(p, "\\\"\n");
+        text_put(t, p, plain);
+        p += plain;
+        if (*p == '\0')
+            return;
+        text_puts(t, *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : "\\n");
+        p++;
     }
+}
+
+static void text_label(text *t, bool comma, const char *name,
+                       const char *value)
+{
+    if (comma)
+        text_puts(t, ",");
+    text_puts(t, name);
+    text_puts(t, "=\"");
+    text_label_value(t, value);
+    text_puts(t, "\"");
 }
 
 /* A series name and its labels: `names` and `values` have `count` entries;
@@ -330,16 +365,10 @@ static void text_series(text *t, const char *metric, const char *suffix,
     if (l->count == 0 && !extra_name)
         return;
     text_puts(t, "{");
-    for (size_t i = 0; i < l->count; i++) {
-        text_printf(t, "%s%s=\"", i ? "," : "", l->names[i]);
-        text_label_value(t, l->values[i]);
-        text_puts(t, "\"");
-    }
-    if (extra_name) {
-        text_printf(t, "%s%s=\"", l->count ? "," : "", extra_name);
-        text_label_value(t, extra_value);
-        text_puts(t, "\"");
-    }
+    for (size_t i = 0; i < l->count; i++)
+        text_label(t, i > 0, l->names[i], l->values[i]);
+    if (extra_name)
+        text_label(t, l->count > 0, extra_name, extra_value);
     text_puts(t, "}");
 }
 
@@ -354,7 +383,7 @@ static void text_decimal(text *t, int64_t value, int decimals)
     int64_t scale = 1;
     for (int i = 0; i < decimals; i++)
         scale *= 10;
-    text_printf(t, "%" PRId64, value / scale);
+    text_int(t, value / scale);
     int64_t fraction = value % scale;
     if (fraction == 0)
         return;
@@ -364,8 +393,8 @@ static void text_decimal(text *t, int64_t value, int decimals)
         digits[i] = (char)('0' + fraction % 10);
     while (n > 0 && digits[n - 1] == '0')
         n--;
-    digits[n] = '\0';
-    text_printf(t, ".%s", digits);
+    text_puts(t, ".");
+    text_put(t, digits, (size_t)n);
 }
 
 static void text_family(text *t, const char *metric, const char *type,
@@ -379,7 +408,9 @@ static void text_sample_int(text *t, const char *metric, const labels *l,
                             int64_t value)
 {
     text_series(t, metric, "", l, NULL, NULL);
-    text_printf(t, " %" PRId64 "\n", value);
+    text_puts(t, " ");
+    text_int(t, value);
+    text_puts(t, "\n");
 }
 
 static void text_sample_decimal(text *t, const char *metric, const labels *l,
@@ -398,17 +429,23 @@ static void text_histogram(text *t, const char *metric, const labels *l,
     for (size_t i = 0; i < layout->count; i++) {
         cumulative += h->counts[i];
         text_series(t, metric, "_bucket", l, "le", layout->labels[i]);
-        text_printf(t, " %" PRIu64 "\n", cumulative);
+        text_puts(t, " ");
+        text_uint(t, cumulative);
+        text_puts(t, "\n");
     }
     text_series(t, metric, "_bucket", l, "le", "+Inf");
-    text_printf(t, " %" PRIu64 "\n", h->count);
+    text_puts(t, " ");
+    text_uint(t, h->count);
+    text_puts(t, "\n");
     text_series(t, metric, "_sum", l, NULL, NULL);
     text_puts(t, " ");
     text_decimal(t, (int64_t)(h->sum > INT64_MAX ? INT64_MAX : h->sum),
                  layout->decimals);
     text_puts(t, "\n");
     text_series(t, metric, "_count", l, NULL, NULL);
-    text_printf(t, " %" PRIu64 "\n", h->count);
+    text_puts(t, " ");
+    text_uint(t, h->count);
+    text_puts(t, "\n");
 }
 
 /* ---------------------------------------------------- sorted namespaces */
@@ -534,8 +571,11 @@ static void render_head_timeouts(text *t, namespace_counters *const *ns,
 
 /* --------------------------------------------------- allocated gauges */
 
-/* What one (namespace, domain, priority, job) has deployed. */
+/* What one (namespace, domain, priority, job) has deployed. The pointers
+ * identify the key while collecting; the names are what is rendered. */
 typedef struct allocation {
+    const jq_job *job_key;
+    const jq_namespace *ns_key;
     const char *ns, *domain, *job;
     int priority;
     jobq_resources amount;
@@ -554,37 +594,71 @@ static int compare_allocations(const void *a, const void *b)
     return c;
 }
 
-/* One zero entry per defined job at its default priority, one entry per
- * deployed run; sorted, then runs of the same key merged. Returns the
- * number of merged entries, or (size_t)-1 when out of memory. */
+/* Allocations being summed: entries plus an open-addressing index on
+ * (job, namespace, priority), so that summing is linear in deployed runs
+ * and only the (few) distinct keys are sorted. */
+typedef struct allocation_table {
+    allocation *entries;
+    size_t count;
+    size_t *slots; /* entry index + 1; 0 = empty */
+    size_t mask;
+} allocation_table;
+
+static size_t allocation_hash(const jq_job *job, const jq_namespace *ns,
+                              int priority)
+{
+    uint64_t h = (uint64_t)(uintptr_t)job * UINT64_C(11400714819323198485);
+    h ^= (uint64_t)(uintptr_t)ns * UINT64_C(14029467366897019727);
+    return (size_t)((h >> 17) ^ (uint64_t)priority);
+}
+
+/* The entry for the key, added with a zero amount if new. */
+static allocation *allocation_entry(allocation_table *t, const jq_job *job,
+                                    const jq_namespace *ns, int priority)
+{
+    size_t i = allocation_hash(job, ns, priority) & t->mask;
+    for (; t->slots[i]; i = (i + 1) & t->mask) {
+        allocation *a = &t->entries[t->slots[i] - 1];
+        if (a->job_key == job && a->ns_key == ns && a->priority == priority)
+            return a;
+    }
+    allocation *a = &t->entries[t->count++];
+    *a = (allocation){job, ns, ns->name, job->domain, job->name, priority,
+                      {{0}}};
+    t->slots[i] = t->count;
+    return a;
+}
+
+/* One entry per defined job at its default priority (0 when nothing of it
+ * runs), plus whatever deployed runs add; sorted by the rendered labels.
+ * Returns the number of entries, or (size_t)-1 when out of memory. */
 static size_t collect_allocations(const jq_core *c, allocation **out)
 {
-    size_t total = c->jobs.count + (size_t)c->running.length;
-    allocation *a = calloc(total ? total : 1, sizeof *a);
-    if (!a)
+    size_t most = c->jobs.count + (size_t)c->running.length + 1;
+    size_t capacity = 2;
+    while (capacity < most * 2)
+        capacity *= 2;
+    allocation_table t = {calloc(most, sizeof *t.entries), 0,
+                          calloc(capacity, sizeof *t.slots), capacity - 1};
+    if (!t.entries || !t.slots) {
+        free(t.entries);
+        free(t.slots);
         return (size_t)-1;
-    size_t n = 0;
+    }
     for (size_t i = 0; i < c->jobs.capacity; i++) {
         const jq_job *job = c->jobs.slots[i];
         if (job)
-            a[n++] = (allocation){job->ns->name, job->domain, job->name,
-                                  job->priority, {{0}}};
+            allocation_entry(&t, job, job->ns, job->priority);
     }
-    for (const jq_run *r = c->running.first; r; r = r->next)
-        a[n++] = (allocation){r->ns->name, r->job->domain, r->job->name,
-                              r->priority, r->request};
-    qsort(a, n, sizeof *a, compare_allocations);
-    size_t merged = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (merged > 0 && compare_allocations(&a[merged - 1], &a[i]) == 0) {
-            for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++)
-                a[merged - 1].amount.amount[d] += a[i].amount.amount[d];
-        } else {
-            a[merged++] = a[i];
-        }
+    for (const jq_run *r = c->running.first; r; r = r->next) {
+        allocation *a = allocation_entry(&t, r->job, r->ns, r->priority);
+        for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++)
+            a->amount.amount[d] += r->request.amount[d];
     }
-    *out = a;
-    return merged;
+    free(t.slots);
+    qsort(t.entries, t.count, sizeof *t.entries, compare_allocations);
+    *out = t.entries;
+    return t.count;
 }
 
 /* The four resource gauges of a family: metric names, help, and the number
