@@ -83,17 +83,26 @@ static int parse_options(options *o, int argc, char **argv)
     return -1;
 }
 
-static int write_report(simulation *sim, sim_report *report,
-                        const char *path)
+/* Open the report file before simulating, so that a path that cannot be
+ * written fails at once rather than after the whole event stream. */
+static int open_report(const options *o, FILE **out)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "jobq-sim: cannot write %s: %s\n", path,
+    *out = NULL;
+    if (!o->report)
+        return 0;
+    if (!(*out = fopen(o->report, "w"))) {
+        fprintf(stderr, "jobq-sim: cannot write %s: %s\n", o->report,
                 strerror(errno));
         return 1;
     }
-    int rc = sim_report_write(report, sim, f);
-    if (fclose(f) != 0 || rc != 0) {
+    return 0;
+}
+
+static int write_report(simulation *sim, sim_report *report, FILE *file,
+                        const char *path)
+{
+    int rc = sim_report_write(report, sim, file);
+    if (fflush(file) != 0 || rc != 0) {
         fprintf(stderr, "jobq-sim: writing the report %s failed\n", path);
         return 1;
     }
@@ -102,11 +111,11 @@ static int write_report(simulation *sim, sim_report *report,
 
 /* Run the scenario; the event stream and summary go to stdout. */
 static int run(simulation *sim, const options *o, const char *scenario,
-               size_t len)
+               size_t len, FILE *report_file)
 {
     sim_report *report = NULL;
     int status = sim_start(sim, scenario, len);
-    if (status == 0 && o->report) {
+    if (status == 0 && report_file) {
         if (!(report = sim_report_new(sim))) {
             fprintf(stderr, "jobq-sim: out of memory\n");
             status = 1;
@@ -126,7 +135,7 @@ static int run(simulation *sim, const options *o, const char *scenario,
         status = 1;
     }
     if (status == 0 && report)
-        status = write_report(sim, report, o->report);
+        status = write_report(sim, report, report_file, o->report);
     sim_report_free(report);
     return status;
 }
@@ -144,11 +153,22 @@ int main(int argc, char **argv)
                 strerror(errno));
         return 1;
     }
+    FILE *report_file = NULL;
+    if (open_report(&o, &report_file) != 0) {
+        free(scenario);
+        return 1;
+    }
     simulation sim = {0};
     sim.out = stdout;
     sim.program = "jobq-sim";
-    status = run(&sim, &o, scenario, len);
+    status = run(&sim, &o, scenario, len, report_file);
     free(scenario);
     sim_finish(&sim);
+    if (report_file && fclose(report_file) != 0 && status == 0) {
+        fprintf(stderr, "jobq-sim: writing the report %s failed\n", o.report);
+        status = 1;
+    }
+    if (report_file && status != 0)
+        remove(o.report); /* no partial page claimed as valid */
     return status;
 }

@@ -129,6 +129,14 @@ def report_needs_file():
     assert "--report needs a file name" in r.stderr, r.stderr
 
 
+def unwritable_report_fails_first():
+    r = subprocess.run([SIM, "--report", "/nonexistent/dir/report.html",
+                        SCENARIO], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1, r.returncode
+    assert r.stdout == "", "events were written before the failure"
+    assert "cannot write /nonexistent/dir/report.html" in r.stderr, r.stderr
+
+
 def demo_titles():
     titles = ["Queue length in namespace analytics",
               "Queue length in namespace ml"]
@@ -166,6 +174,8 @@ def main():
                   screenshot, children, demo_report,
                   os.path.join(OUTDIR, "demo-report.png"))
         tap.check("--report without a file is refused", report_needs_file)
+        tap.check("an unwritable report path fails before any output",
+                  unwritable_report_fails_first)
     return tap.finish()
 
 
