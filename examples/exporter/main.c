@@ -158,6 +158,9 @@ static int parse_flag(options *o, int argc, char **argv, int *i)
                             "address", value);
         o->listen = value;
     } else if (strcmp(flag, "--store") == 0) {
+        /* TODO(store): once the SQLite store lands, open the file with
+         * jobq_open(db_path) and serve its metrics (gauges from the stored
+         * queues; counters start at 0, as after any restart). */
         return bad_flag("--store %s: serving a libjobq database is not "
                         "supported yet (the SQLite store is not in this "
                         "build); use --scenario", value);
