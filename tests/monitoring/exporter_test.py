@@ -172,6 +172,15 @@ def main():
         tap.check("still up after the burst", still_up, proc, base)
         tap.check("stops cleanly on SIGTERM", stops_on_sigterm, children,
                   proc)
+        # The scenario restarts about every 0.1 s: scrapes race the swap of
+        # one simulation for the next.
+        proc, base = start_exporter(children, EXPORTER, SCENARIO,
+                                    "--speed", "200000", "--at-end", "loop")
+        tap.check("scrapes while the scenario loops fast all answered",
+                  burst, base)
+        tap.check("still up while looping", still_up, proc, base)
+        tap.check("stops cleanly while looping", stops_on_sigterm, children,
+                  proc)
     return tap.finish()
 
 
