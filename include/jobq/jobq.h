@@ -395,4 +395,6 @@ JOBQ_API void jobq_free(void *ptr);
 }
 #endif
 
+#include "metrics.h"
+
 #endif /* JOBQ_JOBQ_H */
