@@ -951,6 +951,10 @@ static bool serve_namespace(jq_core *c, jq_namespace *ns, jobq_time_ms now,
             mark_blocked(c, q, head, shortfall, available, now, st);
             continue;
         }
+        /* It fits, so it is no longer blocked: if the deploy is refused
+         * (stale quota, an error), its head timer starts afresh when it is
+         * next found not to fit. */
+        q->head_blocked = false;
         if (deploy_head(c, q, head, now, st)) {
             jq_wrr_charge(&ns->wrr, weight, eligible, chosen);
             save_namespace(c, ns);
