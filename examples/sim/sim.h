@@ -42,6 +42,7 @@ struct simulation {
     jobq_time_ms now;
     /* The mock cluster. */
     jobq_resources *used; /* per namespace: requests of live runs */
+    __int128 *exact_used; /* the same, per namespace x dimension, unclamped */
     jobq_resources *hard; /* per namespace, after quota changes */
     sim_run_state *state; /* per scenario run */
     size_t *running;      /* scenario indexes of live runs */
