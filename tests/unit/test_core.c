@@ -158,6 +158,10 @@ static void record(void *payload, const jobq_event *ev)
     if (f->try_reentry) {
         jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
         f->reentry_rc = jobq_run_get(f->s, &info, ev->run);
+        /* The message is readable from the callback, and says why. */
+        char msg[256] = "";
+        jobq_errmsg(f->s, msg, sizeof msg);
+        ck_assert_ptr_nonnull(strstr(msg, "re-entrant"));
     }
 }
 
