@@ -20,14 +20,34 @@ typedef struct parser {
 static int fail(parser *p, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Copy text, writing control characters as \xNN: names and values come
+ * from the scenario, and an error message must stay on one line. */
+static void copy_printable(char *out, size_t cap, const char *text)
+{
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)text;
+         *c && n + 5 < cap; c++) {
+        if (*c < 0x20 || *c == 0x7f)
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *c);
+        else
+            out[n++] = (char)*c;
+    }
+    out[n] = '\0';
+}
+
 static int fail(parser *p, const char *path, const char *fmt, ...)
 {
-    char msg[400];
+    char msg[400], shown_msg[400], shown_path[160];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(p->err, p->err_cap, "%s: %s", path, msg);
+    /* A field name can be as long as the scenario likes: keep the path
+     * short enough that "path: message" always fits. */
+    copy_printable(shown_path, sizeof shown_path, path);
+    copy_printable(shown_msg, sizeof shown_msg, msg);
+    snprintf(p->err, p->err_cap, "%s%s: %s", shown_path,
+             strlen(shown_path) < strlen(path) ? "..." : "", shown_msg);
     return -1;
 }
 
