@@ -88,8 +88,18 @@ type host struct {
 	clock    Clock
 	onEvent  func(Event)
 
-	mu      sync.Mutex
-	pending *CallbackPanic // the first panic of the call in progress
+	mu       sync.Mutex
+	lastCall uint64                    // ids of the Scheduler's calls
+	pending  map[uint64]*CallbackPanic // first panic per call id
+}
+
+// newCall returns the id of a new Go call, passed to C and back to the
+// callbacks it triggers.
+func (h *host) newCall() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lastCall++
+	return h.lastCall
 }
 
 func hostOf(token C.uintptr_t) *host {
@@ -98,14 +108,17 @@ func hostOf(token C.uintptr_t) *host {
 
 // catch is deferred by every trampoline: it recovers a panic, keeps it for
 // the Scheduler method to return, and lets the trampoline return failed.
-func (h *host) catch(callback string, failed func()) {
+func (h *host) catch(call C.uint64_t, callback string, failed func()) {
 	r := recover()
 	if r == nil {
 		return
 	}
 	h.mu.Lock()
 	if h.pending == nil {
-		h.pending = &CallbackPanic{Callback: callback, Value: r,
+		h.pending = map[uint64]*CallbackPanic{}
+	}
+	if h.pending[uint64(call)] == nil {
+		h.pending[uint64(call)] = &CallbackPanic{Callback: callback, Value: r,
 			Stack: debug.Stack()}
 	}
 	h.mu.Unlock()
@@ -114,14 +127,15 @@ func (h *host) catch(callback string, failed func()) {
 	}
 }
 
-func (h *host) takePanic() error {
+// takePanic returns (and forgets) the panic of call id, if any.
+func (h *host) takePanic(call uint64) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	p := h.pending
-	h.pending = nil
+	p := h.pending[call]
 	if p == nil {
 		return nil
 	}
+	delete(h.pending, call)
 	return p
 }
 
@@ -136,16 +150,16 @@ func setMessage(msg *C.char, capacity C.size_t, text string) {
 }
 
 //export goJobqNow
-func goJobqNow(token C.uintptr_t) (now C.int64_t) {
+func goJobqNow(token C.uintptr_t, call C.uint64_t) (now C.int64_t) {
 	h := hostOf(token)
-	defer h.catch("clock", nil) // no error path: a panicking clock reads 0
+	defer h.catch(call, "clock", nil) // no error path: a panicking clock reads 0
 	return C.int64_t(h.clock.NowMs())
 }
 
 //export goJobqReadQuota
-func goJobqReadQuota(token C.uintptr_t, ns *C.char, hard, used *C.jobq_resources) (rc C.int) {
+func goJobqReadQuota(token C.uintptr_t, call C.uint64_t, ns *C.char, hard, used *C.jobq_resources) (rc C.int) {
 	h := hostOf(token)
-	defer h.catch("probe", func() { rc = -1 })
+	defer h.catch(call, "probe", func() { rc = -1 })
 	hardR, usedR, err := h.probe.ReadQuota(C.GoString(ns))
 	if err != nil {
 		return -1
@@ -156,9 +170,9 @@ func goJobqReadQuota(token C.uintptr_t, ns *C.char, hard, used *C.jobq_resources
 }
 
 //export goJobqDeploy
-func goJobqDeploy(token C.uintptr_t, req *C.jobq_deploy_request, msg *C.char, capacity C.size_t) (rc C.int) {
+func goJobqDeploy(token C.uintptr_t, call C.uint64_t, req *C.jobq_deploy_request, msg *C.char, capacity C.size_t) (rc C.int) {
 	h := hostOf(token)
-	defer h.catch("deploy", func() {
+	defer h.catch(call, "deploy", func() {
 		setMessage(msg, capacity, "panic in a Go deploy callback")
 		rc = C.JOBQ_EUSER
 	})
@@ -176,9 +190,9 @@ func goJobqDeploy(token C.uintptr_t, req *C.jobq_deploy_request, msg *C.char, ca
 }
 
 //export goJobqCancel
-func goJobqCancel(token C.uintptr_t, id C.uint64_t, msg *C.char, capacity C.size_t) (rc C.int) {
+func goJobqCancel(token C.uintptr_t, call C.uint64_t, id C.uint64_t, msg *C.char, capacity C.size_t) (rc C.int) {
 	h := hostOf(token)
-	defer h.catch("cancel", func() {
+	defer h.catch(call, "cancel", func() {
 		setMessage(msg, capacity, "panic in a Go cancel callback")
 		rc = C.JOBQ_EUSER
 	})
@@ -190,9 +204,9 @@ func goJobqCancel(token C.uintptr_t, id C.uint64_t, msg *C.char, capacity C.size
 }
 
 //export goJobqPoll
-func goJobqPoll(token C.uintptr_t, id C.uint64_t, status *C.jobq_poll_status, msg *C.char, capacity C.size_t) (rc C.int) {
+func goJobqPoll(token C.uintptr_t, call C.uint64_t, id C.uint64_t, status *C.jobq_poll_status, msg *C.char, capacity C.size_t) (rc C.int) {
 	h := hostOf(token)
-	defer h.catch("poll", func() { rc = C.JOBQ_EUSER })
+	defer h.catch(call, "poll", func() { rc = C.JOBQ_EUSER })
 	st, text, err := h.deployer.(Poller).Poll(RunID(id))
 	if err != nil {
 		return -1 // unknown for now: the library asks again next cycle
@@ -203,8 +217,8 @@ func goJobqPoll(token C.uintptr_t, id C.uint64_t, status *C.jobq_poll_status, ms
 }
 
 //export goJobqEvent
-func goJobqEvent(token C.uintptr_t, event *C.jobq_event) {
+func goJobqEvent(token C.uintptr_t, call C.uint64_t, event *C.jobq_event) {
 	h := hostOf(token)
-	defer h.catch("event", nil)
+	defer h.catch(call, "event", nil)
 	h.onEvent(eventFromC(event))
 }

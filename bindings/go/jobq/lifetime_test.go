@@ -6,9 +6,11 @@ package jobq
 // messages.
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"runtime/cgo"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,4 +136,43 @@ func handleLive(h cgo.Handle) (live bool) {
 	defer func() { recover() }() // Value panics on a deleted handle
 	h.Value()
 	return true
+}
+
+func TestPanicIsReturnedByTheCallThatCausedIt(t *testing.T) {
+	// Every goroutine submits runs; the event sink panics on the runs of
+	// goroutine 0 only. Exactly its submits fail, with its own panic, even
+	// though the others' calls finish in between.
+	s := open(t, Options{OnEvent: func(e Event) {
+		if strings.HasPrefix(e.RunName, "boom-") {
+			panic(e.RunName)
+		}
+	}})
+	must(t, s.DefineJob(JobDef{Name: "j", Namespace: "ns"}))
+	var wg sync.WaitGroup
+	errs := make(chan string, 1000)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				name := fmt.Sprintf("ok-%d-%d", w, i)
+				if w == 0 {
+					name = fmt.Sprintf("boom-%d", i)
+				}
+				_, err := s.Submit("j", &SubmitOptions{RunName: name})
+				var p *CallbackPanic
+				switch {
+				case w == 0 && (!errors.As(err, &p) || p.Value != name):
+					errs <- fmt.Sprintf("%s: got %v", name, err)
+				case w != 0 && err != nil:
+					errs <- fmt.Sprintf("%s: got %v", name, err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }

@@ -2,10 +2,11 @@ package jobq
 
 // Scheduler: the Go face of one libjobq handle.
 //
-// Every method builds its C arguments, makes one cgo call into the shim
-// (shim.go) and hands the result to s.call, which keeps the Scheduler alive
-// across the call (runtime.KeepAlive: the finalizer must not free the
-// handle mid-call), prefers a panic recovered from a callback to the
+// Every method builds its C arguments, gets a call id and message buffer
+// from s.begin, makes one cgo call into the shim (shim.go) and hands the
+// result to s.finish, which keeps the Scheduler alive across the call
+// (runtime.KeepAlive: the finalizer must not free the handle mid-call),
+// prefers a panic recovered from one of this call's callbacks to the
 // library's status, and turns a negative status into an *Error.
 
 /*
@@ -96,7 +97,7 @@ func Open(opts Options) (*Scheduler, error) {
 	var msg [errCap]C.char
 	rc := C.gojobq_open(&g, C.uintptr_t(handle), C.int(hosts), config, db,
 		C.int(opts.Durability), &msg[0], errCap)
-	if p := h.takePanic(); p != nil || rc < 0 {
+	if p := h.takePanic(0); p != nil || rc < 0 {
 		if rc == 0 {
 			var ignored [errCap]C.char
 			C.gojobq_close(g, &ignored[0], errCap)
@@ -133,15 +134,21 @@ func (s *Scheduler) finalize() {
 	C.gojobq_free(s.g)
 }
 
-// call finishes a shim call that returned rc with message msg.
-func (s *Scheduler) call(rc C.int, msg *[errCap]C.char) error {
-	runtime.KeepAlive(s)
-	// EBUSY is a re-entrant call from inside a callback: a panic stored by
-	// an earlier callback belongs to the outer call still running.
-	if rc != C.JOBQ_EBUSY {
-		if p := s.host.takePanic(); p != nil {
-			return p
-		}
+// begin starts a call: its id (for the callbacks it triggers) and a
+// buffer for its error message.
+func (s *Scheduler) begin() (C.uint64_t, *[errCap]C.char) {
+	return C.uint64_t(s.host.newCall()), new([errCap]C.char)
+}
+
+// finish ends call `id`, whose shim call returned rc with message msg: a
+// panic in one of its callbacks wins over the library's status.
+func (s *Scheduler) finish(id C.uint64_t, rc C.int, msg *[errCap]C.char) error {
+	runtime.KeepAlive(s) // the finalizer must not free the handle mid-call
+	if p := s.host.takePanic(uint64(id)); p != nil {
+		return p
+	}
+	if rc >= 0 {
+		return nil
 	}
 	return newError(rc, C.GoString(&msg[0]))
 }
@@ -217,8 +224,8 @@ func (s *Scheduler) DefineJob(def JobDef) error {
 	if args.err != nil {
 		return args.err
 	}
-	var msg [errCap]C.char
-	return s.call(C.go_jobq_job_define(s.g, &msg[0], errCap, &c), &msg)
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_job_define(s.g, call, &msg[0], errCap, &c), msg)
 }
 
 // SetJobFlow moves a job to the legacy or priority flow.
@@ -229,9 +236,9 @@ func (s *Scheduler) SetJobFlow(job string, flow Flow) error {
 	if args.err != nil {
 		return args.err
 	}
-	var msg [errCap]C.char
-	return s.call(C.go_jobq_job_set_flow(s.g, &msg[0], errCap, cjob,
-		C.jobq_flow(flow)), &msg)
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_job_set_flow(s.g, call, &msg[0], errCap, cjob,
+		C.jobq_flow(flow)), msg)
 }
 
 // SubmitOptions are the optional parts of a submission.
@@ -268,8 +275,8 @@ func (s *Scheduler) Submit(job string, opts *SubmitOptions) (RunID, error) {
 		return 0, args.err
 	}
 	var id C.jobq_run_id
-	var msg [errCap]C.char
-	err := s.call(C.go_jobq_run_submit(s.g, &msg[0], errCap, &id, cjob, &c), &msg)
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_run_submit(s.g, call, &msg[0], errCap, &id, cjob, &c), msg)
 	return RunID(id), err
 }
 
@@ -281,9 +288,9 @@ func (s *Scheduler) Cancel(id RunID, detail string) error {
 	if args.err != nil {
 		return args.err
 	}
-	var msg [errCap]C.char
-	return s.call(C.go_jobq_run_cancel(s.g, &msg[0], errCap, C.jobq_run_id(id),
-		cdetail), &msg)
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_run_cancel(s.g, call, &msg[0], errCap, C.jobq_run_id(id),
+		cdetail), msg)
 }
 
 // Report ends a deployed run as RunFinished or RunFailed (for deployers
@@ -295,18 +302,18 @@ func (s *Scheduler) Report(id RunID, state RunState, detail string) error {
 	if args.err != nil {
 		return args.err
 	}
-	var msg [errCap]C.char
-	return s.call(C.go_jobq_run_report(s.g, &msg[0], errCap, C.jobq_run_id(id),
-		C.jobq_run_state(state), cdetail), &msg)
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_run_report(s.g, call, &msg[0], errCap, C.jobq_run_id(id),
+		C.jobq_run_state(state), cdetail), msg)
 }
 
 // Run returns a snapshot of a run; ErrNotFound if there is no such run.
 func (s *Scheduler) Run(id RunID) (RunInfo, error) {
 	var c C.jobq_run_info
 	C.jobq_run_info_init(&c, C.JOBQ_RUN_INFO_VERSION)
-	var msg [errCap]C.char
-	if err := s.call(C.go_jobq_run_get(s.g, &msg[0], errCap, &c,
-		C.jobq_run_id(id)), &msg); err != nil {
+	call, msg := s.begin()
+	if err := s.finish(call, C.go_jobq_run_get(s.g, call, &msg[0], errCap, &c,
+		C.jobq_run_id(id)), msg); err != nil {
 		return RunInfo{}, err
 	}
 	return runInfoFromC(&c), nil
@@ -320,9 +327,9 @@ func (s *Scheduler) Tick() (TickStats, error) {
 // TickAt runs one scheduling cycle at now (ms). Time must not go back.
 func (s *Scheduler) TickAt(now int64) (TickStats, error) {
 	c := C.jobq_tick_stats{version: C.JOBQ_TICK_STATS_VERSION}
-	var msg [errCap]C.char
-	err := s.call(C.go_jobq_tick(s.g, &msg[0], errCap, C.jobq_time_ms(now), &c),
-		&msg)
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_tick(s.g, call, &msg[0], errCap, C.jobq_time_ms(now), &c),
+		msg)
 	return tickStatsFromC(&c), err
 }
 
@@ -330,8 +337,8 @@ func (s *Scheduler) TickAt(now int64) (TickStats, error) {
 // NoDeadline.
 func (s *Scheduler) NextDeadline() (int64, error) {
 	var out C.jobq_time_ms
-	var msg [errCap]C.char
-	err := s.call(C.go_jobq_next_deadline(s.g, &msg[0], errCap, &out), &msg)
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_next_deadline(s.g, call, &msg[0], errCap, &out), msg)
 	return int64(out), err
 }
 
@@ -343,8 +350,8 @@ func (s *Scheduler) Configure(document string) error {
 	if args.err != nil {
 		return args.err
 	}
-	var msg [errCap]C.char
-	return s.call(C.go_jobq_configure(s.g, &msg[0], errCap, cdoc), &msg)
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_configure(s.g, call, &msg[0], errCap, cdoc), msg)
 }
 
 // SetProperty sets one property to value, sent as JSON (90, true).
@@ -359,9 +366,9 @@ func (s *Scheduler) SetProperty(key string, value any) error {
 	if args.err != nil {
 		return args.err
 	}
-	var msg [errCap]C.char
-	return s.call(C.go_jobq_property_set(s.g, &msg[0], errCap, ckey, cvalue),
-		&msg)
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_property_set(s.g, call, &msg[0], errCap, ckey, cvalue),
+		msg)
 }
 
 // GetProperty returns one property's value as JSON; ErrNotFound if the
@@ -374,9 +381,9 @@ func (s *Scheduler) GetProperty(key string) (json.RawMessage, error) {
 		return nil, args.err
 	}
 	var buf [4096]C.char
-	var msg [errCap]C.char
-	if err := s.call(C.go_jobq_property_get(s.g, &msg[0], errCap, ckey,
-		&buf[0], C.size_t(len(buf))), &msg); err != nil {
+	call, msg := s.begin()
+	if err := s.finish(call, C.go_jobq_property_get(s.g, call, &msg[0], errCap, ckey,
+		&buf[0], C.size_t(len(buf))), msg); err != nil {
 		return nil, err
 	}
 	return json.RawMessage(C.GoString(&buf[0])), nil
@@ -385,9 +392,9 @@ func (s *Scheduler) GetProperty(key string) (json.RawMessage, error) {
 // Config returns the whole effective configuration as a JSON document.
 func (s *Scheduler) Config() (string, error) {
 	var out *C.char
-	var msg [errCap]C.char
-	if err := s.call(C.go_jobq_config_dump(s.g, &msg[0], errCap, &out),
-		&msg); err != nil {
+	call, msg := s.begin()
+	if err := s.finish(call, C.go_jobq_config_dump(s.g, call, &msg[0], errCap, &out),
+		msg); err != nil {
 		return "", err
 	}
 	defer C.jobq_free(unsafe.Pointer(out))
@@ -398,8 +405,8 @@ func (s *Scheduler) Config() (string, error) {
 // queued runs; it returns how many runs moved.
 func (s *Scheduler) MigrateToLegacy() (uint64, error) {
 	var out C.uint64_t
-	var msg [errCap]C.char
-	err := s.call(C.go_jobq_migrate_to_legacy(s.g, &msg[0], errCap, &out), &msg)
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_migrate_to_legacy(s.g, call, &msg[0], errCap, &out), msg)
 	return uint64(out), err
 }
 

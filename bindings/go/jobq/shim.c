@@ -15,6 +15,7 @@ struct gojobq {
     jobq_scheduler *s;  /* NULL once closed */
     pthread_mutex_t mu; /* held across a call and the reading of its message */
     gojobq *outer;      /* gojobq_inside when the current call began */
+    uint64_t call;      /* the Go call in progress (its callbacks' id) */
 };
 
 /* The handle whose call is running on this thread (innermost). cgo runs a
@@ -24,37 +25,45 @@ static _Thread_local gojobq *gojobq_inside;
 
 /* ------------------------------------------------------------ vtables */
 
+/* The Go call a callback runs under: the innermost call on this thread is
+ * the one the library is calling back for. */
+static uint64_t current_call(void)
+{
+    return gojobq_inside ? gojobq_inside->call : 0;
+}
+
 static jobq_time_ms shim_now(void *ctx)
 {
-    return goJobqNow((uintptr_t)ctx);
+    return goJobqNow((uintptr_t)ctx, current_call());
 }
 
 static int shim_read_quota(void *ctx, const char *ns, jobq_resources *hard,
                            jobq_resources *used)
 {
-    return goJobqReadQuota((uintptr_t)ctx, (char *)ns, hard, used);
+    return goJobqReadQuota((uintptr_t)ctx, current_call(), (char *)ns, hard, used);
 }
 
 static int shim_deploy(void *ctx, const jobq_deploy_request *req, char *msg,
                        size_t cap)
 {
-    return goJobqDeploy((uintptr_t)ctx, (jobq_deploy_request *)req, msg, cap);
+    return goJobqDeploy((uintptr_t)ctx, current_call(),
+                        (jobq_deploy_request *)req, msg, cap);
 }
 
 static int shim_cancel(void *ctx, jobq_run_id id, char *msg, size_t cap)
 {
-    return goJobqCancel((uintptr_t)ctx, id, msg, cap);
+    return goJobqCancel((uintptr_t)ctx, current_call(), id, msg, cap);
 }
 
 static int shim_poll(void *ctx, jobq_run_id id, jobq_poll_status *status,
                      char *msg, size_t cap)
 {
-    return goJobqPoll((uintptr_t)ctx, id, status, msg, cap);
+    return goJobqPoll((uintptr_t)ctx, current_call(), id, status, msg, cap);
 }
 
 static void shim_event(void *ctx, const jobq_event *event)
 {
-    goJobqEvent((uintptr_t)ctx, (jobq_event *)event);
+    goJobqEvent((uintptr_t)ctx, current_call(), (jobq_event *)event);
 }
 
 /* ------------------------------------------------------------- calls */
@@ -66,7 +75,7 @@ static int fail(char *err, size_t cap, int rc, const char *msg)
 }
 
 /* Returns 0 with g->mu held, or a status with its message in err. */
-static int enter(gojobq *g, char *err, size_t cap)
+static int enter(gojobq *g, uint64_t call, char *err, size_t cap)
 {
     for (const gojobq *h = gojobq_inside; h; h = h->outer)
         if (h == g)
@@ -79,6 +88,7 @@ static int enter(gojobq *g, char *err, size_t cap)
         return fail(err, cap, JOBQ_ESTATE, "the scheduler is closed");
     }
     g->outer = gojobq_inside;
+    g->call = call;
     gojobq_inside = g;
     return 0;
 }
@@ -93,9 +103,9 @@ static int leave(gojobq *g, int rc, char *err, size_t cap)
 }
 
 #define GOJOBQ_DEFINE(name, params, args)                                      \
-    int go_##name(gojobq *g, char *err, size_t cap params)                     \
+    int go_##name(gojobq *g, uint64_t call, char *err, size_t cap params)      \
     {                                                                          \
-        int rc = enter(g, err, cap);                                           \
+        int rc = enter(g, call, err, cap);                                     \
         if (rc)                                                                \
             return rc;                                                         \
         return leave(g, name(g->s args), err, cap);                            \
@@ -140,7 +150,7 @@ int gojobq_open(gojobq **out, uintptr_t token, int hosts, const char *config,
 
 int gojobq_close(gojobq *g, char *err, size_t cap)
 {
-    int rc = enter(g, err, cap);
+    int rc = enter(g, 0, err, cap);
     if (rc == JOBQ_ESTATE)
         return 0; /* already closed: Close is idempotent */
     if (rc)

@@ -29,7 +29,8 @@ package jobq
 // Go host.
 //
 // To bind a new library function: add one line to GOJOBQ_CALLS in shim.h,
-// then a method in scheduler.go that calls C.go_<name> and s.call.
+// then a method in scheduler.go: call, msg := s.begin(), then
+// s.finish(call, C.go_<name>(s.g, call, &msg[0], errCap, args...), msg).
 
 /*
 #cgo pkg-config: jobq

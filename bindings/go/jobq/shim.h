@@ -24,7 +24,10 @@ enum {
 typedef struct gojobq gojobq;
 
 /* Open a handle whose vtables call the Go host behind `token` (a
- * cgo.Handle). Only the interfaces named in `hosts` are installed. */
+ * cgo.Handle). Only the interfaces named in `hosts` are installed.
+ * Callbacks receive, besides the token, the id of the Go call they run
+ * under (0 during open), so that a panic is returned by that very call even
+ * while other goroutines use the handle. */
 int gojobq_open(gojobq **out, uintptr_t token, int hosts, const char *config,
                 const char *db, int durability, char *err, size_t cap);
 /* Free the library handle; idempotent; JOBQ_EBUSY from its own callback. */
@@ -33,9 +36,10 @@ int gojobq_close(gojobq *g, char *err, size_t cap);
 void gojobq_free(gojobq *g);
 
 /*
- * The wrapped library calls: go_<name>(g, err, cap, args...) calls
+ * The wrapped library calls: go_<name>(g, call, err, cap, args...) calls
  * <name>(handle, args...) under the shim's rules and, on failure, copies
- * the message of *this* call into err. P() groups a parameter list so that
+ * the message of *this* call into err. `call` identifies the Go call for
+ * the callbacks it triggers. P() groups a parameter list so that
  * it passes through the macro as one argument.
  *
  * To bind a new library function, add one line here; shim.c defines it
@@ -63,7 +67,7 @@ void gojobq_free(gojobq *g);
     X(jobq_migrate_to_legacy, P(uint64_t *out_moved), P(out_moved))
 
 #define GOJOBQ_DECLARE(name, params, args)                                     \
-    int go_##name(gojobq *g, char *err, size_t cap params);
+    int go_##name(gojobq *g, uint64_t call, char *err, size_t cap params);
 GOJOBQ_CALLS(GOJOBQ_DECLARE)
 
 #endif
