@@ -6,7 +6,7 @@ copied out while the C struct is valid."""
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ._ffi import DEPLOY_QUOTA_REJECTED, UNLIMITED, ffi, lib
+from ._ffi import DEPLOY_QUOTA_REJECTED, ffi, lib
 from .errors import InvalidArgument, check_error
 
 RESOURCES = ("cpu", "memory", "pods", "storage")  # the C order
