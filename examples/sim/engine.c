@@ -18,6 +18,29 @@
 #include "index.h"
 #include "sim.h"
 
+/* Run indexes ordered by their namespace's place under "namespaces", then
+ * input order (a counting sort). Jobs are defined in this order, so the
+ * library meets the namespaces, and takes their turns, in the order the
+ * scenario declares them. */
+static size_t *runs_by_namespace(const sim_scenario *sc)
+{
+    size_t *start = calloc(sc->namespace_count + 1, sizeof *start);
+    size_t *order = calloc(sc->run_count + 1, sizeof *order);
+    if (!start || !order) {
+        free(start);
+        free(order);
+        return NULL;
+    }
+    for (size_t i = 0; i < sc->run_count; i++)
+        start[sc->runs[i].ns + 1]++;
+    for (size_t n = 1; n <= sc->namespace_count; n++)
+        start[n] += start[n - 1];
+    for (size_t i = 0; i < sc->run_count; i++)
+        order[start[sc->runs[i].ns]++] = i;
+    free(start);
+    return order;
+}
+
 /* Define one job per distinct (job, namespace, domain, flow) of the
  * scenario; runs carry their own priority and request. The first
  * combination keeps the scenario's job name, later ones get "name~N"
@@ -26,8 +49,10 @@
 static int define_jobs(simulation *sim)
 {
     sim_index variants = {0}, names = {0};
-    int status = 0;
-    for (size_t i = 0; i < sim->sc.run_count && status == 0; i++) {
+    size_t *order = runs_by_namespace(&sim->sc);
+    int status = order ? 0 : -1;
+    for (size_t k = 0; order && k < sim->sc.run_count && status == 0; k++) {
+        size_t i = order[k];
         const sim_run *r = &sim->sc.runs[i];
         char key[3 * JOBQ_NAME_MAX + 64];
         snprintf(key, sizeof key, "%s\x1f%zu\x1f%s\x1f%d", r->job, r->ns,
@@ -61,6 +86,7 @@ static int define_jobs(simulation *sim)
     }
     sim_index_free(&variants);
     sim_index_free(&names);
+    free(order);
     return status;
 }
 

@@ -218,8 +218,9 @@ jobq_time_ms sim_wait_percentile(const sim_priority_stats *st, int pct)
 void sim_sort_waits(simulation *sim)
 {
     for (int p = 0; p < 2; p++)
-        qsort(sim->stats[p].waits, sim->stats[p].wait_count,
-              sizeof(jobq_time_ms), compare_ms);
+        if (sim->stats[p].wait_count > 0)
+            qsort(sim->stats[p].waits, sim->stats[p].wait_count,
+                  sizeof(jobq_time_ms), compare_ms);
 }
 
 static void put_wait_stat(FILE *out, const char *name, jobq_time_ms ms,

@@ -73,11 +73,16 @@ static int only_known_keys(parser *p, const cJSON *obj, const char *path,
         bool known = false;
         for (const char *const *k = allowed; *k && !known; k++)
             known = strcmp(member->string, *k) == 0;
-        if (!known) {
-            char where[300];
-            snprintf(where, sizeof where, "%s.%s", path, member->string);
+        char where[300];
+        snprintf(where, sizeof where, "%s.%s", path, member->string);
+        if (!known)
             return fail(p, where, "unknown field");
-        }
+        /* cJSON keeps duplicate keys and lookups find the first: refuse
+         * them rather than silently ignore the later value. */
+        for (const cJSON *earlier = obj->child; earlier != member;
+             earlier = earlier->next)
+            if (strcmp(earlier->string, member->string) == 0)
+                return fail(p, where, "appears twice");
     }
     return 0;
 }
@@ -87,7 +92,7 @@ static int seconds_field(parser *p, const cJSON *obj, const char *path,
                          const char *name, bool required, jobq_time_ms *out)
 {
     char where[300];
-    snprintf(where, sizeof where, "%s.%s", path, name);
+    snprintf(where, sizeof where, "%s%s%s", path, path[0] ? "." : "", name);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     if (!v) {
         if (required)
@@ -99,7 +104,11 @@ static int seconds_field(parser *p, const cJSON *obj, const char *path,
     double seconds = v->valuedouble;
     if (!isfinite(seconds) || seconds < 0 || seconds > 1e12)
         return fail(p, where, "%g is out of range (0..1e12 seconds)", seconds);
-    *out = (jobq_time_ms)llround(seconds * 1000.0);
+    double ms = seconds * 1000.0;
+    if (fabs(ms - nearbyint(ms)) > 1e-6 * (1.0 + fabs(ms)))
+        return fail(p, where, "%g is finer than the simulator's "
+                    "millisecond resolution", seconds);
+    *out = (jobq_time_ms)llround(ms);
     return 0;
 }
 
@@ -399,8 +408,8 @@ static int parse_top(parser *p, sim_scenario *s, const cJSON *root)
                  tick->valuedouble > 86400))
         return fail(p, "tick_seconds", "must be a number of seconds in "
                                        "0.001..86400");
-    if (tick)
-        s->tick = (jobq_time_ms)llround(tick->valuedouble * 1000.0);
+    if (tick && seconds_field(p, root, "", "tick_seconds", false, &s->tick))
+        return -1;
     return parse_namespaces(p, s, root) || parse_runs(p, s, root) ||
                    parse_quota_changes(p, s, root) ||
                    parse_stale_quota(p, s, root)
