@@ -167,7 +167,9 @@ class Tap:
 
     def done(self):
         print('1..%d' % self.n)
-        return 1 if self.failed else 0
+        # TAP carries the verdict (meson reports "not ok" as FAIL); a
+        # non-zero exit would turn it into ERROR.
+        return 0
 
 
 def expect_events(res, expected, keys=None):
