@@ -124,11 +124,26 @@ def quantity_text(rng, kind, v):
     return bytes_text(rng, v)
 
 
+PROFILES = ('small', 'small', 'small', 'wide', 'busy', 'coarse')
+
+
 def generate(seed):
+    """A random scenario.  Profiles: 'small' (1-4 namespaces, up to 40
+    runs), 'wide' (up to 12 namespaces), 'busy' (many runs on small
+    quotas, more retries), 'coarse' (tick_seconds large against the head
+    timeout)."""
     rng = random.Random(seed)
-    names = rng.sample(['a', 'b', 'c', 'etl', 'adhoc', 'ml'],
-                       rng.choice([1, 1, 2, 2, 3, 4]))
-    tick = rng.choice([1, 1, 1, 1, 2, 0.5, 0.25, 3, 1.5, 5])
+    profile = rng.choice(PROFILES)
+    pool = ['a', 'b', 'c', 'etl', 'adhoc', 'ml', 'ns-%d' % rng.randint(0, 9),
+            'x', 'y', 'z', 'prod', 'dev', 'qa']
+    if profile == 'wide':
+        names = rng.sample(pool, rng.randint(5, 12))
+    else:
+        names = rng.sample(pool[:6], rng.choice([1, 1, 2, 2, 3, 4]))
+    if profile == 'coarse':
+        tick = rng.choice([3, 4, 7, 10, 2.5])
+    else:
+        tick = rng.choice([1, 1, 1, 1, 2, 0.5, 0.25, 3, 1.5, 5])
     quotas = {}
     namespaces = {}
     for n in names:
@@ -141,7 +156,13 @@ def generate(seed):
     runs = []
     horizon = rng.choice([10, 30, 60, 120])
     jobs = ['job%d' % i for i in range(rng.randint(1, 6))]
-    for i in range(rng.randint(1, rng.choice([5, 15, 40]))):
+    if profile == 'busy':
+        nruns = rng.randint(40, 120)
+    elif profile == 'wide':
+        nruns = rng.randint(10, 60)
+    else:
+        nruns = rng.randint(1, rng.choice([5, 15, 40]))
+    for i in range(nruns):
         ns = rng.choice(names)
         r = {'id': 'r%d' % (i + 1), 'job': rng.choice(jobs), 'namespace': ns}
         if rng.random() < 0.9:
@@ -187,7 +208,8 @@ def generate(seed):
     if rng.random() < 0.9:
         sp[P_TIMEOUT] = rng.choice([1, 2, 5, 10, 30, rng.randint(1, 40)])
     if rng.random() < 0.8:
-        sp[P_RETRY] = rng.choice([0, 0, 1, 2, 3])
+        sp[P_RETRY] = rng.choice([0, 0, 1, 2, 3] if profile != 'busy'
+                                 else [0, 2, 5, 8])
     if sp:
         cfg['systemProperties'] = sp
     if rng.random() < 0.8:
