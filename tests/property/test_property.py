@@ -213,8 +213,13 @@ def generate(seed):
     if sp:
         cfg['systemProperties'] = sp
     if rng.random() < 0.8:
-        cfg['services'] = {'jobOrchestrator': {'settings': {
-            'batchSize': rng.choice([1, 1, 2, 3, 5, 20])}}}
+        settings = {'batchSize': rng.choice([1, 1, 2, 3, 5, 20])}
+        if rng.random() < 0.25:
+            # Retention must not change scheduling (ended runs forgotten).
+            settings['jobRunCleanup'] = {
+                'enabled': rng.random() < 0.8,
+                'retentionPeriod': rng.choice([0, 1, 5, 2592000])}
+        cfg['services'] = {'jobOrchestrator': {'settings': settings}}
     if rng.random() < 0.06:
         cfg['features'] = {'jobOrchestrator': {'enabled': False}}
     if cfg or rng.random() < 0.5:
@@ -550,7 +555,11 @@ def main():
             rc2, out2, _ = run_sim(sim, path)
             if rc2 != 0 or out1 != out2:
                 bad.append(('e', 'two runs of the same scenario differ'))
-            lines = out1.decode('utf-8').splitlines()
+            text_out = out1.decode('utf-8')
+            # Lines end at '\n' only (str.splitlines also splits at
+            # U+2028 and friends, which may appear inside JSON strings).
+            lines = text_out[:-1].split('\n') if text_out.endswith('\n') \
+                else text_out.split('\n')
             try:
                 events = check_output(sc, lines)
                 for e in events:

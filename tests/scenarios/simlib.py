@@ -35,13 +35,19 @@ class Result:
         self.scenario_text = scenario_text
         self.events = []
         self.summary = None
-        self.lines = stdout.splitlines()
+        # One JSON object per line, lines end at '\n' only (str.splitlines
+        # would also split at U+2028 and other characters that may appear
+        # raw inside JSON strings).
+        self.lines = stdout.split('\n')
+        if self.lines and self.lines[-1] == '':
+            self.lines.pop()
 
     def parse(self):
         """Parse the event stream; raise AssertionError on a malformed one."""
         assert self.rc == 0, 'jobq-sim exited %d: %s' % (self.rc,
                                                          self.stderr.strip())
         assert self.lines, 'no output'
+        assert self.stdout.endswith('\n'), 'the last line is not terminated'
         for n, line in enumerate(self.lines):
             try:
                 obj = json.loads(line)

@@ -559,6 +559,40 @@ def quota_change_other_dimension():
 
 # ----------------------------------------------- finishing releases, time
 
+def quota_changes_ties():
+    """Changes are applied in order of `at`, ties in input order (the later
+    one wins), whatever their order in the input."""
+    runs = [run('r1', at=3, dur=1, cpu='3')]
+    changes = [{'at': 2, 'namespace': 'a', 'cpu': '3'},
+               {'at': 2, 'namespace': 'a', 'cpu': '2'},
+               {'at': 1, 'namespace': 'a', 'cpu': '8'},
+               {'at': 6, 'namespace': 'a', 'cpu': '1'},
+               {'at': 6, 'namespace': 'a', 'cpu': '4'}]
+    res = SIM.events(scenario({'a': {'cpu': '1'}}, runs,
+                              config(timeout=100), quota_changes=changes))
+    expect_events(res, [
+        (3, 'submitted', 'r1'),
+        (3, 'blocked', 'r1', {'reason': 'cpu', 'requested': 3000,
+                              'available': 2000}),
+        (6, 'deployed', 'r1', {'wait_s': 3}), (7, 'finished', 'r1')])
+
+
+def retention_does_not_change_scheduling():
+    """jobRunCleanup with retentionPeriod 0 forgets ended runs at once;
+    the event stream is the same as without cleanup."""
+    runs = [run('r%d' % i, prio=('high', 'normal')[i % 2], at=i, dur=3,
+                cpu='1') for i in range(8)]
+    out = []
+    for cleanup in (False, True):
+        cfg = config(batch=1, timeout=100)
+        cfg['services']['jobOrchestrator']['settings']['jobRunCleanup'] = {
+            'enabled': cleanup, 'retentionPeriod': 0}
+        res = SIM.events(scenario({'a': {'cpu': '2'}}, runs, cfg))
+        out.append(res.stdout)
+    assert out[0] == out[1], 'cleanup changed the output:\n%s\n---\n%s' % (
+        out[0], out[1])
+
+
 def finish_releases_in_cycle():
     """Runs that finish release their resources before admission in the
     same step."""
@@ -706,6 +740,20 @@ def every_line_has_fields():
                     'head_timeout_retry', 'cancelled', 'finished'}, seen
 
 
+def names_escaped():
+    """Names with quotes, backslashes, control and non-ASCII characters
+    come out as valid JSON strings equal to the input."""
+    ns = 'ns "q" \\ \u00e9\t'
+    rid = 'r"1\n'
+    job = 'j\\ob\u0001\u007f\u001c'
+    runs = [dict(run(rid, ns=ns, dur=1, job=job), domain='d\u2028x')]
+    res = SIM.events(scenario({ns: {}}, runs))
+    assert len(res.events) == 3, res.stdout
+    for e in res.events:
+        assert (e['run'], e['namespace'], e['job'], e.get('domain')) == \
+            (rid, ns, job, 'd\u2028x'), e
+
+
 def determinism():
     """Same input, same output, byte for byte (a busy scenario)."""
     runs = []
@@ -837,6 +885,10 @@ def main():
          stale_quota_other_namespace),
         ('quota changes at exact times', quota_changes),
         ('quota change of one dimension', quota_change_other_dimension),
+        ('quota changes: by time, ties in input order',
+         quota_changes_ties),
+        ('retention does not change scheduling',
+         retention_does_not_change_scheduling),
         ('finished runs release resources within the cycle',
          finish_releases_in_cycle),
         ('tick 2.5 and submit_at off the grid', tick_and_off_grid_submit),
@@ -845,6 +897,7 @@ def main():
         ('submission order: submit_at then input order', submit_order_ties),
         ('summary line shape and counts', summary_shape),
         ('event lines carry the SPEC fields', every_line_has_fields),
+        ('names are escaped as JSON', names_escaped),
         ('determinism', determinism),
         ('KNOWN BUG: stale-quota rejections and the head timeout are '
          'consistent', stale_quota_head_timeout_consistent),
