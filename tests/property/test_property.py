@@ -17,6 +17,7 @@ scenario's seed printed on failure.
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -581,6 +582,14 @@ def main():
                 f.write(text)
             for inv, msg in bad:
                 failures[inv].append((s, name, msg))
+    shutil.rmtree(work, ignore_errors=True)
+    if not any(failures.values()):
+        try:
+            os.rmdir(keep)  # only if empty (a default temporary one)
+        except OSError:
+            pass
+    else:
+        print('# failing scenarios kept in %s' % keep)
     print('# %(events)d events: %(deployed)d deployed, %(blocked)d blocked, '
           '%(rescheduled)d rescheduled, %(head_timeout_retry)d head timeout '
           'retries, %(cancelled)d cancelled, %(failed)d failed' % stats)

@@ -5,6 +5,7 @@ Python 3 standard library only; run with /usr/bin/python3.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,13 @@ class Sim:
         self.path = path
         self.tmpdir = tempfile.mkdtemp(prefix='jobq-simtest-')
         self.count = 0
+
+    def cleanup(self, keep):
+        """Remove the scenario files, or say where they are."""
+        if keep:
+            print('# scenario files kept in %s' % self.tmpdir)
+        else:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
 
     def run_text(self, text, keep_name=None):
         self.count += 1
@@ -187,9 +195,9 @@ def expect_events(res, expected, keys=None):
     want = [(ms(x[0]), x[1], x[2]) for x in expected]
     if got != want:
         raise AssertionError(
-            'event stream differs\nwant:\n  %s\ngot:\n  %s\noutput:\n%s' % (
-                '\n  '.join(map(repr, want)), '\n  '.join(map(repr, got)),
-                res.stdout))
+            'event stream differs (scenario %s)\nwant:\n  %s\ngot:\n  %s\n'
+            'output:\n%s' % (res.file, '\n  '.join(map(repr, want)),
+                             '\n  '.join(map(repr, got)), res.stdout))
     for x, e in zip(expected, res.events):
         if len(x) > 3:
             for k, v in x[3].items():
@@ -200,8 +208,8 @@ def expect_events(res, expected, keys=None):
                     ok = gk == v
                 if not ok:
                     raise AssertionError(
-                        'event %r: %s is %r, expected %r\nline: %r' % (
-                            x[:3], k, gk, v, e))
+                        'event %r: %s is %r, expected %r\nline: %r\n'
+                        'scenario: %s' % (x[:3], k, gk, v, e, res.file))
 
 
 def main_args():

@@ -284,6 +284,7 @@ def main():
               check_case, sim, mutate(set_run('memory', '512m')),
               ['runs[r7].memory: "512m"'])
     tap.check('bad input: missing file', lambda: check_missing(sim))
+    sim.cleanup(tap.failed)
     return tap.done()
 
 

@@ -906,6 +906,7 @@ def main():
     ]
     for name, fn in tests:
         tap.check(name, fn)
+    SIM.cleanup(tap.failed)
     return tap.done()
 
 
