@@ -249,6 +249,16 @@ CASES = [
     ('enabled is a string', mutate(set_config(
         ['features', 'jobOrchestrator', 'enabled'], 'no')),
      ['features', 'enabled']),
+    ('unknown settings key', mutate(set_config(SETTINGS + ['batchsize'],
+                                               5)), ['batchsize']),
+    ('unknown feature key', mutate(set_config(
+        ['features', 'jobOrchestrator', 'enable'], True)), ['enable']),
+    ('retentionPeriod negative', mutate(set_config(
+        SETTINGS + ['jobRunCleanup', 'retentionPeriod'], -1)),
+     ['retentionPeriod']),
+    ('share as a nested object', mutate(set_config(
+        SP + ['job-orchestrator', 'queue'], {'x': 1})),
+     ['systemProperties']),
     ('systemProperties is an array', mutate(set_config(SP, [])),
      ['systemProperties']),
 ]

@@ -754,6 +754,29 @@ def names_escaped():
             (rid, ns, job, 'd\u2028x'), e
 
 
+def job_names_shared():
+    """The same job name in two namespaces, with both flows, and a job
+    literally named like an internal variant ("j~2"): every event shows the
+    scenario's job name, runs keep their own priority and flow."""
+    runs = [run('r1', ns='A', prio='high', dur=1, job='j'),
+            run('r2', ns='B', prio='normal', dur=2, job='j'),
+            run('r3', ns='A', prio='normal', dur=3, job='j~2'),
+            run('r4', ns='A', prio='normal', dur=4, job='j', flow='legacy'),
+            run('r5', ns='A', prio='normal', dur=5, job='j')]
+    res = SIM.events(scenario({'A': {}, 'B': {}}, runs))
+    want = {'r1': ('j', 'high', 'A', 'priority'),
+            'r2': ('j', 'normal', 'B', 'priority'),
+            'r3': ('j~2', 'normal', 'A', 'priority'),
+            'r4': ('j', 'normal', 'A', 'legacy'),
+            'r5': ('j', 'normal', 'A', 'priority')}
+    for e in res.events:
+        w = want[e['run']]
+        assert (e['job'], e['priority'], e['namespace']) == w[:3], e
+        if e['event'] == 'deployed':
+            assert e['flow'] == w[3], e
+    assert len(res.of('finished')) == 5, res.stdout
+
+
 def determinism():
     """Same input, same output, byte for byte (a busy scenario)."""
     runs = []
@@ -898,6 +921,7 @@ def main():
         ('summary line shape and counts', summary_shape),
         ('event lines carry the SPEC fields', every_line_has_fields),
         ('names are escaped as JSON', names_escaped),
+        ('job names shared across namespaces and flows', job_names_shared),
         ('determinism', determinism),
         ('KNOWN BUG: stale-quota rejections and the head timeout are '
          'consistent', stale_quota_head_timeout_consistent),
