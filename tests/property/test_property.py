@@ -10,7 +10,8 @@ with refmodel.py, a reference scheduler written from the SPEC text.
 
 Environment: JOBQ_PROPERTY_RUNS (default 300), JOBQ_PROPERTY_SEED (default
 fixed), JOBQ_PROPERTY_KEEP (where failing scenarios are written; default a
-temporary directory, printed).  Output is TAP, one line per invariant.
+temporary directory, printed), JOBQ_PROPERTY_CROSSCHECK=0 (skip the
+reference-model comparison), JOBQ_REFMODEL_* (see MODEL_OPTIONS).  Output is TAP, one line per invariant.
 To replay one scenario: jobq-sim FILE, or --seed S --runs 1 with S the
 scenario's seed printed on failure.
 """
@@ -95,6 +96,9 @@ def gen_amount(rng, kind, quota):
     r = rng.random()
     if r < 0.15:
         return 0
+    if r < 0.22:
+        # Boundaries: exactly the quota, or an exact share of it.
+        return rng.choice([quota, quota // 2, quota // 3, quota // 4])
     if r < 0.93:
         top = max(1, quota // 2)
     else:
@@ -108,6 +112,8 @@ def gen_amount(rng, kind, quota):
 
 
 def gen_quota(rng, kind):
+    if rng.random() < 0.04:
+        return 0
     if kind == 'cpu':
         return rng.choice([1000, 2000, 4000, 8000, 500 * rng.randint(1, 32)])
     if kind == 'memory':
@@ -454,9 +460,23 @@ def check_output(sc, lines):
     return events
 
 
+# Where SPEC leaves a choice, the model follows jobq-sim's current choice
+# (see refmodel.py); these environment variables select the other reading:
+#   JOBQ_REFMODEL_NS_ORDER=declared       namespaces take turns in the
+#                                         order declared under "namespaces"
+#   JOBQ_REFMODEL_STALE_KEEPS_BLOCKED=0   a head found fitting is no longer
+#                                         blocked (stale rejections stop
+#                                         its head-timeout timer)
+MODEL_OPTIONS = {
+    'ns_order': os.environ.get('JOBQ_REFMODEL_NS_ORDER', 'first_use'),
+    'stale_keeps_blocked':
+        os.environ.get('JOBQ_REFMODEL_STALE_KEEPS_BLOCKED', '1') != '0',
+}
+
+
 def cross_check(sc, lines):
     """Compare with the reference model; raise Violation('x', ...)."""
-    m = refmodel.simulate(sc)
+    m = refmodel.simulate(sc, **MODEL_OPTIONS)
     want = m.events
     got = [json.loads(x) for x in lines[:-1]]
     for i in range(max(len(want), len(got))):
