@@ -112,11 +112,12 @@ def config_of(sc):
 
 class Model:
     def __init__(self, sc, ns_order='first_use', stale_keeps_blocked=True,
-                 max_steps=2000000):
+                 max_steps=2000000, jump=True):
         self.sc = sc
         self.cfg = config_of(sc)
         self.stale_keeps_blocked = stale_keeps_blocked
         self.max_steps = max_steps
+        self.jump = jump  # False: step through every tick (slow, naive)
         self.tick = seconds_to_ms(sc.get('tick_seconds', 1))
         self.hard = {}
         for name, q in sc['namespaces'].items():
@@ -339,6 +340,7 @@ class Model:
         next_submit = next_change = 0
         steps = 0
         while True:
+            events_before = len(self.events)
             next_submit, next_change = self.step(next_submit, next_change)
             if next_submit == len(self.runs) and \
                     all(r.ended for r in self.runs):
@@ -346,12 +348,25 @@ class Model:
             steps += 1
             if steps > self.max_steps:
                 raise RuntimeError('reference model: no end in sight')
-            # Trivially safe jump: nothing is queued, so nothing happens
-            # until the next submission or finish.
-            if not any(q.runs for q in self.queues.values()):
+            # A step without events changed nothing that matters (WRR
+            # state, queues, head timers and used only change with an
+            # event), so the following steps repeat it until an input
+            # arrives (submission, quota change), a run finishes or a
+            # blocked head's timer expires: jump to the first such step.
+            if not any(q.runs for q in self.queues.values()) or \
+                    (self.jump and len(self.events) == events_before):
                 targets = [r.deployed_at + r.dur_ms for r in self.running]
                 if next_submit < len(self.runs):
                     targets.append(self.submit_order[next_submit].submit_ms)
+                if next_change < len(self.changes):
+                    targets.append(seconds_to_ms(
+                        self.changes[next_change][1]['at']))
+                for q in self.queues.values():
+                    if q.runs and q.blocked:
+                        targets.append(q.since + self.cfg['timeout_ms'])
+                if not targets and self.jump:
+                    raise RuntimeError('reference model: runs remain but '
+                                       'nothing can happen to them')
                 t = min(targets)
                 steps_ahead = max(1, -(-(t - self.now) // self.tick))
                 self.now += steps_ahead * self.tick
