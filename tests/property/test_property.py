@@ -356,6 +356,9 @@ def check_output(sc, lines):
                  'repeated blocked event for the same reason: %s' % line)
             last_blocked[rid] = reason
         elif ev == 'rescheduled':
+            # It fitted (the cluster then refused it): no longer blocked,
+            # so its next block is news again.
+            last_blocked.pop(rid, None)
             need(e.get('reason') == 'stale_quota', 'c',
                  'rescheduled without reason stale_quota: %s' % line)
         elif ev == 'head_timeout_retry':
@@ -460,17 +463,17 @@ def check_output(sc, lines):
     return events
 
 
-# Where SPEC leaves a choice, the model follows jobq-sim's current choice
-# (see refmodel.py); these environment variables select the other reading:
-#   JOBQ_REFMODEL_NS_ORDER=declared       namespaces take turns in the
-#                                         order declared under "namespaces"
-#   JOBQ_REFMODEL_STALE_KEEPS_BLOCKED=0   a head found fitting is no longer
-#                                         blocked (stale rejections stop
-#                                         its head-timeout timer)
+# Where SPEC leaves a choice, the model follows jobq-sim's choice (see
+# refmodel.py): namespaces take turns in the order declared under
+# "namespaces", and a head found fitting is no longer blocked (a stale-quota
+# rejection restarts its head-timeout timer). These environment variables
+# select the other reading:
+#   JOBQ_REFMODEL_NS_ORDER=first_use      in the order runs first use them
+#   JOBQ_REFMODEL_STALE_KEEPS_BLOCKED=1   a refused head stays blocked
 MODEL_OPTIONS = {
-    'ns_order': os.environ.get('JOBQ_REFMODEL_NS_ORDER', 'first_use'),
+    'ns_order': os.environ.get('JOBQ_REFMODEL_NS_ORDER', 'declared'),
     'stale_keeps_blocked':
-        os.environ.get('JOBQ_REFMODEL_STALE_KEEPS_BLOCKED', '1') != '0',
+        os.environ.get('JOBQ_REFMODEL_STALE_KEEPS_BLOCKED', '0') != '0',
 }
 
 

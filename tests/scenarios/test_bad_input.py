@@ -92,10 +92,8 @@ CASES = [
     ('not JSON at all', 'this is not json', ['scenario']),
     ('empty file', '', []),
     ('truncated JSON', mutate(lambda sc: None)[:-7], []),
-    # KNOWN BUG, reported to the lead: scenario.c parses with
-    # cJSON_ParseWithLengthOpts(..., require_null_terminated = false), so
-    # anything after the first JSON value is ignored and the run succeeds.
-    # A file that is not one JSON document is bad input (SPEC section 4).
+    # A file that is not exactly one JSON document is bad input (SPEC
+    # section 4): trailing data used to be ignored.
     ('JSON followed by garbage',
      mutate(lambda sc: None) + ' and some trailing text', []),
     ('two JSON documents', mutate(lambda sc: None) + '\n{}', []),

