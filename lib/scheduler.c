@@ -247,6 +247,8 @@ JOBQ_API int jobq_job_define(jobq_scheduler *s, const jobq_job_def *def)
     else if (def->version < 1 || def->version > JOBQ_JOB_DEF_VERSION)
         rc = struct_version_error(s, "jobq_job_def", def->version,
                                   JOBQ_JOB_DEF_VERSION);
+    else if ((rc = jq_sched_writable(s)) != 0)
+        ;
     else
         rc = jq_sched_write(s, jq_core_define_job(&s->core, jq_sched_now(s),
                                                   def));
@@ -257,8 +259,10 @@ JOBQ_API int jobq_job_set_flow(jobq_scheduler *s, const char *job,
                                jobq_flow flow)
 {
     ENTER(s);
-    int rc = jq_sched_write(
-        s, jq_core_set_job_flow(&s->core, jq_sched_now(s), job, flow));
+    int rc = jq_sched_writable(s);
+    if (rc == 0)
+        rc = jq_sched_write(
+            s, jq_core_set_job_flow(&s->core, jq_sched_now(s), job, flow));
     return LEAVE(s, rc);
 }
 
@@ -294,8 +298,10 @@ JOBQ_API int jobq_run_cancel(jobq_scheduler *s, jobq_run_id id,
                              const char *detail)
 {
     ENTER(s);
-    int rc = jq_sched_write(
-        s, jq_core_cancel(&s->core, jq_sched_now(s), id, detail));
+    int rc = jq_sched_writable(s);
+    if (rc == 0)
+        rc = jq_sched_write(
+            s, jq_core_cancel(&s->core, jq_sched_now(s), id, detail));
     return LEAVE(s, rc);
 }
 
@@ -303,8 +309,10 @@ JOBQ_API int jobq_run_report(jobq_scheduler *s, jobq_run_id id,
                              jobq_run_state state, const char *detail)
 {
     ENTER(s);
-    int rc = jq_sched_write(
-        s, jq_core_report(&s->core, jq_sched_now(s), id, state, detail));
+    int rc = jq_sched_writable(s);
+    if (rc == 0)
+        rc = jq_sched_write(
+            s, jq_core_report(&s->core, jq_sched_now(s), id, state, detail));
     return LEAVE(s, rc);
 }
 
@@ -374,7 +382,10 @@ JOBQ_API int jobq_next_deadline(jobq_scheduler *s, jobq_time_ms *out)
 
 static int apply_config(jobq_scheduler *s, const jq_config *config)
 {
-    int rc = jq_core_set_config(&s->core, config);
+    int rc = jq_sched_writable(s);
+    if (rc != 0)
+        return rc;
+    rc = jq_core_set_config(&s->core, config);
     if (rc == 0)
         rc = jq_sched_save_config(s);
     return jq_sched_write(s, rc);
@@ -446,7 +457,9 @@ JOBQ_API int jobq_config_dump(jobq_scheduler *s, char **out_json)
 JOBQ_API int jobq_migrate_to_legacy(jobq_scheduler *s, uint64_t *out_moved)
 {
     ENTER(s);
-    int rc = jq_sched_write(s, jq_core_migrate_to_legacy(
+    int rc = jq_sched_writable(s);
+    if (rc == 0)
+        rc = jq_sched_write(s, jq_core_migrate_to_legacy(
                                    &s->core, jq_sched_now(s), out_moved));
     return LEAVE(s, rc);
 }

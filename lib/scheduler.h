@@ -40,6 +40,9 @@ void jq_sched_detach_store(jobq_scheduler *s);
  * transaction per public call). Returns rc, or JOBQ_EIO if rc was 0 and the
  * commit failed. */
 int jq_sched_write(jobq_scheduler *s, int rc);
+/* 0, or JOBQ_ESTATE (with a message) when the database is read-only: every
+ * mutating entry point asks before changing anything. */
+int jq_sched_writable(jobq_scheduler *s);
 int jq_sched_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
                     const jobq_submit_opts *opts);
 int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *st);

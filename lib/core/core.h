@@ -121,6 +121,12 @@ typedef struct jq_journal {
     int (*turn_saved)(void *ctx, uint64_t ns_turn);
     int (*event)(void *ctx, const jobq_event *event);
     int (*barrier)(void *ctx);
+    /* Optional: the store keeps payloads on disk. When set, the core drops
+     * its in-memory copy once a job is saved and asks for the payload only
+     * when a run of the job is deployed; *out is malloc'd (NULL when the
+     * payload is empty) and freed by the core. */
+    int (*load_payload)(void *ctx, const jq_job *job, void **out,
+                        size_t *out_len);
 } jq_journal;
 
 typedef void (*jq_emit_fn)(void *ctx, const jobq_event *event);
@@ -185,6 +191,27 @@ int jq_core_run_info(const jq_core *c, jobq_run_info *info, jobq_run_id id);
  * Returns how many were removed. */
 uint64_t jq_core_forget_ended(jq_core *c, jobq_time_ms cutoff,
                               uint64_t max_runs);
+
+/* Reopening a database (the store calls these before any admission). */
+
+/* Take ownership of a run read back from the database (allocated with
+ * malloc/calloc, links NULL) and put it where its state says: its queue at
+ * its seq position (QUEUED), the deployed list (DEPLOYING, RUNNING: its
+ * request counts as allocated), or the ended list (terminal). Raises
+ * next_id/next_seq past it. JOBQ_ENOMEM on failure (the run is not taken). */
+int jq_core_restore_run(jq_core *c, jq_run *run);
+/* Settle every restored DEPLOYING run through the deployer: a crash came
+ * between the write-ahead DEPLOYING record and the RUNNING one. With a poll
+ * method the deployer decides (RUNNING: deployed; FINISHED/FAILED: ended;
+ * GONE: back to its queue at its original position, or deployed again if it
+ * is a legacy run; QUOTA_REJECTED: like GONE for a queued run); without
+ * poll the deploy is taken to have happened (RUNNING); without a deployer
+ * the run stays DEPLOYING until a host with one opens the database. A poll
+ * error leaves it DEPLOYING and it is asked again every cycle. */
+void jq_core_settle_deploying(jq_core *c, jobq_time_ms now);
+/* Free every run on the ended list without journaling: the store keeps the
+ * durable copy and answers for them. */
+void jq_core_evict_ended(jq_core *c);
 
 /* Lookups for the store and the metrics. */
 jq_namespace *jq_core_namespace(jq_core *c, const char *name, bool create);
