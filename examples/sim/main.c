@@ -1,7 +1,7 @@
 /*
  * jobq-sim: runs libjobq against a simulated cluster on a virtual clock.
  *
- *   jobq-sim [--text] SCENARIO.json
+ *   jobq-sim [--text] [--db FILE] SCENARIO.json
  *
  * Reads the scenario of SPEC section 4, writes one JSON event per line to
  * standard output and a closing {"summary": ...} line; --text adds a
@@ -18,18 +18,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim.h"
 
 static void usage(FILE *out)
 {
-    fputs("usage: jobq-sim [--text] SCENARIO.json\n"
+    fputs("usage: jobq-sim [--text] [--db FILE] SCENARIO.json\n"
           "\n"
           "Simulates libjobq scheduling SCENARIO.json (SPEC section 4) on a\n"
           "virtual clock and writes one JSON event per line to stdout, then a\n"
           "{\"summary\": ...} line.\n"
           "\n"
           "  --text    also print a summary for people to stderr\n"
+          "  --db FILE persist the scheduler's state to the new SQLite file\n"
+          "            FILE (inspect it afterwards with jobqctl)\n"
           "  --help    show this help\n",
           out);
 }
@@ -229,7 +232,7 @@ done:
     return status;
 }
 
-static int open_scheduler(simulation *sim)
+static int open_scheduler(simulation *sim, const char *db_path)
 {
     jobq_clock clock;
     jobq_probe probe;
@@ -242,9 +245,11 @@ static int open_scheduler(simulation *sim)
     opts.on_event = sim_on_event;
     opts.event_payload = sim;
     opts.config_json = sim->sc.config_json;
+    opts.db_path = db_path;
     char err[512];
     if (jobq_open(&sim->sched, &opts, err, sizeof err) != 0) {
-        fprintf(stderr, "jobq-sim: config.%s\n", err);
+        bool db_error = db_path && strstr(err, db_path) == err;
+        fprintf(stderr, "jobq-sim: %s%s\n", db_error ? "" : "config.", err);
         return 1;
     }
     return 0;
@@ -285,10 +290,12 @@ static void teardown(simulation *sim)
 int main(int argc, char **argv)
 {
     bool text = false;
-    const char *path = NULL;
+    const char *path = NULL, *db_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--text") == 0) {
             text = true;
+        } else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
+            db_path = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0 ||
                    strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -309,6 +316,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (db_path && access(db_path, F_OK) == 0) {
+        fprintf(stderr, "jobq-sim: --db %s: the file exists; give a new "
+                "file (a simulation starts from an empty scheduler)\n",
+                db_path);
+        return 1;
+    }
     size_t len = 0;
     char *text_in = read_file(path, &len);
     if (!text_in) {
@@ -325,7 +338,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "jobq-sim: %s\n", err);
         return 1;
     }
-    int status = setup_cluster(&sim) != 0 ? 1 : open_scheduler(&sim);
+    int status = setup_cluster(&sim) != 0 ? 1 : open_scheduler(&sim, db_path);
     if (status == 0)
         status = simulate(&sim);
     if (status == 0) {
