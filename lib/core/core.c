@@ -95,7 +95,7 @@ static void event_for_run(jobq_event *ev, jobq_event_type type,
     ev->type = type;
     ev->time = now;
     ev->run = run->id;
-    ev->run_name = run->name ? run->name : "";
+    ev->run_name = run->name;
     ev->job = run->job->name;
     ev->domain = run->job->domain;
     ev->ns = run->ns->name;
@@ -183,14 +183,21 @@ int jq_core_init(jq_core *c, const jobq_probe *probe,
     jq_strmap_init(&c->jobs, job_key);
     jq_strmap_init(&c->namespaces, namespace_key);
     c->next_id = 1;
-    c->next_seq = 1;
     c->last_tick = INT64_MIN;
     return 0;
 }
 
+jq_run *jq_run_alloc(const char *name)
+{
+    size_t length = name ? strlen(name) : 0;
+    jq_run *run = calloc(1, sizeof *run + length + 1);
+    if (run && length)
+        memcpy(run->name, name, length + 1);
+    return run;
+}
+
 static void free_run(jq_run *run)
 {
-    free(run->name);
     free(run->detail);
     free(run);
 }
@@ -349,7 +356,7 @@ static int call_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
     jobq_deploy_request req = {
         .version = 1,
         .run_id = run->id,
-        .run_name = run->name ? run->name : "",
+        .run_name = run->name,
         .job = run->job->name,
         .domain = run->job->domain,
         .ns = run->ns->name,
@@ -551,20 +558,15 @@ int jq_core_submit(jq_core *c, jobq_time_ms now, jobq_run_id *out_id,
         return jq_core_fail(c, JOBQ_EINVAL, "priority: %d is not high (0), "
                             "normal (1) or default (-1)", priority);
 
-    jq_run *run = calloc(1, sizeof *run);
+    jq_run *run = jq_run_alloc(run_name);
     if (!run)
         return jq_core_fail(c, JOBQ_ENOMEM, "out of memory submitting a run");
-    if (run_name && *run_name && !(run->name = copy_string(run_name))) {
-        free(run);
-        return jq_core_fail(c, JOBQ_ENOMEM, "out of memory submitting a run");
-    }
     run->id = c->next_id;
     if (jq_idmap_put(&c->runs, run) != 0) {
         free_run(run);
         return jq_core_fail(c, JOBQ_ENOMEM, "out of memory submitting a run");
     }
     c->next_id++;
-    run->seq = c->next_seq++;
     run->job = job;
     run->ns = job->ns;
     run->request = (opts && opts->request) ? *opts->request : job->request;
@@ -660,12 +662,10 @@ int jq_core_restore_run(jq_core *c, jq_run *run)
         return JOBQ_ENOMEM;
     if (run->id >= c->next_id)
         c->next_id = run->id + 1;
-    if (run->seq >= c->next_seq)
-        c->next_seq = run->seq + 1;
     switch ((jobq_run_state)run->state) {
     case JOBQ_RUN_QUEUED: {
         jq_list *list = &queue_of(run)->runs;
-        if (!list->last || list->last->seq < run->seq)
+        if (!list->last || list->last->id < run->id)
             jq_list_push_back(list, run);
         else
             jq_list_insert_by_seq(list, run);

@@ -35,7 +35,7 @@ void jq_list_insert_by_seq(jq_list *list, jq_run *run)
 {
     jq_run *after = NULL;
     jq_run *before = list->first;
-    while (before && before->seq < run->seq) {
+    while (before && before->id < run->id) {
         after = before;
         before = before->next;
     }

@@ -80,23 +80,22 @@ static int insert_run(jq_store *st, const jq_run *run)
     if (!stmt)
         return JOBQ_EIO;
     sqlite3_bind_int64(stmt, 1, (int64_t)run->id);
-    sqlite3_bind_int64(stmt, 2, (int64_t)run->seq);
-    sqlite3_bind_int64(stmt, 3, jq_store_job_row(st, run->job->name));
-    sqlite3_bind_int64(stmt, 4, (int64_t)run->ns->index + 1);
-    jq_store_bind_text(stmt, 5, run->name, true);
-    jq_store_bind_text(stmt, 6, st->submit_key, true);
-    sqlite3_bind_int(stmt, 7, run->priority);
-    sqlite3_bind_int(stmt, 8, run->flow);
-    sqlite3_bind_int(stmt, 9, run->state);
-    bind_resources(stmt, 10, &run->request);
-    sqlite3_bind_int64(stmt, 14, run->submitted_at);
-    sqlite3_bind_int64(stmt, 15, run->deployed_at);
-    sqlite3_bind_int64(stmt, 16, run->ended_at);
-    sqlite3_bind_int(stmt, 17, run->retries_used);
-    sqlite3_bind_int(stmt, 18, run->deploy_attempts);
-    sqlite3_bind_text(stmt, 19, jq_reason_name((jq_reason)run->reason), -1,
+    sqlite3_bind_int64(stmt, 2, jq_store_job_row(st, run->job->name));
+    sqlite3_bind_int64(stmt, 3, (int64_t)run->ns->index + 1);
+    jq_store_bind_text(stmt, 4, run->name, true);
+    jq_store_bind_text(stmt, 5, st->submit_key, true);
+    sqlite3_bind_int(stmt, 6, run->priority);
+    sqlite3_bind_int(stmt, 7, run->flow);
+    sqlite3_bind_int(stmt, 8, run->state);
+    bind_resources(stmt, 9, &run->request);
+    sqlite3_bind_int64(stmt, 13, run->submitted_at);
+    sqlite3_bind_int64(stmt, 14, run->deployed_at);
+    sqlite3_bind_int64(stmt, 15, run->ended_at);
+    sqlite3_bind_int(stmt, 16, run->retries_used);
+    sqlite3_bind_int(stmt, 17, run->deploy_attempts);
+    sqlite3_bind_text(stmt, 18, jq_reason_name((jq_reason)run->reason), -1,
                       SQLITE_STATIC);
-    jq_store_bind_text(stmt, 20, run->detail, true);
+    jq_store_bind_text(stmt, 19, run->detail, true);
     int rc = jq_store_exec(st, stmt, "saving a run");
     free(st->submit_key);
     st->submit_key = NULL;

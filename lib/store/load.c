@@ -2,8 +2,8 @@
  * Reopening: rebuild the core's memory from the database, before any
  * admission. Order matters: namespaces first (in their round-robin order,
  * so a namespace's row id is its index + 1), then jobs (without payloads),
- * then the live runs in seq order (so each joins the tail of its queue in
- * O(1)), then the queue-head and WRR state and the turn pointer. Terminal
+ * then the live runs in id order, which is FIFO order (so each joins the
+ * tail of its queue in O(1)), then the queue-head and WRR state and the turn pointer. Terminal
  * runs are not loaded; the queries in query.c read them from disk.
  *
  * This is the path the 1,000,000-run reopen benchmark measures: one
@@ -139,7 +139,7 @@ static int load_jobs(jq_store *st, jq_core *c, jq_job ***out, int64_t *count)
 }
 
 /* Columns of the live-run scan. */
-enum { R_ID, R_SEQ, R_JOB, R_NS, R_NAME, R_PRIORITY, R_FLOW, R_STATE, R_CPU,
+enum { R_ID, R_JOB, R_NS, R_NAME, R_PRIORITY, R_FLOW, R_STATE, R_CPU,
        R_SUBMITTED = R_CPU + JOBQ_RESOURCE_COUNT, R_DEPLOYED, R_RETRIES,
        R_ATTEMPTS };
 
@@ -151,16 +151,11 @@ static jq_run *run_from_row(jq_core *c, sqlite3_stmt *stmt, jq_job **jobs,
     jq_job *job = job_id >= 0 && job_id < job_count ? jobs[job_id] : NULL;
     if (!job || !ns)
         return NULL;
-    jq_run *run = calloc(1, sizeof *run);
+    jq_run *run =
+        jq_run_alloc((const char *)sqlite3_column_text(stmt, R_NAME));
     if (!run)
         return NULL;
-    const char *name = (const char *)sqlite3_column_text(stmt, R_NAME);
-    if (name && !(run->name = strdup(name))) {
-        free(run);
-        return NULL;
-    }
     run->id = (jobq_run_id)sqlite3_column_int64(stmt, R_ID);
-    run->seq = (uint64_t)sqlite3_column_int64(stmt, R_SEQ);
     run->job = job;
     run->ns = ns;
     run->priority = (uint8_t)(sqlite3_column_int(stmt, R_PRIORITY) & 1);
@@ -176,36 +171,6 @@ static jq_run *run_from_row(jq_core *c, sqlite3_stmt *stmt, jq_job **jobs,
     return run;
 }
 
-static int load_runs(jq_store *st, jq_core *c, jq_job **jobs,
-                     int64_t job_count)
-{
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, seq, job_id, ns_id, name, "
-                           "priority, flow, state, cpu, memory, pods, "
-                           "storage, submitted_at, deployed_at, "
-                           "retries_used, deploy_attempts FROM runs "
-                           "INDEXED BY runs_live WHERE state < 3 "
-                           "ORDER BY seq", -1, &stmt, NULL) != SQLITE_OK)
-        return jq_store_sql_error(st, "loading runs");
-    int rc = 0, step;
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        jq_run *run = run_from_row(c, stmt, jobs, job_count);
-        if (!run) {
-            snprintf(st->errmsg, sizeof st->errmsg, "database: run %lld "
-                     "could not be loaded (unknown job or namespace, or out "
-                     "of memory)", (long long)sqlite3_column_int64(stmt, 0));
-            rc = JOBQ_EIO;
-        } else if ((rc = jq_core_restore_run(c, run)) != 0) {
-            free(run->name);
-            free(run);
-        }
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = jq_store_sql_error(st, "loading runs");
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
 static int64_t query_int(jq_store *st, const char *sql)
 {
     sqlite3_stmt *stmt = NULL;
@@ -217,18 +182,48 @@ static int64_t query_int(jq_store *st, const char *sql)
     return value;
 }
 
+static int load_runs(jq_store *st, jq_core *c, jq_job **jobs,
+                     int64_t job_count)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t live = query_int(st, "SELECT count(*) FROM runs INDEXED BY "
+                                 "runs_live WHERE state < 3");
+    if (jq_idmap_reserve(&c->runs, (size_t)live) != 0)
+        return JOBQ_ENOMEM;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, job_id, ns_id, name, "
+                           "priority, flow, state, cpu, memory, pods, "
+                           "storage, submitted_at, deployed_at, "
+                           "retries_used, deploy_attempts FROM runs "
+                           "INDEXED BY runs_live WHERE state < 3 "
+                           "ORDER BY id", -1, &stmt, NULL) != SQLITE_OK)
+        return jq_store_sql_error(st, "loading runs");
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        jq_run *run = run_from_row(c, stmt, jobs, job_count);
+        if (!run) {
+            snprintf(st->errmsg, sizeof st->errmsg, "database: run %lld "
+                     "could not be loaded (unknown job or namespace, or out "
+                     "of memory)", (long long)sqlite3_column_int64(stmt, 0));
+            rc = JOBQ_EIO;
+        } else if ((rc = jq_core_restore_run(c, run)) != 0) {
+            free(run);
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = jq_store_sql_error(st, "loading runs");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 /* Ids are never reused: the next id is past every id ever inserted
- * (sqlite_sequence survives deletions), the next seq past every seq. */
+ * (sqlite_sequence survives deletions). */
 static void restore_counters(jq_store *st, jq_core *c)
 {
     int64_t max_id = query_int(st, "SELECT max(coalesce((SELECT seq FROM "
                                    "sqlite_sequence WHERE name = 'runs'), 0),"
                                    " coalesce((SELECT max(id) FROM runs), 0))");
-    int64_t max_seq = query_int(st, "SELECT coalesce(max(seq), 0) FROM runs");
     if ((uint64_t)max_id >= c->next_id)
         c->next_id = (uint64_t)max_id + 1;
-    if ((uint64_t)max_seq >= c->next_seq)
-        c->next_seq = (uint64_t)max_seq + 1;
     st->max_saved_id = (jobq_run_id)max_id;
 }
 

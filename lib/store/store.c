@@ -53,11 +53,12 @@ static const char *const migrations[JQ_STORE_SCHEMA_VERSION] = {
     "  cpu INTEGER NOT NULL, memory INTEGER NOT NULL,"
     "  pods INTEGER NOT NULL, storage INTEGER NOT NULL,"
     "  payload BLOB);"
-    /* AUTOINCREMENT: sqlite_sequence remembers the largest id ever
+    /* id: the durable run id, assigned in submission order and kept when
+     * a run is rescheduled, so it is also the run's FIFO position.
+     * AUTOINCREMENT: sqlite_sequence remembers the largest id ever
      * inserted, so ids of deleted runs are never handed out again. */
     "CREATE TABLE runs ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  seq INTEGER NOT NULL,"
     "  job_id INTEGER NOT NULL,"
     "  ns_id INTEGER NOT NULL,"
     "  name TEXT,"
@@ -74,7 +75,7 @@ static const char *const migrations[JQ_STORE_SCHEMA_VERSION] = {
     "  deploy_attempts INTEGER NOT NULL,"
     "  reason TEXT NOT NULL DEFAULT '',"
     "  detail TEXT);"
-    "CREATE INDEX runs_live ON runs (seq) WHERE state < 3;"
+    "CREATE INDEX runs_live ON runs (id) WHERE state < 3;"
     "CREATE INDEX runs_ended ON runs (ended_at) WHERE state >= 3;"
     "CREATE INDEX runs_job ON runs (job_id);"
     "CREATE TABLE events ("
@@ -118,11 +119,11 @@ static const char *const statement_sql[STMT_COUNT] = {
         " payload = CASE WHEN ?11 THEN ?10 ELSE payload END WHERE id = ?1",
     [STMT_JOB_PAYLOAD] = "SELECT payload FROM jobs WHERE id = ?1",
     [STMT_RUN_INSERT] =
-        "INSERT INTO runs (id, seq, job_id, ns_id, name, idempotency_key,"
+        "INSERT INTO runs (id, job_id, ns_id, name, idempotency_key,"
         " priority, flow, state, cpu, memory, pods, storage, submitted_at,"
         " deployed_at, ended_at, retries_used, deploy_attempts, reason,"
-        " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-        " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+        " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     [STMT_RUN_UPDATE] =
         "UPDATE runs SET flow = ?2, state = ?3, deployed_at = ?4,"
         " ended_at = ?5, retries_used = ?6, deploy_attempts = ?7,"
