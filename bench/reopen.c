@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@
 
 typedef struct sample {
     double seconds;
+    double cpu_seconds; /* user + system: what the open costs, whatever
+                           else the machine is running */
     long rss_delta_kb;
     uint64_t queued;
 } sample;
@@ -38,6 +41,14 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+           usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
 }
 
 static long rss_kb(void)
@@ -131,12 +142,13 @@ static void measure(const char *path, int fd)
     jobq_scheduler *s = NULL;
     sample out = {0};
     long before = rss_kb();
-    double start = now_seconds();
+    double start = now_seconds(), cpu_start = cpu_seconds();
     if (jobq_open(&s, &opts, err, sizeof err) != 0) {
         fprintf(stderr, "bench-reopen: %s\n", err);
         _exit(1);
     }
     out.seconds = now_seconds() - start;
+    out.cpu_seconds = cpu_seconds() - cpu_start;
     out.rss_delta_kb = rss_kb() - before;
     /* How many runs are queued (from the database, after measuring). */
     jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
@@ -181,18 +193,22 @@ static int compare_double(const void *a, const void *b)
 
 static void report(const sample *samples, int repeat)
 {
-    double seconds[64], bytes[64];
+    double seconds[64], cpu[64], bytes[64];
     for (int i = 0; i < repeat; i++) {
         seconds[i] = samples[i].seconds;
+        cpu[i] = samples[i].cpu_seconds;
         bytes[i] = samples[i].rss_delta_kb * 1024.0 / samples[i].queued;
     }
     qsort(seconds, repeat, sizeof *seconds, compare_double);
+    qsort(cpu, repeat, sizeof *cpu, compare_double);
     qsort(bytes, repeat, sizeof *bytes, compare_double);
     printf("queued runs:        %llu\n",
            (unsigned long long)samples[0].queued);
     printf("reopen time:        median %.3f s (min %.3f, max %.3f, %d runs)"
            "  target < 1 s\n", seconds[repeat / 2], seconds[0],
            seconds[repeat - 1], repeat);
+    printf("reopen CPU time:    median %.3f s (min %.3f, max %.3f)\n",
+           cpu[repeat / 2], cpu[0], cpu[repeat - 1]);
     printf("memory per run:     median %.1f bytes (min %.1f, max %.1f)"
            "  target < 200\n", bytes[repeat / 2], bytes[0],
            bytes[repeat - 1]);

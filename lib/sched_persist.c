@@ -174,12 +174,35 @@ static int submit_one(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
     return rc;
 }
 
+/* Group commit. A submit that finds other threads waiting for the handle
+ * leaves its transaction open for them and waits (lock released) until one
+ * of them commits it, so that N concurrent submitters share commits (and
+ * fsyncs) instead of paying one each. Every call that writes commits at its
+ * end, and the write-ahead barrier commits too; if the waiting threads
+ * were only readers, the submit commits itself after GROUP_COMMIT_WAIT_MS.
+ * Either way it returns only once its run is durable. */
+#define GROUP_COMMIT_WAIT_MS 5
+
+static int commit_with_others(jobq_scheduler *s)
+{
+    int rc = jq_store_await_commit(s->store, &s->lock, GROUP_COMMIT_WAIT_MS);
+    if (rc == JOBQ_EBUSY) /* nobody committed in time */
+        return jq_sched_write(s, 0);
+    if (rc != 0)
+        return jq_core_fail(&s->core, rc, "the transaction holding this "
+                            "submit could not be committed");
+    return 0;
+}
+
 int jq_sched_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
                     const jobq_submit_opts *opts)
 {
     int rc = jq_sched_writable(s);
     if (rc == 0)
         rc = submit_one(s, out_id, job, opts, jq_sched_now(s));
+    if (rc == 0 && s->store && s->core.journal_status == 0 &&
+        jq_store_in_transaction(s->store) && atomic_load(&s->waiting) > 0)
+        return commit_with_others(s);
     return jq_sched_write(s, rc);
 }
 

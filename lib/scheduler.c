@@ -26,7 +26,9 @@ int jq_sched_enter(jobq_scheduler *s, const jobq_scheduler **saved)
 {
     if (held_by_this_thread == s)
         return JOBQ_EBUSY;
+    atomic_fetch_add(&s->waiting, 1);
     pthread_mutex_lock(&s->lock);
+    atomic_fetch_sub(&s->waiting, 1);
     *saved = held_by_this_thread;
     held_by_this_thread = s;
     s->core.journal_status = 0;

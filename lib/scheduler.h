@@ -7,6 +7,7 @@
 #define JQ_SCHEDULER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "core/core.h"
 #include "jobq/jobq.h"
@@ -16,6 +17,9 @@ struct jq_metrics;
 
 struct jobq_scheduler {
     pthread_mutex_t lock;
+    /* Threads blocked in jq_sched_enter(): a submit that sees others
+     * waiting leaves its transaction for them to commit (group commit). */
+    atomic_uint waiting;
     jq_core core;
     jobq_clock clock;
     jobq_time_ms wall_at_open, mono_at_open;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Forward migrations: migrations[v] takes a database from schema version v
@@ -263,6 +264,46 @@ int jq_store_begin(jq_store *st)
     return rc;
 }
 
+bool jq_store_in_transaction(const jq_store *st)
+{
+    return st->in_transaction;
+}
+
+/* Tell the submitters waiting on this transaction how it ended. */
+static void release_waiters(jq_store *st, int result)
+{
+    for (jq_commit_waiter *w = st->waiters; w; w = w->next) {
+        w->done = true;
+        w->result = result;
+    }
+    st->waiters = NULL;
+    pthread_cond_broadcast(&st->committed);
+}
+
+int jq_store_await_commit(jq_store *st, pthread_mutex_t *lock,
+                          int max_wait_ms)
+{
+    jq_commit_waiter me = {.next = st->waiters};
+    st->waiters = &me;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += (long)max_wait_ms * 1000000L;
+    deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
+    while (!me.done)
+        if (pthread_cond_timedwait(&st->committed, lock, &deadline) != 0)
+            break;
+    if (me.done)
+        return me.result;
+    /* Nobody came: leave the list; the caller commits (for all). */
+    for (jq_commit_waiter **p = &st->waiters; *p; p = &(*p)->next)
+        if (*p == &me) {
+            *p = me.next;
+            break;
+        }
+    return JOBQ_EBUSY;
+}
+
 int jq_store_commit(jq_store *st)
 {
     if (st->read_only)
@@ -280,6 +321,8 @@ int jq_store_commit(jq_store *st)
         return rc;
     }
     st->in_transaction = false;
+    st->commits++;
+    release_waiters(st, 0);
     return 0;
 }
 
@@ -291,6 +334,7 @@ void jq_store_rollback(jq_store *st)
     if (stmt)
         sqlite3_step(stmt), sqlite3_reset(stmt);
     st->in_transaction = false;
+    release_waiters(st, JOBQ_EIO);
     /* What we believed written may not be: write everything again. */
     st->saved_ns_count = 0;
     st->turn_known = false;
@@ -467,6 +511,7 @@ int jq_store_open(jq_store **out, const char *path, jobq_durability durability,
         return JOBQ_ENOMEM;
     st->lock_fd = -1;
     st->read_only = read_only;
+    pthread_cond_init(&st->committed, NULL);
     jq_strmap_init(&st->job_rows, job_row_key);
     bool memory = strcmp(path, ":memory:") == 0;
     int rc = memory ? 0 : open_file(st, path);
@@ -512,5 +557,6 @@ void jq_store_close(jq_store *st)
     jq_strmap_free(&st->job_rows);
     free(st->saved_ns);
     free(st->submit_key);
+    pthread_cond_destroy(&st->committed);
     free(st);
 }

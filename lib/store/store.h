@@ -20,6 +20,7 @@
 #ifndef JQ_STORE_H
 #define JQ_STORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,14 @@ int jq_store_load(jq_store *st, jq_core *c);
  * both are no-ops when no transaction is open. */
 int jq_store_commit(jq_store *st);
 void jq_store_rollback(jq_store *st);
+bool jq_store_in_transaction(const jq_store *st);
+
+/* Group commit: wait, releasing `lock` (held by the caller), until the
+ * open transaction is committed by another caller, or for at most
+ * `max_wait_ms`. Returns 0 when committed, the commit's error, or
+ * JOBQ_EBUSY if nobody committed in time (the caller commits itself). */
+int jq_store_await_commit(jq_store *st, pthread_mutex_t *lock,
+                          int max_wait_ms);
 
 int jq_store_save_config(jq_store *st, const char *json);
 

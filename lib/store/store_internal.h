@@ -6,6 +6,7 @@
 #ifndef JQ_STORE_INTERNAL_H
 #define JQ_STORE_INTERNAL_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "store.h"
@@ -50,6 +51,13 @@ typedef struct jq_ns_snapshot {
     jobq_time_ms retry_at[JQ_PRIORITIES];
 } jq_ns_snapshot;
 
+/* A submitter waiting for someone else's commit to include its run. */
+typedef struct jq_commit_waiter {
+    struct jq_commit_waiter *next;
+    bool done;
+    int result; /* of the commit that ended its transaction */
+} jq_commit_waiter;
+
 /* Job row ids by job name. */
 typedef struct jq_job_row {
     char *name;
@@ -70,6 +78,9 @@ struct jq_store {
     bool turn_known;
     jobq_run_id max_saved_id; /* runs above it are not in the table yet */
     char *submit_key;         /* idempotency key of the next insert */
+    jq_commit_waiter *waiters; /* in the open transaction */
+    pthread_cond_t committed;  /* broadcast when a transaction ends */
+    uint64_t commits;          /* transactions committed (for tests) */
     char errmsg[512];
 };
 
