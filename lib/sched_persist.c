@@ -235,6 +235,16 @@ int jq_sched_run_info(jobq_scheduler *s, jobq_run_info *info, jobq_run_id id)
     return rc;
 }
 
+int jq_sched_check_ended(jobq_scheduler *s, jobq_run_id id, int rc)
+{
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    if (rc != JOBQ_ENOTFOUND || !s->store ||
+        jq_store_run_info(s->store, &s->core.config, &info, id) != 0)
+        return rc;
+    return jq_core_fail(&s->core, JOBQ_ESTATE, "run %" PRIu64 " already "
+                        "ended (%s)", id, jobq_run_state_name(info.state));
+}
+
 int jq_sched_save_config(jobq_scheduler *s)
 {
     if (!s->store || jq_store_read_only(s->store))

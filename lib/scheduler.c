@@ -303,7 +303,9 @@ JOBQ_API int jobq_run_cancel(jobq_scheduler *s, jobq_run_id id,
     int rc = jq_sched_writable(s);
     if (rc == 0)
         rc = jq_sched_write(
-            s, jq_core_cancel(&s->core, jq_sched_now(s), id, detail));
+            s, jq_sched_check_ended(
+                   s, id, jq_core_cancel(&s->core, jq_sched_now(s), id,
+                                         detail)));
     return LEAVE(s, rc);
 }
 
@@ -314,7 +316,9 @@ JOBQ_API int jobq_run_report(jobq_scheduler *s, jobq_run_id id,
     int rc = jq_sched_writable(s);
     if (rc == 0)
         rc = jq_sched_write(
-            s, jq_core_report(&s->core, jq_sched_now(s), id, state, detail));
+            s, jq_sched_check_ended(
+                   s, id, jq_core_report(&s->core, jq_sched_now(s), id, state,
+                                         detail)));
     return LEAVE(s, rc);
 }
 

@@ -47,6 +47,10 @@ int jq_sched_write(jobq_scheduler *s, int rc);
 /* 0, or JOBQ_ESTATE (with a message) when the database is read-only: every
  * mutating entry point asks before changing anything. */
 int jq_sched_writable(jobq_scheduler *s);
+/* The core answered JOBQ_ENOTFOUND for run `id`: with a database the run
+ * may have ended (terminal runs live on disk only); then JOBQ_ESTATE with
+ * "already ended". Returns rc otherwise. */
+int jq_sched_check_ended(jobq_scheduler *s, jobq_run_id id, int rc);
 int jq_sched_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
                     const jobq_submit_opts *opts);
 int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *st);

@@ -137,9 +137,32 @@ void out_run_details(const jobq_run_info *info)
     print_field("detail", info->detail);
 }
 
+static jobq_resource_kind kind_named(const char *name)
+{
+    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++)
+        if (name && strcmp(name, jobq_resource_name((jobq_resource_kind)d)) ==
+                        0)
+            return (jobq_resource_kind)d;
+    return JOBQ_RESOURCE_COUNT;
+}
+
+/* Amounts of the event's resource in Kubernetes notation ("64", "8Gi"). */
+static void format_number(char *buf, size_t cap, const char *key,
+                          double value, jobq_resource_kind kind)
+{
+    bool amount = strcmp(key, "requested") == 0 ||
+                  strcmp(key, "available") == 0;
+    if (amount && kind < JOBQ_RESOURCE_COUNT && value >= 0)
+        jobq_quantity_format(buf, cap, (int64_t)value, kind);
+    else
+        snprintf(buf, cap, "%.0f", value);
+}
+
 static void event_details(char *buf, size_t cap, const cJSON *ev)
 {
     const cJSON *item;
+    jobq_resource_kind kind =
+        kind_named(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "resource")));
     buf[0] = '\0';
     const char *keys[] = {"resource", "requested", "available", "wait_ms",
                           "retry", "reason", "detail"};
@@ -150,9 +173,13 @@ static void event_details(char *buf, size_t cap, const cJSON *ev)
         if (cJSON_IsString(item))
             snprintf(buf + n, cap - n, "%s%s=%s", n ? " " : "", keys[i],
                      item->valuestring);
-        else
-            snprintf(buf + n, cap - n, "%s%s=%.0f", n ? " " : "", keys[i],
-                     item->valuedouble);
+        else {
+            char number[40];
+            format_number(number, sizeof number, keys[i], item->valuedouble,
+                          kind);
+            snprintf(buf + n, cap - n, "%s%s=%s", n ? " " : "", keys[i],
+                     number);
+        }
     }
 }
 

@@ -77,6 +77,11 @@ START_TEST(terminal_runs_read_from_disk)
     }
     jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
     ck_assert_int_eq(jobq_run_get(s, &info, id + 100), JOBQ_ENOTFOUND);
+    /* Off the memory, still known to have ended. */
+    ck_assert_int_eq(jobq_run_cancel(s, id, NULL), JOBQ_ESTATE);
+    ck_assert_int_eq(jobq_run_report(s, id, JOBQ_RUN_FINISHED, NULL),
+                     JOBQ_ESTATE);
+    ck_assert_int_eq(jobq_run_cancel(s, id + 100, NULL), JOBQ_ENOTFOUND);
     jobq_close(s);
 }
 END_TEST
