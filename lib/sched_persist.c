@@ -70,15 +70,18 @@ static int load_state(jobq_scheduler *s, const jobq_options *opts, char *err,
                       size_t cap)
 {
     char *stored = NULL;
-    int rc = jq_store_load_config(s->store, &stored);
+    int rc = jq_store_snapshot_begin(s->store);
+    if (rc == 0)
+        rc = jq_store_load_config(s->store, &stored);
     if (rc == 0 && stored)
         rc = merge_stored_config(s, stored, opts->config_json, err, cap);
     bool new_database = rc == 0 && !stored;
     free(stored);
-    if (rc != 0)
-        return rc;
     jq_store_bind(s->store, &s->core);
-    if ((rc = jq_store_load(s->store, &s->core)) != 0)
+    if (rc == 0)
+        rc = jq_store_load(s->store, &s->core);
+    jq_store_snapshot_end(s->store);
+    if (rc != 0)
         return rc;
     if (jq_store_read_only(s->store))
         return 0;

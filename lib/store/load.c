@@ -227,6 +227,18 @@ static void restore_counters(jq_store *st, jq_core *c)
     st->max_saved_id = (jobq_run_id)max_id;
 }
 
+int jq_store_snapshot_begin(jq_store *st)
+{
+    if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return jq_store_sql_error(st, "reading a snapshot");
+    return 0;
+}
+
+void jq_store_snapshot_end(jq_store *st)
+{
+    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+}
+
 int jq_store_load_config(jq_store *st, char **config_json)
 {
     *config_json = NULL;

@@ -335,9 +335,16 @@ void jq_store_rollback(jq_store *st)
         sqlite3_step(stmt), sqlite3_reset(stmt);
     st->in_transaction = false;
     release_waiters(st, JOBQ_EIO);
-    /* What we believed written may not be: write everything again. */
+    /* What we believed written may not be: write everything again, and
+     * insert (not update) runs the rolled-back transaction inserted. */
     st->saved_ns_count = 0;
     st->turn_known = false;
+    sqlite3_stmt *max = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM runs",
+                           -1, &max, NULL) == SQLITE_OK &&
+        sqlite3_step(max) == SQLITE_ROW)
+        st->max_saved_id = (jobq_run_id)sqlite3_column_int64(max, 0);
+    sqlite3_finalize(max);
 }
 
 /* ------------------------------------------------------------ open/close */

@@ -53,6 +53,10 @@ void jq_store_bind(jq_store *st, jq_core *c);
  * stored configuration document (malloc'd) or NULL for a new database. */
 int jq_store_load_config(jq_store *st, char **config_json);
 int jq_store_load(jq_store *st, jq_core *c);
+/* Bracket the loading so that it reads one consistent snapshot (a
+ * read-only open may race a running writer). */
+int jq_store_snapshot_begin(jq_store *st);
+void jq_store_snapshot_end(jq_store *st);
 
 /* Transactions: changes go into a transaction begun lazily by the first
  * write. Commit writes the queue and WRR state that changed, then commits;

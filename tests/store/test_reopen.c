@@ -310,6 +310,29 @@ START_TEST(deploying_without_deployer_waits)
 }
 END_TEST
 
+START_TEST(legacy_deploying_found_gone_is_deployed_again)
+{
+    jobq_scheduler *s = fx_open(NULL);
+    jobq_job_def def = JOBQ_JOB_DEF_INIT;
+    def.name = "export";
+    def.ns = "ml";
+    def.flow = JOBQ_FLOW_LEGACY;
+    ck_assert_int_eq(jobq_job_define(s, &def), 0);
+    jobq_run_id id = fx_submit(s, "export", NULL);
+    ck_assert_uint_eq(fx.deploy_count, 1);
+    jobq_close(s);
+    fx_sql("UPDATE runs SET state = 1");
+    fx.has_poll = true;
+    fx.poll_answer = JOBQ_POLL_GONE;
+    fx.deploy_count = 0;
+    s = fx_open(NULL);
+    ck_assert_uint_eq(fx.deploy_count, 1);
+    ck_assert_uint_eq(fx.deployed[0], id);
+    ck_assert_int_eq(state_of(s, id), JOBQ_RUN_RUNNING);
+    jobq_close(s);
+}
+END_TEST
+
 START_TEST(idempotency_key_returns_first_run)
 {
     jobq_scheduler *s = fx_open(NULL);
@@ -405,6 +428,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, deploying_found_finished_is_finished);
     tcase_add_test(tc, deploying_without_poll_is_taken_as_deployed);
     tcase_add_test(tc, deploying_without_deployer_waits);
+    tcase_add_test(tc, legacy_deploying_found_gone_is_deployed_again);
     tcase_add_test(tc, idempotency_key_returns_first_run);
     tcase_add_test(tc, idempotency_key_needs_database);
     tcase_add_test(tc, ids_are_never_reused);
