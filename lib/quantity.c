@@ -302,6 +302,25 @@ static int bad_suffix(const number *n, const char *text,
                 (size_t)(s + letters - text) + 1);
 }
 
+/* Kubernetes would take "1000m" of memory as one byte. Nobody means that:
+ * it is a Spark-style "1000 MiB" (or a typo), so milli, micro and nano are
+ * refused outright for bytes and pods instead of being silently accepted
+ * whenever they happen to add up to a whole number. */
+static int sub_unit_suffix(const number *n, const char *text,
+                           jobq_resource_kind kind, char *err, size_t cap)
+{
+    const char *unit_name = base_unit_name(kind);
+    size_t mantissa_length = (size_t)(n->suffix - n->mantissa);
+    if (strcmp(n->suffix, "m") == 0 && kind != JOBQ_RESOURCE_PODS &&
+        mantissa_length <= SHOWN_MAX)
+        return fail(err, cap, JOBQ_EPARSE, text,
+                    "is not a whole number of %s (did you mean %.*sMi?)",
+                    unit_name, (int)mantissa_length, n->mantissa);
+    return fail(err, cap, JOBQ_EPARSE, text,
+                "is not a whole number of %s: the '%s' suffix counts "
+                "fractions of one", unit_name, n->suffix);
+}
+
 static int read_suffix(number *n, const char *text, jobq_resource_kind kind,
                        char *err, size_t cap)
 {
@@ -321,6 +340,8 @@ static int read_suffix(number *n, const char *text, jobq_resource_kind kind,
         return bad_suffix(n, text, kind, err, cap);
     n->binary_shift = found->binary_shift;
     n->exponent = found->decimal_exponent;
+    if (kind != JOBQ_RESOURCE_CPU && found->decimal_exponent < 0)
+        return sub_unit_suffix(n, text, kind, err, cap);
     return JOBQ_OK;
 }
 

@@ -19,8 +19,9 @@
 int jq_quantity_parse(int64_t *out, const char *text, jobq_resource_kind kind,
                       char *err, size_t err_cap);
 
-/* Human text for an amount: cpu as cores ("8", "0.5", "250m"), bytes in the
- * largest exact binary unit ("32Gi", "1536Mi", "1000"), pods as a count. */
+/* Human text for an amount: cpu as whole cores or millicores ("8",
+ * "1500m"), bytes in the largest exact binary unit ("32Gi", "1536Mi",
+ * "1000"), pods as a count; JOBQ_UNLIMITED as "unlimited". */
 int jq_quantity_format(char *buf, size_t cap, int64_t amount,
                        jobq_resource_kind kind);
 

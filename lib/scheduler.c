@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "metrics.h"
 
 /* The handle whose lock this thread holds, so that a callback calling back
  * into the same handle fails cleanly instead of deadlocking. */
@@ -78,6 +79,7 @@ jobq_time_ms jq_sched_now(const jobq_scheduler *s)
 static void forward_event(void *ctx, const jobq_event *event)
 {
     jobq_scheduler *s = ctx;
+    jq_metrics_observe_event(s->metrics, event);
     if (s->on_event)
         s->on_event(s->event_payload, event);
 }
@@ -154,6 +156,11 @@ JOBQ_API int jobq_open(jobq_scheduler **out, const jobq_options *opts,
     if (!s)
         return JOBQ_ENOMEM;
     pthread_mutex_init(&s->lock, NULL);
+    if (!(s->metrics = jq_metrics_new())) {
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return JOBQ_ENOMEM;
+    }
     s->wall_at_open = (jobq_time_ms)time(NULL) * 1000;
     s->mono_at_open = monotonic_ms();
     if (opts->clock) {
@@ -192,6 +199,7 @@ JOBQ_API void jobq_close(jobq_scheduler *s)
         return;
     jq_sched_detach_store(s);
     jq_core_destroy(&s->core);
+    jq_metrics_free(s->metrics);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -350,6 +358,24 @@ JOBQ_API int jobq_run_get(jobq_scheduler *s, jobq_run_info *info,
 
 /* ------------------------------------------------------------- scheduling */
 
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One cycle, its wall time observed for jobq_cycle_duration_seconds.
+ * Measurement only: the reading never reaches the policy core. */
+static int timed_cycle(jobq_scheduler *s, jobq_time_ms now,
+                       jobq_tick_stats *stats)
+{
+    uint64_t started = monotonic_ns();
+    int rc = jq_sched_tick(s, now, stats);
+    jq_metrics_observe_cycle(s->metrics, monotonic_ns() - started);
+    return rc;
+}
+
 JOBQ_API int jobq_tick(jobq_scheduler *s, jobq_time_ms now,
                        jobq_tick_stats *stats)
 {
@@ -363,7 +389,7 @@ JOBQ_API int jobq_tick(jobq_scheduler *s, jobq_time_ms now,
     if (rc == 0) {
         if (now == JOBQ_TIME_NOW)
             now = jq_sched_now(s);
-        rc = jq_sched_tick(s, now, &local);
+        rc = timed_cycle(s, now, &local);
     }
     if (rc == 0 && stats) {
         unsigned version = stats->version;

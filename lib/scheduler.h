@@ -26,7 +26,7 @@ struct jobq_scheduler {
     jobq_event_fn on_event;
     void *event_payload;
     struct jq_store *store;     /* NULL without a database */
-    struct jq_metrics *metrics; /* NULL until metrics are first asked for */
+    struct jq_metrics *metrics; /* counters and histograms (metrics.c) */
     char errmsg[512];
 };
 

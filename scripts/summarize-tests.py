@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Print one closing line for a meson test log: "tests: N passed, N failed".
+"""Print one closing line for meson test logs: "tests: N passed, N failed".
 
 Each Check executable speaks TAP, so its subtests are counted one by one;
 a test without TAP output counts as one.
@@ -8,22 +8,27 @@ import json
 import re
 import sys
 
-passed = failed = skipped = 0
-with open(sys.argv[1], encoding="utf-8") as log:
-    for line in log:
-        test = json.loads(line)
-        out = test.get("stdout") or ""
-        oks = len(re.findall(r"^ok \d+", out, re.M))
-        not_oks = len(re.findall(r"^not ok \d+", out, re.M))
-        if oks or not_oks:
-            passed += oks
-            failed += not_oks
-            if test["result"] not in ("OK", "EXPECTEDFAIL") and not not_oks:
-                failed += 1  # crashed or timed out after its last subtest
-        elif test["result"] in ("OK", "EXPECTEDFAIL"):
-            passed += 1
-        elif test["result"] == "SKIP":
-            skipped += 1
-        else:
-            failed += 1
-print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
+
+def count(test):
+    """(passed, failed, skipped) for one test record of a meson log."""
+    out = test.get("stdout") or ""
+    oks = len(re.findall(r"^ok \d+", out, re.M))
+    not_oks = len(re.findall(r"^not ok \d+", out, re.M))
+    good = test["result"] in ("OK", "EXPECTEDFAIL")
+    if oks or not_oks:
+        # A crash or timeout after its last subtest still fails the test.
+        return oks, not_oks + (0 if good or not_oks else 1), 0
+    if good:
+        return 1, 0, 0
+    if test["result"] == "SKIP":
+        return 0, 0, 1
+    return 0, 1, 0
+
+
+totals = [0, 0, 0]
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as log:
+        for line in log:
+            for i, n in enumerate(count(json.loads(line))):
+                totals[i] += n
+print(f"tests: {totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")

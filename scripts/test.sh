@@ -11,5 +11,10 @@ fi
 meson compile -C "$builddir" >/dev/null
 status=0
 meson test -C "$builddir" --print-errorlogs --num-processes 2 "$@" || status=$?
-/usr/bin/python3 scripts/summarize-tests.py "$builddir/meson-logs/testlog.json"
+# The unit tests once more under valgrind's memcheck: any leak or invalid
+# access fails them.
+meson test -C "$builddir" --setup valgrind --suite unit --print-errorlogs \
+    --num-processes 2 || status=$?
+/usr/bin/python3 scripts/summarize-tests.py \
+    "$builddir/meson-logs/testlog.json" "$builddir/meson-logs/testlog-valgrind.json"
 exit $status

@@ -1,6 +1,8 @@
 /*
  * jobq-sim's output: one JSON object per event (SPEC section 4), the
- * closing {"summary": ...} line, and an optional summary for humans.
+ * closing {"summary": ...} line, and an optional summary for humans. The
+ * event handler also keeps the counts the summary, the report and the
+ * exporter's loop need.
  *
  * The lines are written by hand rather than through cJSON because cJSON
  * prints large integers (a 1Pi storage amount) through a double and would
@@ -113,6 +115,27 @@ static void remember_end(simulation *sim, size_t index, const jobq_event *ev)
     sim->state[index].end_detail = strdup(text);
 }
 
+/* Follow how many runs wait in each queue, for the report's chart. A run
+ * is queued from its submission (or rescheduling) until it is deployed or
+ * ends; a legacy run is deployed in the same step it is submitted. */
+static void track_queue(simulation *sim, size_t index, const jobq_event *ev)
+{
+    sim_run_state *st = &sim->state[index];
+    const sim_run *run = &sim->sc.runs[index];
+    bool was_queued = st->queued;
+    if (ev->type == JOBQ_EVENT_SUBMITTED || ev->type == JOBQ_EVENT_RESCHEDULED)
+        st->queued = true;
+    else if (ev->type == JOBQ_EVENT_DEPLOYED ||
+             ev->type == JOBQ_EVENT_CANCELLED ||
+             ev->type == JOBQ_EVENT_FAILED || ev->type == JOBQ_EVENT_FINISHED)
+        st->queued = false;
+    uint64_t *queued = &sim->queued[run->ns][run->priority];
+    if (st->queued && !was_queued)
+        (*queued)++;
+    else if (!st->queued && was_queued)
+        (*queued)--;
+}
+
 void sim_on_event(void *payload, const jobq_event *ev)
 {
     simulation *sim = payload;
@@ -130,8 +153,11 @@ void sim_on_event(void *payload, const jobq_event *ev)
     jobq_time_ms wait = ev->time - run->submit_at;
     count(sim, ev, run, wait);
     remember_end(sim, index, ev);
+    track_queue(sim, index, ev);
 
     FILE *out = sim->out;
+    if (!out)
+        return;
     fputs("{\"t\":", out);
     put_seconds(out, ev->time);
     field_string(out, "event", jobq_event_name(ev->type));
@@ -274,19 +300,27 @@ void sim_write_text_summary(simulation *sim, FILE *out)
                 st->failed, st->cancelled, st->rescheduled, p50, p95, max);
     }
     fputc('\n', out);
-    bool any = false;
+    /* Name the first few runs that did not finish, then count the rest:
+     * a trace can cancel hundreds. */
+    enum { LISTED = 15 };
+    size_t unfinished = 0;
     for (size_t i = 0; i < sim->sc.run_count; i++) {
         const sim_run *run = &sim->sc.runs[i];
         if (!sim->state[i].end_detail)
             continue;
-        if (!any)
+        if (unfinished++ == 0)
             fputs("runs that did not finish, and why:\n", out);
-        any = true;
+        if (unfinished > LISTED)
+            continue;
         fprintf(out, "  %s (job %s, %s/%s): %s\n", run->id, run->job,
                 sim->sc.namespaces[run->ns].name,
                 run->priority == JOBQ_PRIORITY_HIGH ? "high" : "normal",
                 sim->state[i].end_detail);
     }
+    if (unfinished > LISTED)
+        fprintf(out, "  ... and %zu more (see the cancelled and failed "
+                "events)\n", unfinished - LISTED);
+    bool any = unfinished > 0;
     if (!any)
         fputs("every run finished.\n", out);
 }

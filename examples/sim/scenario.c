@@ -5,6 +5,8 @@
  */
 #include "scenario.h"
 
+#include "index.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
@@ -15,19 +17,40 @@
 typedef struct parser {
     char *err;
     size_t err_cap;
+    sim_index run_ids; /* run id -> index, for duplicates and stale_quota */
 } parser;
 
 static int fail(parser *p, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Copy text, writing control characters as \xNN: names and values come
+ * from the scenario, and an error message must stay on one line. */
+static void copy_printable(char *out, size_t cap, const char *text)
+{
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)text;
+         *c && n + 5 < cap; c++) {
+        if (*c < 0x20 || *c == 0x7f)
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *c);
+        else
+            out[n++] = (char)*c;
+    }
+    out[n] = '\0';
+}
+
 static int fail(parser *p, const char *path, const char *fmt, ...)
 {
-    char msg[400];
+    char msg[400], shown_msg[400], shown_path[160];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(p->err, p->err_cap, "%s: %s", path, msg);
+    /* A field name can be as long as the scenario likes: keep the path
+     * short enough that "path: message" always fits. */
+    copy_printable(shown_path, sizeof shown_path, path);
+    copy_printable(shown_msg, sizeof shown_msg, msg);
+    snprintf(p->err, p->err_cap, "%s%s: %s", shown_path,
+             strlen(shown_path) < strlen(path) ? "..." : "", shown_msg);
     return -1;
 }
 
@@ -206,9 +229,9 @@ static int parse_run(parser *p, sim_scenario *s, const cJSON *r, size_t index)
         return -1;
     /* From here on, messages name the run by its id. */
     snprintf(path, sizeof path, "runs[%s]", id);
-    for (size_t i = 0; i < index; i++)
-        if (strcmp(s->runs[i].id, id) == 0)
-            return fail(p, path, "duplicate run id");
+    size_t earlier;
+    if (sim_index_get(&p->run_ids, id, &earlier))
+        return fail(p, path, "duplicate run id");
     if (only_known_keys(p, r, path, keys) ||
         string_field(p, r, path, "job", true, &job) ||
         string_field(p, r, path, "namespace", true, &ns) ||
@@ -250,6 +273,9 @@ static int parse_run(parser *p, sim_scenario *s, const cJSON *r, size_t index)
     run->id = dup_string(id);
     run->job = dup_string(job);
     run->domain = dup_string(domain);
+    if (!run->id || !run->job || !run->domain ||
+        !sim_index_put(&p->run_ids, id, index))
+        return fail(p, path, "out of memory");
     return 0;
 }
 
@@ -341,10 +367,8 @@ static int parse_stale_quota(parser *p, sim_scenario *s, const cJSON *root)
             times->valuedouble != floor(times->valuedouble) ||
             times->valuedouble < 0 || times->valuedouble > 1000000)
             return fail(p, where, "must be a whole number 0..1000000");
-        size_t i = 0;
-        while (i < s->run_count && strcmp(s->runs[i].id, run) != 0)
-            i++;
-        if (i == s->run_count) {
+        size_t i;
+        if (!sim_index_get(&p->run_ids, run, &i)) {
             snprintf(where, sizeof where, "%s.run", path);
             return fail(p, where, "\"%s\" is not a run of this scenario", run);
         }
@@ -422,7 +446,7 @@ static void order_events(sim_scenario *s)
 int sim_scenario_parse(sim_scenario *out, const char *text, size_t len,
                        char *err, size_t err_cap)
 {
-    parser p = {err, err_cap};
+    parser p = {err, err_cap, {0}};
     memset(out, 0, sizeof *out);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
@@ -437,6 +461,7 @@ int sim_scenario_parse(sim_scenario *out, const char *text, size_t len,
     }
     int rc = parse_top(&p, out, root);
     cJSON_Delete(root);
+    sim_index_free(&p.run_ids);
     if (rc) {
         sim_scenario_free(out);
         return -1;

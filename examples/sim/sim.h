@@ -1,8 +1,10 @@
 /*
  * jobq-sim's shared state: the scenario, the mock cluster it drives, and
  * what the output needs to know about each run. cluster.c implements the
- * cluster side (clock, probe, deployer), output.c the event stream and the
- * summary, main.c the command line and the virtual-time loop.
+ * cluster side (clock, probe, deployer), engine.c the virtual-time loop one
+ * step at a time, output.c the event stream and the summary, report.c the
+ * HTML report, main.c the command line. The exporter example
+ * (examples/exporter) links the same files to run a scenario in real time.
  */
 #ifndef SIM_SIM_H
 #define SIM_SIM_H
@@ -18,6 +20,7 @@ typedef struct sim_run_state {
     jobq_time_ms deployed_at; /* -1 unless running on the mock cluster */
     int stale_left;           /* quota rejections still to hand out */
     size_t running_slot;      /* index in sim.running while deployed */
+    bool queued;              /* waiting in its queue (for the report) */
     char *end_detail;         /* why a cancelled or failed run ended */
 } sim_run_state;
 
@@ -28,7 +31,12 @@ typedef struct sim_priority_stats {
     size_t wait_count, wait_capacity;
 } sim_priority_stats;
 
-typedef struct simulation {
+typedef struct simulation simulation;
+
+/* Called after every step's scheduling cycle (the report samples there). */
+typedef void (*sim_step_fn)(simulation *sim, void *payload);
+
+struct simulation {
     sim_scenario sc;
     jobq_scheduler *sched;
     jobq_time_ms now;
@@ -40,13 +48,37 @@ typedef struct simulation {
     size_t running_count;
     jobq_run_id first_id; /* ids are first_id + submission position */
     size_t submitted;
-    /* Output. */
+    char **job_names;   /* the library job of each scenario run */
+    char **owned_job_names; /* each distinct job name once (owned) */
+    size_t owned_count;
+    size_t next_change; /* the next quota change to apply */
+    uint64_t (*queued)[2]; /* per namespace and priority: runs queued */
+    /* Output: the event stream goes to out (NULL: nowhere). */
+    const char *program; /* prefix of error messages: "jobq-sim" */
+    const char *db_path; /* --db: persist the scheduler there, or NULL */
     FILE *out;
     uint64_t events_in_step;
     size_t ended_count;
     sim_priority_stats stats[2];
     const char *error; /* set by a callback that hit an impossible state */
-} simulation;
+    sim_step_fn after_step;
+    void *after_step_payload;
+};
+
+/* engine.c: the virtual-time loop of SPEC section 4. */
+enum { SIM_FAILED = -1, SIM_DONE = 0, SIM_MORE = 1 };
+/* Parse the scenario, set up the mock cluster, open the scheduler and
+ * define the jobs; sim->out, sim->program and sim->after_step are set by
+ * the caller first. Returns 0, or 1 with a message on stderr. */
+int sim_start(simulation *sim, const char *scenario, size_t len);
+/* Run the step at sim->now, then move sim->now on to the next step at
+ * which anything can happen. SIM_MORE, SIM_DONE when every run has ended,
+ * SIM_FAILED with a message on stderr. */
+int sim_step(simulation *sim);
+/* Free everything sim_start() set up (safe after a failed start). */
+void sim_finish(simulation *sim);
+/* A whole file ("-" is stdin), malloc'd; NULL with errno set on failure. */
+char *sim_read_file(const char *path, size_t *len);
 
 /* cluster.c */
 void sim_cluster_vtables(simulation *sim, jobq_clock *clock, jobq_probe *probe,
@@ -61,5 +93,14 @@ void sim_on_event(void *payload, const jobq_event *event);
 void sim_write_summary(simulation *sim);
 void sim_write_text_summary(simulation *sim, FILE *out);
 void sim_stats_free(simulation *sim);
+
+/* report.c: the --report HTML page. Samples the mock cluster after every
+ * step (pass sim_report_sample as after_step with the report as payload). */
+typedef struct sim_report sim_report;
+sim_report *sim_report_new(const simulation *sim);
+void sim_report_sample(simulation *sim, void *report);
+/* Write the page; 0, or -1 when out of memory or on a write error. */
+int sim_report_write(sim_report *report, simulation *sim, FILE *out);
+void sim_report_free(sim_report *report);
 
 #endif

@@ -79,9 +79,12 @@ JOBQ_API const char *jobq_errname(int status);
  * amounts round up, as the Kubernetes API server does), memory and storage
  * in bytes, pods as a count. Amounts that are not whole bytes or whole pods
  * are refused with JOBQ_EPARSE, not rounded: a Spark-style "512m" (meaning
- * MiB to Spark, 0.512 bytes to Kubernetes) is an error. Negative amounts are
- * JOBQ_EPARSE, amounts above INT64_MAX are JOBQ_ERANGE. When err is not
- * NULL it receives a message (err_cap bytes, NUL-terminated). */
+ * MiB to Spark, 0.512 bytes to Kubernetes) is an error, and so is any milli,
+ * micro or nano suffix on memory, storage or pods ("1000m" of memory would
+ * be one byte to Kubernetes; nobody means that). Negative amounts are
+ * JOBQ_EPARSE, amounts above INT64_MAX are JOBQ_ERANGE. "unlimited" parses
+ * as JOBQ_UNLIMITED. When err is not NULL it receives a message (err_cap
+ * bytes, NUL-terminated) that quotes the value but names no field. */
 JOBQ_API int jobq_quantity_parse(int64_t *out, const char *text,
                                  jobq_resource_kind kind, char *err,
                                  size_t err_cap);
@@ -516,5 +519,7 @@ JOBQ_API void jobq_free(void *ptr);
 #ifdef __cplusplus
 }
 #endif
+
+#include "metrics.h"
 
 #endif /* JOBQ_JOBQ_H */

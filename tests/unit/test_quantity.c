@@ -112,10 +112,6 @@ static const valid_case valid_cases[] = {
     {"2Gi", MEMORY, INT64_C(2147483648)},
     {"32Gi", MEMORY, INT64_C(34359738368)},
     {"256Gi", MEMORY, INT64_C(274877906944)},
-    {"1000m", MEMORY, 1},
-    {"0m", MEMORY, 0},
-    {"1000000u", MEMORY, 1},
-    {"1000000000n", MEMORY, 1},
     {"1e3", MEMORY, 1000},
     {"1E3", MEMORY, 1000},
     {"1e+3", MEMORY, 1000},
@@ -138,7 +134,6 @@ static const valid_case valid_cases[] = {
     {"110", PODS, 110},
     {"1k", PODS, 1000},
     {"1Ki", PODS, 1024},
-    {"2000m", PODS, 2},
     {"1e2", PODS, 100},
     {"unlimited", PODS, JOBQ_UNLIMITED},
     /* storage: bytes */
@@ -177,6 +172,13 @@ typedef struct invalid_case {
 } invalid_case;
 
 static const invalid_case invalid_cases[] = {
+    /* sub-unit suffixes on bytes and pods, even when they add up to a
+     * whole number: "1000m" of memory is a Spark-style MiB, not one byte */
+    {"1000m", MEMORY, JOBQ_EPARSE, "\"1000m\" is not a whole number of bytes (did you mean 1000Mi?)"},
+    {"0m", STORAGE, JOBQ_EPARSE, "did you mean 0Mi?"},
+    {"1000000u", MEMORY, JOBQ_EPARSE, "the 'u' suffix counts fractions of one"},
+    {"1000000000n", STORAGE, JOBQ_EPARSE, "the 'n' suffix counts fractions of one"},
+    {"2000m", PODS, JOBQ_EPARSE, "is not a whole number of pods"},
     /* malformed */
     {"", MEMORY, JOBQ_EPARSE, "\"\" is not a quantity: it is empty"},
     {" ", MEMORY, JOBQ_EPARSE, "\" \" is not a quantity: it contains white space"},
@@ -610,7 +612,10 @@ static oracle_case oracle_make(jobq_resource_kind kind)
     wide quotient = numerator / denominator;
     bool inexact = numerator % denominator != 0;
     c.status = JOBQ_OK;
-    if (negative && numerator != 0)
+    bool sub_unit_suffix = pick < 16 && exponents[pick] < 0;
+    if (sub_unit_suffix && kind != CPU)
+        c.status = JOBQ_EPARSE; /* n, u, m never apply to bytes or pods */
+    else if (negative && numerator != 0)
         c.status = JOBQ_EPARSE;
     else if (quotient > (wide)INT64_MAX)
         c.status = JOBQ_ERANGE;
