@@ -380,7 +380,8 @@ typedef struct jobq_run_info {
 
 JOBQ_API int jobq_run_info_init(jobq_run_info *info, unsigned version);
 /* Fill *info (its version set by the caller) for run `id`.
- * JOBQ_ENOTFOUND if no such run is known. */
+ * JOBQ_ENOTFOUND if no such run is known. With a database, runs that ended
+ * are read from disk (until retention deletes them). */
 JOBQ_API int jobq_run_get(jobq_scheduler *s, jobq_run_info *info,
                           jobq_run_id id);
 
