@@ -71,6 +71,9 @@ static int print_runs(ctl *c, const jobq_run_id *ids, size_t count)
 
 /* ------------------------------------------------------------ reading */
 
+/* What list shows without --limit or --all. */
+#define LIST_DEFAULT_LIMIT 1000
+
 int cmd_list(ctl *c)
 {
     jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
@@ -82,7 +85,13 @@ int cmd_list(ctl *c)
     size_t count = 0;
     if (jobq_run_list(c->sched, &ids, &count, &f) != 0)
         return ctl_library_error(c, "listing runs");
-    int rc = print_runs(c, ids, count);
+    size_t skip = 0;
+    if (!c->limit && !c->all && count > LIST_DEFAULT_LIMIT) {
+        skip = count - LIST_DEFAULT_LIMIT;
+        fprintf(stderr, "jobqctl: showing the newest %d of %zu runs "
+                "(--limit N or --all for more)\n", LIST_DEFAULT_LIMIT, count);
+    }
+    int rc = print_runs(c, ids + skip, count - skip);
     jobq_free(ids);
     return rc;
 }
@@ -185,32 +194,62 @@ static uint64_t count_runs(ctl *c, const char *ns, int priority, int state)
     return count;
 }
 
-/* Namespaces that have queued runs, from the queued runs themselves. */
+static int compare_ids(const void *a, const void *b)
+{
+    jobq_run_id x = *(const jobq_run_id *)a, y = *(const jobq_run_id *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Mark the ids of `ns`'s queued runs as counted; returns how many. */
+static uint64_t count_namespace(ctl *c, const char *ns, int priority,
+                                const jobq_run_id *queued, bool *counted,
+                                size_t total)
+{
+    jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
+    f.ns = ns;
+    f.priority = priority;
+    f.state = JOBQ_RUN_QUEUED;
+    jobq_run_id *ids = NULL;
+    size_t count = 0;
+    if (jobq_run_list(c->sched, &ids, &count, &f) != 0)
+        return 0;
+    for (size_t i = 0; i < count; i++) {
+        const jobq_run_id *hit =
+            bsearch(&ids[i], queued, total, sizeof *queued, compare_ids);
+        if (hit)
+            counted[hit - queued] = true;
+    }
+    jobq_free(ids);
+    return count;
+}
+
+/* Queued runs per namespace and priority. The namespaces are discovered
+ * from the queued runs (one lookup per namespace, not per run: a lookup
+ * computes a queue position, which costs up to half the queue). */
 static cJSON *queue_lengths(ctl *c)
 {
     cJSON *queues = cJSON_CreateObject();
     jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
     f.state = JOBQ_RUN_QUEUED;
-    jobq_run_id *ids = NULL;
-    size_t count = 0;
-    if (jobq_run_list(c->sched, &ids, &count, &f) != 0)
+    jobq_run_id *queued = NULL;
+    size_t total = 0;
+    if (jobq_run_list(c->sched, &queued, &total, &f) != 0)
         return queues;
-    for (size_t i = 0; i < count; i++) {
+    bool *counted = calloc(total ? total : 1, sizeof *counted);
+    for (size_t i = 0; counted && i < total; i++) {
         jobq_run_info info;
         jobq_run_info_init(&info, JOBQ_RUN_INFO_VERSION);
-        if (jobq_run_get(c->sched, &info, ids[i]) != 0)
+        if (counted[i] || jobq_run_get(c->sched, &info, queued[i]) != 0)
             continue;
-        cJSON *ns = cJSON_GetObjectItemCaseSensitive(queues, info.ns);
-        if (!ns) {
-            ns = cJSON_AddObjectToObject(queues, info.ns);
-            cJSON_AddNumberToObject(ns, "high", 0);
-            cJSON_AddNumberToObject(ns, "normal", 0);
-        }
-        cJSON *n = cJSON_GetObjectItemCaseSensitive(
-            ns, out_priority(info.priority));
-        cJSON_SetNumberValue(n, n->valuedouble + 1);
+        cJSON *ns = cJSON_AddObjectToObject(queues, info.ns);
+        for (int p = JOBQ_PRIORITY_HIGH; p <= JOBQ_PRIORITY_NORMAL; p++)
+            cJSON_AddNumberToObject(
+                ns, out_priority((jobq_priority)p),
+                (double)count_namespace(c, info.ns, p, queued, counted,
+                                        total));
     }
-    jobq_free(ids);
+    free(counted);
+    jobq_free(queued);
     return queues;
 }
 

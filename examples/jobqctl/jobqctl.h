@@ -25,7 +25,8 @@ typedef struct ctl {
     const char *ns;
     int priority; /* JOBQ_ANY or a jobq_priority */
     int state;    /* JOBQ_ANY or a jobq_run_state */
-    size_t limit;
+    size_t limit; /* 0: none given */
+    bool all;     /* list: no default limit */
     const char *reason;
     int argc; /* positional arguments after the command */
     char **argv;

@@ -29,7 +29,8 @@ static void usage(FILE *out)
         "\n"
         "Read commands (work while a scheduler runs on the file):\n"
         "  list [--namespace NS] [--priority high|normal] [--state STATE]\n"
-        "       [--limit N]          runs, oldest first (--limit: newest N)\n"
+        "       [--limit N | --all]  runs, oldest first; the newest 1000\n"
+        "                            unless --limit or --all\n"
         "  show RUN                  one run and its event log\n"
         "  explain RUN               why it is where it is: queue position,\n"
         "                            what blocks it, retries, head timeout,\n"
@@ -218,8 +219,8 @@ static int parse_arguments(ctl *c, int argc, char **argv, int *positional)
             usage(stdout);
             return EXIT_OK;
         }
-        if (strcmp(arg, "--json") == 0) {
-            c->json = true;
+        if (strcmp(arg, "--json") == 0 || strcmp(arg, "--all") == 0) {
+            *(arg[2] == 'j' ? &c->json : &c->all) = true;
             continue;
         }
         if (arg[0] == '-' && arg[1] == '-' && arg[2]) {

@@ -23,7 +23,8 @@ void jq_list_remove(jq_list *list, struct jq_run *run);
  * (used to put a rescheduled run back at its original position). Walks
  * from the head: the run almost always belongs at or near the head. */
 void jq_list_insert_by_seq(jq_list *list, struct jq_run *run);
-/* 0-based position of run in list (walks from the head). */
+/* 0-based position of run in list (walks from both ends; O(distance to
+ * the nearer end)). list->length if the run is not in the list. */
 uint64_t jq_list_position(const jq_list *list, const struct jq_run *run);
 
 #endif
