@@ -451,12 +451,7 @@ static int round_fraction(const number *n, const char *text,
         amount->whole++;
         return JOBQ_OK;
     }
-    size_t mantissa_length = (size_t)(n->suffix - n->mantissa);
-    if (strcmp(n->suffix, "m") == 0 && kind != JOBQ_RESOURCE_PODS &&
-        mantissa_length <= SHOWN_MAX)
-        return fail(err, cap, JOBQ_EPARSE, text,
-                    "is not a whole number of %s (did you mean %.*sMi?)",
-                    unit_name, (int)mantissa_length, n->mantissa);
+    /* (A sub-unit suffix never gets here: read_suffix refused it.) */
     return fail(err, cap, JOBQ_EPARSE, text, "is not a whole number of %s",
                 unit_name);
 }

@@ -25,8 +25,14 @@ static _Thread_local const jobq_scheduler *held_by_this_thread;
 
 int jq_sched_enter(jobq_scheduler *s, const jobq_scheduler **saved)
 {
-    if (held_by_this_thread == s)
+    if (held_by_this_thread == s) {
+        /* This thread already holds the lock (we are inside one of our own
+         * callbacks), so the message can be written without taking it. */
+        snprintf(s->errmsg, sizeof s->errmsg,
+                 "re-entrant call from a callback: a probe, deployer, clock "
+                 "or event callback must not call back into its scheduler");
         return JOBQ_EBUSY;
+    }
     atomic_fetch_add(&s->waiting, 1);
     pthread_mutex_lock(&s->lock);
     atomic_fetch_sub(&s->waiting, 1);
@@ -208,9 +214,13 @@ JOBQ_API int jobq_errmsg(jobq_scheduler *s, char *buf, size_t cap)
 {
     if (!s)
         return JOBQ_EINVAL;
-    pthread_mutex_lock(&s->lock);
+    /* Callable from inside a callback too: the lock is then already ours. */
+    bool inside = held_by_this_thread == s;
+    if (!inside)
+        pthread_mutex_lock(&s->lock);
     int n = snprintf(buf, buf ? cap : 0, "%s", s->errmsg);
-    pthread_mutex_unlock(&s->lock);
+    if (!inside)
+        pthread_mutex_unlock(&s->lock);
     return n;
 }
 

@@ -35,11 +35,18 @@ static int probe_quota(void *ctx, const char *ns, jobq_resources *hard,
     return -1;
 }
 
+/* Live usage is summed exactly (legacy runs skip the resource check, so
+ * their sum can pass INT64_MAX) and reported clamped to the probe's
+ * int64 range. */
 static void charge(simulation *sim, size_t run, int sign)
 {
     const sim_run *r = &sim->sc.runs[run];
-    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++)
-        sim->used[r->ns].amount[d] += sign * r->request.amount[d];
+    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++) {
+        __int128 *exact = &sim->exact_used[r->ns * JOBQ_RESOURCE_COUNT + d];
+        *exact += sign * (__int128)r->request.amount[d];
+        sim->used[r->ns].amount[d] =
+            *exact > INT64_MAX ? INT64_MAX : (int64_t)*exact;
+    }
 }
 
 static int deploy(void *ctx, const jobq_deploy_request *req, char *msg,

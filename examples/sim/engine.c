@@ -208,13 +208,15 @@ static int setup_cluster(simulation *sim)
     size_t nns = sim->sc.namespace_count ? sim->sc.namespace_count : 1;
     size_t nruns = sim->sc.run_count ? sim->sc.run_count : 1;
     sim->used = calloc(nns, sizeof *sim->used);
+    sim->exact_used =
+        calloc(nns * JOBQ_RESOURCE_COUNT, sizeof *sim->exact_used);
     sim->hard = calloc(nns, sizeof *sim->hard);
     sim->queued = calloc(nns, sizeof *sim->queued);
     sim->state = calloc(nruns, sizeof *sim->state);
     sim->running = calloc(nruns, sizeof *sim->running);
     sim->job_names = calloc(nruns + 1, sizeof *sim->job_names);
     sim->owned_job_names = calloc(nruns + 1, sizeof *sim->owned_job_names);
-    if (!sim->used || !sim->hard || !sim->queued || !sim->state ||
+    if (!sim->used || !sim->exact_used || !sim->hard || !sim->queued || !sim->state ||
         !sim->running || !sim->job_names || !sim->owned_job_names)
         return -1;
     for (size_t i = 0; i < sim->sc.namespace_count; i++)
@@ -284,6 +286,7 @@ void sim_finish(simulation *sim)
     for (size_t i = 0; sim->state && i < sim->sc.run_count; i++)
         free(sim->state[i].end_detail);
     free(sim->used);
+    free(sim->exact_used);
     free(sim->hard);
     free(sim->queued);
     free(sim->state);

@@ -207,8 +207,7 @@ static int compare_ms(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Nearest-rank percentile of sorted waits; -1 when there are none. */
-static jobq_time_ms percentile(const sim_priority_stats *st, int pct)
+jobq_time_ms sim_wait_percentile(const sim_priority_stats *st, int pct)
 {
     if (st->wait_count == 0)
         return -1;
@@ -216,7 +215,7 @@ static jobq_time_ms percentile(const sim_priority_stats *st, int pct)
     return st->waits[(rank ? rank : 1) - 1];
 }
 
-static void sort_waits(simulation *sim)
+void sim_sort_waits(simulation *sim)
 {
     for (int p = 0; p < 2; p++)
         qsort(sim->stats[p].waits, sim->stats[p].wait_count,
@@ -235,7 +234,7 @@ static void put_wait_stat(FILE *out, const char *name, jobq_time_ms ms,
 
 void sim_write_summary(simulation *sim)
 {
-    sort_waits(sim);
+    sim_sort_waits(sim);
     FILE *out = sim->out;
     fprintf(out, "{\"summary\":{\"runs\":%zu", sim->sc.run_count);
     field_seconds(out, "end_t", sim->now);
@@ -250,18 +249,17 @@ void sim_write_summary(simulation *sim)
                 names[p], st->submitted, st->deployed, st->finished,
                 st->failed, st->cancelled, st->rescheduled, st->blocked,
                 st->head_timeout_retries);
-        put_wait_stat(out, "p50", percentile(st, 50), true);
-        put_wait_stat(out, "p95", percentile(st, 95), false);
+        put_wait_stat(out, "p50", sim_wait_percentile(st, 50), true);
+        put_wait_stat(out, "p95", sim_wait_percentile(st, 95), false);
         put_wait_stat(out, "max",
-                      st->wait_count ? st->waits[st->wait_count - 1] : -1,
+                      sim_wait_percentile(st, 100),
                       false);
         fputs("}}", out);
     }
     fputs("}}\n", out);
 }
 
-/* "1h02m", "45m10s", "12s" for people. */
-static void human_duration(char *buf, size_t cap, jobq_time_ms ms)
+void sim_human_duration(char *buf, size_t cap, jobq_time_ms ms)
 {
     if (ms < 0) {
         snprintf(buf, cap, "-");
@@ -280,7 +278,7 @@ static void human_duration(char *buf, size_t cap, jobq_time_ms ms)
 void sim_write_text_summary(simulation *sim, FILE *out)
 {
     char span[32];
-    human_duration(span, sizeof span, sim->now);
+    sim_human_duration(span, sizeof span, sim->now);
     fprintf(out, "\njobq-sim: %zu runs in %zu namespaces, %s of virtual "
             "time\n\n", sim->sc.run_count, sim->sc.namespace_count, span);
     fprintf(out, "%-8s %7s %8s %8s %6s %9s %11s %9s %9s %9s\n", "priority",
@@ -290,10 +288,10 @@ void sim_write_text_summary(simulation *sim, FILE *out)
     for (int p = 0; p < 2; p++) {
         const sim_priority_stats *st = &sim->stats[p];
         char p50[16], p95[16], max[16];
-        human_duration(p50, sizeof p50, percentile(st, 50));
-        human_duration(p95, sizeof p95, percentile(st, 95));
-        human_duration(max, sizeof max,
-                       st->wait_count ? st->waits[st->wait_count - 1] : -1);
+        sim_human_duration(p50, sizeof p50, sim_wait_percentile(st, 50));
+        sim_human_duration(p95, sizeof p95, sim_wait_percentile(st, 95));
+        sim_human_duration(max, sizeof max,
+                       sim_wait_percentile(st, 100));
         fprintf(out, "%-8s %7" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64
                 " %9" PRIu64 " %11" PRIu64 " %9s %9s %9s\n",
                 names[p], st->submitted, st->deployed, st->finished,

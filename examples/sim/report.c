@@ -540,36 +540,6 @@ static const char page_style[] =
     ".high-bar{fill:#d62728}.normal-bar{fill:#1f77b4}\n"
     "p.note{font-size:13px;color:#555}\n";
 
-static void human_duration(char *buf, size_t cap, jobq_time_ms ms)
-{
-    if (ms < 0) {
-        snprintf(buf, cap, "-");
-        return;
-    }
-    int64_t s = (ms + 500) / 1000;
-    if (s >= 3600)
-        snprintf(buf, cap, "%" PRId64 "h%02" PRId64 "m", s / 3600,
-                 s % 3600 / 60);
-    else if (s >= 60)
-        snprintf(buf, cap, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
-    else
-        snprintf(buf, cap, "%" PRId64 "s", s);
-}
-
-static int compare_ms(const void *a, const void *b)
-{
-    jobq_time_ms x = *(const jobq_time_ms *)a, y = *(const jobq_time_ms *)b;
-    return (x > y) - (x < y);
-}
-
-static jobq_time_ms nearest_rank(const sim_priority_stats *st, int pct)
-{
-    if (st->wait_count == 0)
-        return -1;
-    size_t rank = (st->wait_count * (size_t)pct + 99) / 100;
-    return st->waits[(rank ? rank : 1) - 1];
-}
-
 static void summary_table(FILE *out, simulation *sim)
 {
     fputs("<table><tr><th>priority</th><th>submitted</th><th>deployed</th>"
@@ -577,13 +547,13 @@ static void summary_table(FILE *out, simulation *sim)
           "<th>rescheduled</th><th>wait p50</th><th>wait p95</th>"
           "<th>wait max</th></tr>\n", out);
     static const char *const names[2] = {"high", "normal"};
+    sim_sort_waits(sim);
     for (int p = 0; p < 2; p++) {
-        sim_priority_stats *st = &sim->stats[p];
-        qsort(st->waits, st->wait_count, sizeof *st->waits, compare_ms);
+        const sim_priority_stats *st = &sim->stats[p];
         char p50[16], p95[16], max[16];
-        human_duration(p50, sizeof p50, nearest_rank(st, 50));
-        human_duration(p95, sizeof p95, nearest_rank(st, 95));
-        human_duration(max, sizeof max, nearest_rank(st, 100));
+        sim_human_duration(p50, sizeof p50, sim_wait_percentile(st, 50));
+        sim_human_duration(p95, sizeof p95, sim_wait_percentile(st, 95));
+        sim_human_duration(max, sizeof max, sim_wait_percentile(st, 100));
         fprintf(out, "<tr><td>%s</td><td>%" PRIu64 "</td><td>%" PRIu64
                 "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64
                 "</td><td>%" PRIu64 "</td><td>%s</td><td>%s</td><td>%s</td>"
@@ -597,7 +567,7 @@ static void summary_table(FILE *out, simulation *sim)
 static void page_head(FILE *out, const simulation *sim, jobq_time_ms end)
 {
     char span[32];
-    human_duration(span, sizeof span, end);
+    sim_human_duration(span, sizeof span, end);
     fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
             "<meta charset=\"utf-8\"><title>jobq-sim report</title>\n"
             "<style>\n%s</style></head><body>\n<h1>jobq-sim report</h1>\n"

@@ -459,6 +459,16 @@ int sim_scenario_parse(sim_scenario *out, const char *text, size_t len,
              offset, line);
         return -1;
     }
+    size_t consumed = (size_t)(end - text);
+    while (consumed < len && (text[consumed] == ' ' || text[consumed] == '\t' ||
+                              text[consumed] == '\n' || text[consumed] == '\r'))
+        consumed++;
+    if (consumed < len) {
+        cJSON_Delete(root);
+        fail(&p, "scenario", "unexpected data after the JSON document (byte "
+             "%zu)", consumed);
+        return -1;
+    }
     int rc = parse_top(&p, out, root);
     cJSON_Delete(root);
     sim_index_free(&p.run_ids);

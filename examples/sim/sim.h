@@ -42,6 +42,7 @@ struct simulation {
     jobq_time_ms now;
     /* The mock cluster. */
     jobq_resources *used; /* per namespace: requests of live runs */
+    __int128 *exact_used; /* the same, per namespace x dimension, unclamped */
     jobq_resources *hard; /* per namespace, after quota changes */
     sim_run_state *state; /* per scenario run */
     size_t *running;      /* scenario indexes of live runs */
@@ -93,6 +94,12 @@ void sim_on_event(void *payload, const jobq_event *event);
 void sim_write_summary(simulation *sim);
 void sim_write_text_summary(simulation *sim, FILE *out);
 void sim_stats_free(simulation *sim);
+/* Sort each priority's waits (before asking for percentiles). */
+void sim_sort_waits(simulation *sim);
+/* Nearest-rank percentile of sorted waits (100 = max); -1 when none. */
+jobq_time_ms sim_wait_percentile(const sim_priority_stats *st, int pct);
+/* "1h02m", "45m10s", "12s" for people; "-" for a negative amount. */
+void sim_human_duration(char *buf, size_t cap, jobq_time_ms ms);
 
 /* report.c: the --report HTML page. Samples the mock cluster after every
  * step (pass sim_report_sample as after_step with the report as payload). */

@@ -273,10 +273,22 @@ static void set_detail(jq_run *run, const char *detail)
     run->detail = (detail && *detail) ? copy_string(detail) : NULL;
 }
 
+/* Sums of requests (what a namespace has allocated, what this cycle
+ * reserved) clamp instead of overflowing: legacy runs are never checked
+ * against a quota, so nothing else bounds them. */
+static int64_t add_clamped(int64_t a, int64_t b)
+{
+    int64_t sum;
+    if (__builtin_add_overflow(a, b, &sum))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return sum;
+}
+
 static void release(jq_run *run)
 {
     for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++)
-        run->ns->allocated.amount[d] -= run->request.amount[d];
+        run->ns->allocated.amount[d] =
+            add_clamped(run->ns->allocated.amount[d], -run->request.amount[d]);
 }
 
 /* Move a run that is in no list (just dequeued, or taken off the running
@@ -312,9 +324,11 @@ static void mark_running(jq_core *c, jq_run *run, jobq_time_ms now)
     run->deployed_at = now;
     jq_list_push_back(&c->running, run);
     for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++) {
-        run->ns->allocated.amount[d] += run->request.amount[d];
+        run->ns->allocated.amount[d] =
+            add_clamped(run->ns->allocated.amount[d], run->request.amount[d]);
         if (run->ns->probed_cycle == c->cycle)
-            run->ns->reserved.amount[d] += run->request.amount[d];
+            run->ns->reserved.amount[d] =
+                add_clamped(run->ns->reserved.amount[d], run->request.amount[d]);
     }
     save_run(c, run);
     jobq_event ev;
@@ -871,16 +885,18 @@ static void reconcile(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
 
 /* ------------------------------------------------------ 2. head timeouts */
 
+/* An amount for a sentence: Kubernetes notation, negative ones too (a
+ * namespace overcommitted by legacy runs has negative room). */
 static void format_amount(char *buf, size_t cap, int64_t amount,
                           jobq_resource_kind kind)
 {
-    if (amount < 0) {
-        buf[0] = '-';
-        jq_quantity_format(buf + 1, cap - 1,
-                           amount == INT64_MIN ? INT64_MAX : -amount, kind);
-    } else {
+    if (amount >= 0 && amount < JOBQ_UNLIMITED)
         jq_quantity_format(buf, cap, amount, kind);
-    }
+    else if (amount < 0 && amount > -JOBQ_UNLIMITED) {
+        buf[0] = '-';
+        jq_quantity_format(buf + 1, cap - 1, -amount, kind);
+    } else
+        snprintf(buf, cap, "%" PRId64, amount);
 }
 
 static void head_timeout_detail(char *buf, size_t cap, const jq_core *c,
@@ -1113,6 +1129,10 @@ static bool serve_namespace(jq_core *c, jq_namespace *ns, jobq_time_ms now,
             mark_blocked(c, q, head, shortfall, available, now, st);
             continue;
         }
+        /* It fits, so it is no longer blocked: if the deploy is refused
+         * (stale quota, an error), its head timer starts afresh when it is
+         * next found not to fit. */
+        q->head_blocked = false;
         if (deploy_head(c, q, head, now, st)) {
             jq_wrr_charge(&ns->wrr, weight, eligible, chosen);
             save_namespace(c, ns);

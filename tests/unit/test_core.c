@@ -158,6 +158,10 @@ static void record(void *payload, const jobq_event *ev)
     if (f->try_reentry) {
         jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
         f->reentry_rc = jobq_run_get(f->s, &info, ev->run);
+        /* The message is readable from the callback, and says why. */
+        char msg[256] = "";
+        jobq_errmsg(f->s, msg, sizeof msg);
+        ck_assert_ptr_nonnull(strstr(msg, "re-entrant"));
     }
 }
 
@@ -685,6 +689,28 @@ START_TEST(stale_quota_reschedules_at_head)
 }
 END_TEST
 
+START_TEST(a_head_that_fits_is_no_longer_blocked)
+{
+    open_with("{\"systemProperties\":{"
+              "\"job-orchestrator.queue.head-timeout-seconds\":100}}");
+    F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(1);
+    define("j", "ns0", JOBQ_PRIORITY_HIGH, JOBQ_FLOW_PRIORITY);
+    jobq_run_id a = submit_cpu("j", 2);
+    tick_at(0); /* blocked on cpu since 0 */
+    F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(4);
+    F->reject_quota[a] = 1;
+    tick_at(50); /* fits, but the cluster refuses it: rescheduled */
+    ck_assert_int_eq(count_events(JOBQ_EVENT_RESCHEDULED, a), 1);
+    F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(1);
+    tick_at(60); /* blocked again: a new blocked event, a new timer */
+    ck_assert_int_eq(count_events(JOBQ_EVENT_BLOCKED, a), 2);
+    tick_at(100); /* 100 s after the first block, only 40 s after this one */
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_QUEUED);
+    tick_at(160);
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_CANCELLED);
+}
+END_TEST
+
 START_TEST(async_quota_rejection_returns_run_to_head)
 {
     open_with("{\"services\":{\"jobOrchestrator\":{\"settings\":{"
@@ -910,6 +936,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, disable_refused_while_queued_then_migrate);
     tcase_add_test(tc, job_switched_to_legacy_leaves_queue);
     tcase_add_test(tc, stale_quota_reschedules_at_head);
+    tcase_add_test(tc, a_head_that_fits_is_no_longer_blocked);
     tcase_add_test(tc, async_quota_rejection_returns_run_to_head);
     tcase_add_test(tc, deploy_errors_retry_with_backoff_then_fail);
     tcase_add_test(tc, cancel_queued_running_and_ended);

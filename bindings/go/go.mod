@@ -1,0 +1,3 @@
+module libjobq/bindings/go
+
+go 1.19

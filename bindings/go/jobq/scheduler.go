@@ -1,0 +1,421 @@
+package jobq
+
+// Scheduler: the Go face of one libjobq handle.
+//
+// Every method builds its C arguments, gets a call id and message buffer
+// from s.begin, makes one cgo call into the shim (shim.go) and hands the
+// result to s.finish, which keeps the Scheduler alive across the call
+// (runtime.KeepAlive: the finalizer must not free the handle mid-call),
+// prefers a panic recovered from one of this call's callbacks to the
+// library's status, and turns a negative status into an *Error.
+
+/*
+#include <stdlib.h>
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/cgo"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// Durability of the SQLite store (when Options.DBPath is set).
+type Durability int
+
+const (
+	DurabilityFull   Durability = C.JOBQ_DURABILITY_FULL
+	DurabilityNormal Durability = C.JOBQ_DURABILITY_NORMAL
+)
+
+// Options configure Open. Every field is optional: no Probe means every
+// namespace is unlimited, no Deployer is a dry run (runs are marked
+// deployed), no Clock is the real clock.
+type Options struct {
+	Probe    Probe
+	Deployer Deployer // may also implement Canceller and Poller
+	Clock    Clock
+	// OnEvent is called for every event, in order, on the goroutine whose
+	// call caused it. It must not call back into the same Scheduler
+	// (that call fails with ErrBusy).
+	OnEvent    func(Event)
+	Config     string // a JSON document (SPEC section 3, any subset)
+	DBPath     string // SQLite file for durable state; "" = in memory
+	Durability Durability
+}
+
+// Scheduler is safe for concurrent use by several goroutines.
+type Scheduler struct {
+	g         *C.gojobq
+	handle    cgo.Handle
+	host      *host
+	closeOnce sync.Once
+}
+
+// errCap is the size of the buffer a failed call's message is copied into.
+const errCap = 1024
+
+// Open creates a scheduler. Close it when done; a finalizer closes it if
+// it becomes unreachable first.
+func Open(opts Options) (*Scheduler, error) {
+	h := &host{probe: opts.Probe, deployer: opts.Deployer, clock: opts.Clock,
+		onEvent: opts.OnEvent}
+	hosts := 0
+	if opts.Clock != nil {
+		hosts |= C.GOJOBQ_CLOCK
+	}
+	if opts.Probe != nil {
+		hosts |= C.GOJOBQ_PROBE
+	}
+	if opts.Deployer != nil {
+		hosts |= C.GOJOBQ_DEPLOYER
+		if _, ok := opts.Deployer.(Canceller); ok {
+			hosts |= C.GOJOBQ_CANCEL
+		}
+		if _, ok := opts.Deployer.(Poller); ok {
+			hosts |= C.GOJOBQ_POLL
+		}
+	}
+	if opts.OnEvent != nil {
+		hosts |= C.GOJOBQ_EVENTS
+	}
+	var args cargs
+	defer args.free()
+	config := args.optional("Config", opts.Config)
+	db := args.optional("DBPath", opts.DBPath)
+	if args.err != nil {
+		return nil, args.err
+	}
+
+	handle := cgo.NewHandle(h)
+	var g *C.gojobq
+	var msg [errCap]C.char
+	rc := C.gojobq_open(&g, C.uintptr_t(handle), C.int(hosts), config, db,
+		C.int(opts.Durability), &msg[0], errCap)
+	if p := h.takePanic(0); p != nil || rc < 0 {
+		if rc == 0 {
+			var ignored [errCap]C.char
+			C.gojobq_close(g, &ignored[0], errCap)
+			C.gojobq_free(g)
+		}
+		handle.Delete()
+		if p != nil {
+			return nil, p
+		}
+		return nil, newError(rc, C.GoString(&msg[0]))
+	}
+	s := &Scheduler{g: g, handle: handle, host: h}
+	runtime.SetFinalizer(s, (*Scheduler).finalize)
+	return s, nil
+}
+
+// Close frees the library handle. It is idempotent, waits for calls in
+// progress on other goroutines, and fails with ErrBusy from inside one of
+// this scheduler's own callbacks. Later calls fail with ErrState.
+func (s *Scheduler) Close() error {
+	var msg [errCap]C.char
+	rc := C.gojobq_close(s.g, &msg[0], errCap)
+	runtime.KeepAlive(s)
+	if rc < 0 {
+		return newError(rc, C.GoString(&msg[0]))
+	}
+	// No callback can run any more: the host can leave the handle table.
+	s.closeOnce.Do(s.handle.Delete)
+	return nil
+}
+
+func (s *Scheduler) finalize() {
+	s.Close()
+	C.gojobq_free(s.g)
+}
+
+// begin starts a call: its id (for the callbacks it triggers) and a
+// buffer for its error message.
+func (s *Scheduler) begin() (C.uint64_t, *[errCap]C.char) {
+	return C.uint64_t(s.host.newCall()), new([errCap]C.char)
+}
+
+// finish ends call `id`, whose shim call returned rc with message msg: a
+// panic in one of its callbacks wins over the library's status.
+func (s *Scheduler) finish(id C.uint64_t, rc C.int, msg *[errCap]C.char) error {
+	runtime.KeepAlive(s) // the finalizer must not free the handle mid-call
+	if p := s.host.takePanic(uint64(id)); p != nil {
+		return p
+	}
+	if rc >= 0 {
+		return nil
+	}
+	return newError(rc, C.GoString(&msg[0]))
+}
+
+// cargs collects the C strings and buffers of one call, to free them all
+// afterwards, and the first argument error.
+type cargs struct {
+	ptrs []unsafe.Pointer
+	err  error
+}
+
+func (a *cargs) str(what, s string) *C.char {
+	if strings.IndexByte(s, 0) >= 0 {
+		if a.err == nil {
+			a.err = &Error{Code: int(C.JOBQ_EINVAL),
+				Message: what + " must not contain a NUL byte"}
+		}
+		return nil
+	}
+	p := C.CString(s)
+	a.ptrs = append(a.ptrs, unsafe.Pointer(p))
+	return p
+}
+
+// optional is str, with "" passed as NULL.
+func (a *cargs) optional(what, s string) *C.char {
+	if s == "" {
+		return nil
+	}
+	return a.str(what, s)
+}
+
+func (a *cargs) bytes(b []byte) unsafe.Pointer {
+	p := C.CBytes(b)
+	a.ptrs = append(a.ptrs, p)
+	return p
+}
+
+func (a *cargs) free() {
+	for _, p := range a.ptrs {
+		C.free(p)
+	}
+}
+
+// JobDef defines a job. The zero Priority is normal, the zero Flow is the
+// priority (queued) flow.
+type JobDef struct {
+	Name      string
+	Domain    string
+	Namespace string
+	Priority  Priority
+	Flow      Flow
+	Request   Resources // default request of its runs; see ParseResources
+	Payload   []byte    // opaque, for the Deployer
+}
+
+// DefineJob creates the job, or updates the one with that name.
+func (s *Scheduler) DefineJob(def JobDef) error {
+	var args cargs
+	defer args.free()
+	var c C.jobq_job_def
+	C.jobq_job_def_init(&c, C.JOBQ_JOB_DEF_VERSION)
+	c.name = args.str("Name", def.Name)
+	c.domain = args.optional("Domain", def.Domain)
+	c.ns = args.str("Namespace", def.Namespace)
+	c.priority = def.Priority.toC()
+	c.flow = C.jobq_flow(def.Flow)
+	def.Request.toC(&c.request)
+	if len(def.Payload) > 0 {
+		c.payload = args.bytes(def.Payload)
+		c.payload_len = C.size_t(len(def.Payload))
+	}
+	if args.err != nil {
+		return args.err
+	}
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_job_define(s.g, call, &msg[0], errCap, &c), msg)
+}
+
+// SetJobFlow moves a job to the legacy or priority flow.
+func (s *Scheduler) SetJobFlow(job string, flow Flow) error {
+	var args cargs
+	defer args.free()
+	cjob := args.str("job", job)
+	if args.err != nil {
+		return args.err
+	}
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_job_set_flow(s.g, call, &msg[0], errCap, cjob,
+		C.jobq_flow(flow)), msg)
+}
+
+// SubmitOptions are the optional parts of a submission.
+type SubmitOptions struct {
+	RunName        string     // searchable name of this run
+	IdempotencyKey string     // needs a database
+	Request        *Resources // overrides the job's request
+	Priority       Priority   // overrides the job's priority
+}
+
+// Submit queues a run of job (or, on the legacy flow, deploys it at once)
+// and returns its durable id. opts may be nil.
+func (s *Scheduler) Submit(job string, opts *SubmitOptions) (RunID, error) {
+	var args cargs
+	defer args.free()
+	var c C.jobq_submit_opts
+	C.jobq_submit_opts_init(&c, C.JOBQ_SUBMIT_OPTS_VERSION)
+	if opts != nil {
+		c.run_name = args.optional("RunName", opts.RunName)
+		c.idempotency_key = args.optional("IdempotencyKey", opts.IdempotencyKey)
+		if opts.Request != nil {
+			// C memory: a Go struct passed to C must not point to Go memory.
+			request := (*C.jobq_resources)(C.malloc(C.sizeof_jobq_resources))
+			args.ptrs = append(args.ptrs, unsafe.Pointer(request))
+			opts.Request.toC(request)
+			c.request = request
+		}
+		if opts.Priority != PriorityDefault {
+			c.priority = C.int(opts.Priority.toC())
+		}
+	}
+	cjob := args.str("job", job)
+	if args.err != nil {
+		return 0, args.err
+	}
+	var id C.jobq_run_id
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_run_submit(s.g, call, &msg[0], errCap, &id, cjob, &c), msg)
+	return RunID(id), err
+}
+
+// Cancel cancels a queued or running run; ErrState if it already ended.
+func (s *Scheduler) Cancel(id RunID, detail string) error {
+	var args cargs
+	defer args.free()
+	cdetail := args.optional("detail", detail)
+	if args.err != nil {
+		return args.err
+	}
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_run_cancel(s.g, call, &msg[0], errCap, C.jobq_run_id(id),
+		cdetail), msg)
+}
+
+// Report ends a deployed run as RunFinished or RunFailed (for deployers
+// that do not implement Poller).
+func (s *Scheduler) Report(id RunID, state RunState, detail string) error {
+	var args cargs
+	defer args.free()
+	cdetail := args.optional("detail", detail)
+	if args.err != nil {
+		return args.err
+	}
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_run_report(s.g, call, &msg[0], errCap, C.jobq_run_id(id),
+		C.jobq_run_state(state), cdetail), msg)
+}
+
+// Run returns a snapshot of a run; ErrNotFound if there is no such run.
+func (s *Scheduler) Run(id RunID) (RunInfo, error) {
+	var c C.jobq_run_info
+	C.jobq_run_info_init(&c, C.JOBQ_RUN_INFO_VERSION)
+	call, msg := s.begin()
+	if err := s.finish(call, C.go_jobq_run_get(s.g, call, &msg[0], errCap, &c,
+		C.jobq_run_id(id)), msg); err != nil {
+		return RunInfo{}, err
+	}
+	return runInfoFromC(&c), nil
+}
+
+// Tick runs one scheduling cycle at the scheduler's clock time.
+func (s *Scheduler) Tick() (TickStats, error) {
+	return s.TickAt(timeNow)
+}
+
+// TickAt runs one scheduling cycle at now (ms). Time must not go back.
+func (s *Scheduler) TickAt(now int64) (TickStats, error) {
+	c := C.jobq_tick_stats{version: C.JOBQ_TICK_STATS_VERSION}
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_tick(s.g, call, &msg[0], errCap, C.jobq_time_ms(now), &c),
+		msg)
+	return tickStatsFromC(&c), err
+}
+
+// NextDeadline is when the next time-driven action is due (ms), or
+// NoDeadline.
+func (s *Scheduler) NextDeadline() (int64, error) {
+	var out C.jobq_time_ms
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_next_deadline(s.g, call, &msg[0], errCap, &out), msg)
+	return int64(out), err
+}
+
+// Configure applies a JSON configuration document, all or nothing.
+func (s *Scheduler) Configure(document string) error {
+	var args cargs
+	defer args.free()
+	cdoc := args.str("document", document)
+	if args.err != nil {
+		return args.err
+	}
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_configure(s.g, call, &msg[0], errCap, cdoc), msg)
+}
+
+// SetProperty sets one property to value, sent as JSON (90, true).
+func (s *Scheduler) SetProperty(key string, value any) error {
+	text, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("jobq: property %s: %w", key, err)
+	}
+	var args cargs
+	defer args.free()
+	ckey, cvalue := args.str("key", key), args.str("value", string(text))
+	if args.err != nil {
+		return args.err
+	}
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_property_set(s.g, call, &msg[0], errCap, ckey, cvalue),
+		msg)
+}
+
+// GetProperty returns one property's value as JSON; ErrNotFound if the
+// key is unknown.
+func (s *Scheduler) GetProperty(key string) (json.RawMessage, error) {
+	var args cargs
+	defer args.free()
+	ckey := args.str("key", key)
+	if args.err != nil {
+		return nil, args.err
+	}
+	var buf [4096]C.char
+	call, msg := s.begin()
+	if err := s.finish(call, C.go_jobq_property_get(s.g, call, &msg[0], errCap, ckey,
+		&buf[0], C.size_t(len(buf))), msg); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(C.GoString(&buf[0])), nil
+}
+
+// Config returns the whole effective configuration as a JSON document.
+func (s *Scheduler) Config() (string, error) {
+	var out *C.char
+	call, msg := s.begin()
+	if err := s.finish(call, C.go_jobq_config_dump(s.g, call, &msg[0], errCap, &out),
+		msg); err != nil {
+		return "", err
+	}
+	defer C.jobq_free(unsafe.Pointer(out))
+	return C.GoString(out), nil
+}
+
+// MigrateToLegacy flips every job to the legacy flow and deploys their
+// queued runs; it returns how many runs moved.
+func (s *Scheduler) MigrateToLegacy() (uint64, error) {
+	var out C.uint64_t
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_migrate_to_legacy(s.g, call, &msg[0], errCap, &out), msg)
+	return uint64(out), err
+}
+
+// Version is the version of the loaded library ("0.1.0").
+func Version() string {
+	return C.GoString(C.jobq_version())
+}
+
+// VersionNumber is major*10000 + minor*100 + patch of the loaded library.
+func VersionNumber() int {
+	return int(C.jobq_version_number())
+}

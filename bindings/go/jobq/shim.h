@@ -1,0 +1,73 @@
+/*
+ * The C shim between the Go package and libjobq (see shim.go for why it
+ * exists). Declarations only: every Go file of the package includes this,
+ * and a cgo file with //export may not define C functions in its preamble.
+ */
+#ifndef GOJOBQ_SHIM_H
+#define GOJOBQ_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jobq/jobq.h>
+
+/* Which host interfaces the Go side supplies (bit flags for gojobq_open). */
+enum {
+    GOJOBQ_CLOCK = 1,
+    GOJOBQ_PROBE = 2,
+    GOJOBQ_DEPLOYER = 4,
+    GOJOBQ_CANCEL = 8,
+    GOJOBQ_POLL = 16,
+    GOJOBQ_EVENTS = 32
+};
+
+typedef struct gojobq gojobq;
+
+/* Open a handle whose vtables call the Go host behind `token` (a
+ * cgo.Handle). Only the interfaces named in `hosts` are installed.
+ * Callbacks receive, besides the token, the id of the Go call they run
+ * under (0 during open), so that a panic is returned by that very call even
+ * while other goroutines use the handle. */
+int gojobq_open(gojobq **out, uintptr_t token, int hosts, const char *config,
+                const char *db, int durability, char *err, size_t cap);
+/* Free the library handle; idempotent; JOBQ_EBUSY from its own callback. */
+int gojobq_close(gojobq *g, char *err, size_t cap);
+/* Free the shim itself, once no Go code can reach it (the finalizer). */
+void gojobq_free(gojobq *g);
+
+/*
+ * The wrapped library calls: go_<name>(g, call, err, cap, args...) calls
+ * <name>(handle, args...) under the shim's rules and, on failure, copies
+ * the message of *this* call into err. `call` identifies the Go call for
+ * the callbacks it triggers. P() groups a parameter list so that
+ * it passes through the macro as one argument.
+ *
+ * To bind a new library function, add one line here; shim.c defines it
+ * from the same line.
+ */
+#define P(...) , __VA_ARGS__
+#define GOJOBQ_CALLS(X)                                                        \
+    X(jobq_job_define, P(const jobq_job_def *def), P(def))                     \
+    X(jobq_job_set_flow, P(const char *job, jobq_flow flow), P(job, flow))     \
+    X(jobq_run_submit,                                                         \
+      P(jobq_run_id *out, const char *job, const jobq_submit_opts *opts),      \
+      P(out, job, opts))                                                       \
+    X(jobq_run_cancel, P(jobq_run_id id, const char *detail), P(id, detail))   \
+    X(jobq_run_report,                                                         \
+      P(jobq_run_id id, jobq_run_state state, const char *detail),             \
+      P(id, state, detail))                                                    \
+    X(jobq_run_get, P(jobq_run_info *info, jobq_run_id id), P(info, id))       \
+    X(jobq_tick, P(jobq_time_ms now, jobq_tick_stats *stats), P(now, stats))   \
+    X(jobq_next_deadline, P(jobq_time_ms *out), P(out))                        \
+    X(jobq_configure, P(const char *json), P(json))                            \
+    X(jobq_property_set, P(const char *key, const char *value), P(key, value)) \
+    X(jobq_property_get, P(const char *key, char *buf, size_t buf_cap),        \
+      P(key, buf, buf_cap))                                                    \
+    X(jobq_config_dump, P(char **out_json), P(out_json))                       \
+    X(jobq_migrate_to_legacy, P(uint64_t *out_moved), P(out_moved))
+
+#define GOJOBQ_DECLARE(name, params, args)                                     \
+    int go_##name(gojobq *g, uint64_t call, char *err, size_t cap params);
+GOJOBQ_CALLS(GOJOBQ_DECLARE)
+
+#endif

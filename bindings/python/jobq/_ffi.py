@@ -1,0 +1,288 @@
+"""The C declarations libjobq exports, and the loaded shared library.
+
+This is cffi's ABI mode: nothing is compiled when the package is installed,
+the declarations below are matched against libjobq.so.0 at run time. They are
+a hand copy of include/jobq/{jobq,host,errors}.h and must follow those
+headers exactly (same field order, same types); tests/test_abi.py compares
+every struct size and field offset with what a C compiler computes from the
+real headers, so a drift fails the tests instead of corrupting memory.
+
+To bind a new public function: add its prototype (and any new struct) to
+CDEF, then wrap it in scheduler.py (see the "Adding a function" note there).
+"""
+
+import ctypes.util
+import os
+
+from cffi import FFI
+
+# Only what the binding calls. Enums are declared with their values because
+# ABI mode cannot read them from the headers.
+CDEF = r"""
+typedef int64_t jobq_time_ms;
+typedef uint64_t jobq_run_id;
+
+typedef enum jobq_resource_kind {
+    JOBQ_RESOURCE_CPU = 0, JOBQ_RESOURCE_MEMORY = 1, JOBQ_RESOURCE_PODS = 2,
+    JOBQ_RESOURCE_STORAGE = 3, JOBQ_RESOURCE_COUNT = 4
+} jobq_resource_kind;
+
+typedef struct jobq_resources { int64_t amount[4]; } jobq_resources;
+
+typedef enum jobq_priority { JOBQ_PRIORITY_HIGH = 0, JOBQ_PRIORITY_NORMAL = 1 } jobq_priority;
+typedef enum jobq_flow { JOBQ_FLOW_PRIORITY = 0, JOBQ_FLOW_LEGACY = 1 } jobq_flow;
+
+typedef struct jobq_clock {
+    unsigned version;
+    void *ctx;
+    jobq_time_ms (*now_ms)(void *ctx);
+} jobq_clock;
+
+typedef struct jobq_probe {
+    unsigned version;
+    void *ctx;
+    int (*read_quota)(void *ctx, const char *ns, jobq_resources *hard,
+                      jobq_resources *used);
+} jobq_probe;
+
+typedef struct jobq_deploy_request {
+    unsigned version;
+    jobq_run_id run_id;
+    const char *run_name;
+    const char *job;
+    const char *domain;
+    const char *ns;
+    jobq_priority priority;
+    jobq_flow flow;
+    jobq_resources request;
+    const void *payload;
+    size_t payload_len;
+    unsigned attempt;
+} jobq_deploy_request;
+
+typedef enum jobq_poll_status {
+    JOBQ_POLL_RUNNING = 0, JOBQ_POLL_FINISHED = 1, JOBQ_POLL_FAILED = 2,
+    JOBQ_POLL_GONE = 3, JOBQ_POLL_QUOTA_REJECTED = 4
+} jobq_poll_status;
+
+typedef struct jobq_deployer {
+    unsigned version;
+    void *ctx;
+    int (*deploy)(void *ctx, const jobq_deploy_request *req, char *msg,
+                  size_t msg_cap);
+    int (*cancel)(void *ctx, jobq_run_id run_id, char *msg, size_t msg_cap);
+    int (*poll)(void *ctx, jobq_run_id run_id, jobq_poll_status *status,
+                char *msg, size_t msg_cap);
+} jobq_deployer;
+
+typedef enum jobq_event_type {
+    JOBQ_EVENT_SUBMITTED = 0, JOBQ_EVENT_BLOCKED = 1, JOBQ_EVENT_DEPLOYED = 2,
+    JOBQ_EVENT_RESCHEDULED = 3, JOBQ_EVENT_HEAD_TIMEOUT_RETRY = 4,
+    JOBQ_EVENT_CANCELLED = 5, JOBQ_EVENT_FINISHED = 6, JOBQ_EVENT_FAILED = 7,
+    JOBQ_EVENT_DEPLOY_RETRY = 8
+} jobq_event_type;
+
+typedef struct jobq_event {
+    unsigned version;
+    jobq_event_type type;
+    jobq_time_ms time;
+    jobq_run_id run;
+    const char *run_name;
+    const char *job;
+    const char *domain;
+    const char *ns;
+    jobq_priority priority;
+    jobq_flow flow;
+    jobq_resource_kind resource;
+    int64_t requested;
+    int64_t available;
+    jobq_time_ms wait_ms;
+    unsigned retry;
+    const char *reason;
+    const char *detail;
+} jobq_event;
+
+typedef void (*jobq_event_fn)(void *payload, const jobq_event *event);
+
+typedef enum jobq_durability { JOBQ_DURABILITY_FULL = 0, JOBQ_DURABILITY_NORMAL = 1 } jobq_durability;
+
+typedef struct jobq_options {
+    unsigned version;
+    const jobq_clock *clock;
+    const jobq_probe *probe;
+    const jobq_deployer *deployer;
+    jobq_event_fn on_event;
+    void *event_payload;
+    const char *config_json;
+    const char *db_path;
+    jobq_durability durability;
+} jobq_options;
+
+typedef struct jobq_scheduler jobq_scheduler;
+
+typedef struct jobq_job_def {
+    unsigned version;
+    const char *name;
+    const char *domain;
+    const char *ns;
+    jobq_priority priority;
+    jobq_flow flow;
+    jobq_resources request;
+    const void *payload;
+    size_t payload_len;
+} jobq_job_def;
+
+typedef enum jobq_run_state {
+    JOBQ_RUN_QUEUED = 0, JOBQ_RUN_DEPLOYING = 1, JOBQ_RUN_RUNNING = 2,
+    JOBQ_RUN_FINISHED = 3, JOBQ_RUN_FAILED = 4, JOBQ_RUN_CANCELLED = 5
+} jobq_run_state;
+
+typedef struct jobq_submit_opts {
+    unsigned version;
+    const char *run_name;
+    const char *idempotency_key;
+    const jobq_resources *request;
+    int priority;
+} jobq_submit_opts;
+
+typedef struct jobq_run_info {
+    unsigned version;
+    jobq_run_id id;
+    jobq_run_state state;
+    char run_name[254];
+    char job[254];
+    char domain[254];
+    char ns[64];
+    jobq_priority priority;
+    jobq_flow flow;
+    jobq_resources request;
+    jobq_time_ms submitted_at;
+    jobq_time_ms deployed_at;
+    jobq_time_ms ended_at;
+    uint64_t queue_position;
+    bool blocked;
+    jobq_resource_kind blocked_resource;
+    int64_t blocked_requested;
+    int64_t blocked_available;
+    jobq_time_ms blocked_since;
+    jobq_time_ms head_timeout_at;
+    unsigned retries_used;
+    unsigned retries_left;
+    unsigned deploy_attempts;
+    char reason[32];
+    char detail[512];
+} jobq_run_info;
+
+typedef struct jobq_tick_stats {
+    unsigned version;
+    unsigned finished;
+    unsigned failed;
+    unsigned deployed;
+    unsigned blocked;
+    unsigned rescheduled;
+    unsigned timeouts_retried;
+    unsigned timeouts_cancelled;
+    unsigned probe_errors;
+    uint64_t queued;
+    uint64_t running;
+} jobq_tick_stats;
+
+const char *jobq_version(void);
+int jobq_version_number(void);
+const char *jobq_strerror(int status);
+const char *jobq_errname(int status);
+
+int jobq_quantity_parse(int64_t *out, const char *text, jobq_resource_kind kind,
+                        char *err, size_t err_cap);
+int jobq_quantity_format(char *buf, size_t cap, int64_t amount,
+                         jobq_resource_kind kind);
+const char *jobq_resource_name(jobq_resource_kind kind);
+const char *jobq_event_name(jobq_event_type type);
+const char *jobq_run_state_name(jobq_run_state state);
+
+int jobq_options_init(jobq_options *opts, unsigned version);
+int jobq_open(jobq_scheduler **out, const jobq_options *opts, char *err,
+              size_t err_cap);
+void jobq_close(jobq_scheduler *s);
+int jobq_errmsg(jobq_scheduler *s, char *buf, size_t cap);
+
+int jobq_job_def_init(jobq_job_def *def, unsigned version);
+int jobq_job_define(jobq_scheduler *s, const jobq_job_def *def);
+int jobq_job_set_flow(jobq_scheduler *s, const char *job, jobq_flow flow);
+
+int jobq_submit_opts_init(jobq_submit_opts *opts, unsigned version);
+int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
+                    const jobq_submit_opts *opts);
+int jobq_run_cancel(jobq_scheduler *s, jobq_run_id id, const char *detail);
+int jobq_run_report(jobq_scheduler *s, jobq_run_id id, jobq_run_state state,
+                    const char *detail);
+int jobq_run_info_init(jobq_run_info *info, unsigned version);
+int jobq_run_get(jobq_scheduler *s, jobq_run_info *info, jobq_run_id id);
+
+int jobq_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *stats);
+int jobq_next_deadline(jobq_scheduler *s, jobq_time_ms *out);
+
+int jobq_configure(jobq_scheduler *s, const char *json);
+int jobq_property_set(jobq_scheduler *s, const char *key, const char *value);
+int jobq_property_get(jobq_scheduler *s, const char *key, char *buf, size_t cap);
+int jobq_config_dump(jobq_scheduler *s, char **out_json);
+int jobq_migrate_to_legacy(jobq_scheduler *s, uint64_t *out_moved);
+void jobq_free(void *ptr);
+"""
+
+# Versions of the structs and vtables this declaration matches.
+OPTIONS_VERSION = 1
+CLOCK_VERSION = 1
+PROBE_VERSION = 1
+DEPLOYER_VERSION = 1
+JOB_DEF_VERSION = 1
+SUBMIT_OPTS_VERSION = 1
+RUN_INFO_VERSION = 1
+TICK_STATS_VERSION = 1
+
+# Macros ABI mode cannot see (they are not plain integer literals in C).
+INT64_MAX = 2**63 - 1
+UNLIMITED = INT64_MAX        # JOBQ_UNLIMITED
+TIME_NOW = -(2**63)          # JOBQ_TIME_NOW
+NO_DEADLINE = INT64_MAX      # JOBQ_NO_DEADLINE
+PRIORITY_DEFAULT = -1        # JOBQ_PRIORITY_DEFAULT
+DEPLOY_QUOTA_REJECTED = 1    # JOBQ_DEPLOY_QUOTA_REJECTED
+
+SONAME = "libjobq.so.0"
+
+ffi = FFI()
+ffi.cdef(CDEF)
+
+
+def _candidates():
+    """Where to look for the library, most specific first: an explicit
+    JOBQ_LIBRARY, then a meson build tree next to this source checkout
+    (so the tests and a developer's checkout need no install), then the
+    system linker path."""
+    explicit = os.environ.get("JOBQ_LIBRARY")
+    if explicit:
+        # Explicit means explicit: do not fall back to another copy.
+        return [explicit]
+    here = os.path.dirname(os.path.abspath(__file__))
+    checkout = os.path.normpath(os.path.join(here, "..", "..", ".."))
+    found = [os.path.join(checkout, "build", "lib", SONAME)]
+    system = ctypes.util.find_library("jobq")
+    found.append(system or SONAME)
+    return found
+
+
+def _load():
+    errors = []
+    for path in _candidates():
+        if os.sep in path and not os.path.exists(path):
+            errors.append(f"{path}: no such file")
+            continue
+        try:
+            return ffi.dlopen(path), path
+        except OSError as exc:
+            errors.append(f"{path}: {exc}")
+    raise ImportError("cannot load libjobq (set JOBQ_LIBRARY to the path of "
+                      f"{SONAME}): " + "; ".join(errors))
+
+
+lib, library_path = _load()
