@@ -93,11 +93,10 @@ static int load_state(jobq_scheduler *s, const jobq_options *opts, char *err,
 }
 
 int jq_sched_attach_store(jobq_scheduler *s, const jobq_options *opts,
-                          char *err, size_t err_cap)
+                          bool read_only, char *err, size_t err_cap)
 {
     if (!opts->db_path)
         return 0;
-    bool read_only = opts->version >= 2 && (opts->flags & JOBQ_OPEN_READ_ONLY);
     int rc = jq_store_open(&s->store, opts->db_path, opts->durability,
                            read_only, err, err_cap);
     if (rc != 0)
@@ -126,7 +125,7 @@ int jq_sched_writable(jobq_scheduler *s)
 {
     if (s->store && jq_store_read_only(s->store))
         return jq_core_fail(&s->core, JOBQ_ESTATE, "the database was opened "
-                            "read-only (JOBQ_OPEN_READ_ONLY)");
+                            "read-only (jobq_open_read_only)");
     return 0;
 }
 

@@ -144,8 +144,8 @@ JOBQ_API int jobq_options_init(jobq_options *opts, unsigned version)
     return 0;
 }
 
-JOBQ_API int jobq_open(jobq_scheduler **out, const jobq_options *opts,
-                       char *err, size_t err_cap)
+static int open_scheduler(jobq_scheduler **out, const jobq_options *opts,
+                          bool read_only, char *err, size_t err_cap)
 {
     if (err && err_cap)
         err[0] = '\0';
@@ -190,13 +190,35 @@ JOBQ_API int jobq_open(jobq_scheduler **out, const jobq_options *opts,
         }
         s->core.config = config;
     }
-    rc = jq_sched_attach_store(s, opts, err, err_cap);
+    rc = jq_sched_attach_store(s, opts, read_only, err, err_cap);
     if (rc) {
         jobq_close(s);
         return rc;
     }
     *out = s;
     return 0;
+}
+
+JOBQ_API int jobq_open(jobq_scheduler **out, const jobq_options *opts,
+                       char *err, size_t err_cap)
+{
+    return open_scheduler(out, opts, false, err, err_cap);
+}
+
+JOBQ_API int jobq_open_read_only(jobq_scheduler **out, const char *db_path,
+                                 char *err, size_t err_cap)
+{
+    if (!db_path) {
+        if (out)
+            *out = NULL;
+        if (err && err_cap)
+            snprintf(err, err_cap, "jobq_open_read_only: db_path must not be "
+                     "NULL");
+        return JOBQ_EINVAL;
+    }
+    jobq_options opts = JOBQ_OPTIONS_INIT;
+    opts.db_path = db_path;
+    return open_scheduler(out, &opts, true, err, err_cap);
 }
 
 JOBQ_API void jobq_close(jobq_scheduler *s)

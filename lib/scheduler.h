@@ -38,7 +38,7 @@ jobq_time_ms jq_sched_now(const jobq_scheduler *s);
 /* Persistence glue (sched_persist.c). Without a database these are thin
  * pass-throughs to the core. */
 int jq_sched_attach_store(jobq_scheduler *s, const jobq_options *opts,
-                          char *err, size_t err_cap);
+                          bool read_only, char *err, size_t err_cap);
 void jq_sched_detach_store(jobq_scheduler *s);
 /* End of a mutating call: make the changes the core announced durable (one
  * transaction per public call). Returns rc, or JOBQ_EIO if rc was 0 and the

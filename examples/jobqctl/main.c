@@ -136,9 +136,10 @@ int ctl_open(ctl *c, bool writable)
     jobq_options opts = JOBQ_OPTIONS_INIT;
     opts.db_path = c->db_path;
     opts.deployer = &deployer;
-    opts.flags = writable ? 0 : JOBQ_OPEN_READ_ONLY;
     char err[512] = "";
-    int rc = jobq_open(&c->sched, &opts, err, sizeof err);
+    int rc = writable ? jobq_open(&c->sched, &opts, err, sizeof err)
+                      : jobq_open_read_only(&c->sched, c->db_path, err,
+                                            sizeof err);
     if (rc != 0) {
         fprintf(stderr, "jobqctl: %s\n", err[0] ? err : jobq_strerror(rc));
         return EXIT_ERROR;

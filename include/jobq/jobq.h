@@ -166,13 +166,7 @@ typedef enum jobq_durability {
     JOBQ_DURABILITY_NORMAL = 1
 } jobq_durability;
 
-/* jobq_options.flags (version 2). */
-/* Open the database read-only: for tools that inspect a database another
- * process may be running (jobqctl list/show/explain...). Nothing is
- * reconciled or written; every mutating call fails with JOBQ_ESTATE. */
-#define JOBQ_OPEN_READ_ONLY 0x1u
-
-#define JOBQ_OPTIONS_VERSION 2
+#define JOBQ_OPTIONS_VERSION 1
 
 typedef struct jobq_options {
     unsigned version; /* JOBQ_OPTIONS_VERSION */
@@ -196,12 +190,10 @@ typedef struct jobq_options {
      * in memory only. See "Persistence" below. */
     const char *db_path;
     jobq_durability durability;
-    /* Version 2: JOBQ_OPEN_* flags. */
-    unsigned flags;
 } jobq_options;
 
 #define JOBQ_OPTIONS_INIT {JOBQ_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, \
-                           NULL, NULL, JOBQ_DURABILITY_FULL, 0}
+                           NULL, NULL, JOBQ_DURABILITY_FULL}
 JOBQ_API int jobq_options_init(jobq_options *opts, unsigned version);
 
 /* -------------------------------------------------------------- scheduler */
@@ -232,12 +224,22 @@ typedef struct jobq_scheduler jobq_scheduler;
  *
  * One process writes a database at a time: a read-write open takes an
  * exclusive lock on the file and a second one fails with JOBQ_EBUSY
- * (JOBQ_OPEN_READ_ONLY opens do not lock). Errors from the database:
+ * (jobq_open_read_only() does not lock). Errors from the database:
  * JOBQ_EINVAL for a file that is not a jobq database, JOBQ_EVERSION for a
  * database written by a newer libjobq (older schemas are migrated forward),
  * JOBQ_EIO for I/O errors. */
 JOBQ_API int jobq_open(jobq_scheduler **out, const jobq_options *opts,
                        char *err, size_t err_cap);
+/* Open the database at `db_path` read-only, to inspect it while another
+ * process may be running a scheduler on it (jobqctl's list, show, explain,
+ * search...). The state is loaded as jobq_open() loads it, from one
+ * consistent snapshot, with the real clock, no probe and no deployer;
+ * nothing is reconciled or written, and every call that would change
+ * something fails with JOBQ_ESTATE. Errors as jobq_open(), and
+ * JOBQ_ENOTFOUND if the file does not exist. */
+JOBQ_API int jobq_open_read_only(jobq_scheduler **out, const char *db_path,
+                                 char *err, size_t err_cap);
+
 /* Close and free; NULL is a no-op. Queued runs persist if a db is open. */
 JOBQ_API void jobq_close(jobq_scheduler *s);
 

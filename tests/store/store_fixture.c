@@ -69,9 +69,11 @@ void fx_teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-int fx_try_open(jobq_scheduler **out, const char *config_json, unsigned flags,
+int fx_try_open(jobq_scheduler **out, const char *config_json, bool read_only,
                 bool with_deployer, char *err, size_t cap)
 {
+    if (read_only)
+        return jobq_open_read_only(out, fx.path, err, cap);
     fx.deployer = (jobq_deployer){JOBQ_DEPLOYER_VERSION, &fx, fx_deploy, NULL,
                                   fx.has_poll ? fx_poll : NULL};
     jobq_options opts = JOBQ_OPTIONS_INIT;
@@ -80,7 +82,6 @@ int fx_try_open(jobq_scheduler **out, const char *config_json, unsigned flags,
     opts.deployer = with_deployer ? &fx.deployer : NULL;
     opts.db_path = fx.path;
     opts.config_json = config_json;
-    opts.flags = flags;
     opts.durability = fx.durability;
     return jobq_open(out, &opts, err, cap);
 }
@@ -89,7 +90,7 @@ jobq_scheduler *fx_open(const char *config_json)
 {
     jobq_scheduler *s = NULL;
     char err[512] = "";
-    int rc = fx_try_open(&s, config_json, 0, true, err, sizeof err);
+    int rc = fx_try_open(&s, config_json, false, true, err, sizeof err);
     ck_assert_msg(rc == 0, "jobq_open: %s (%s)", jobq_errname(rc), err);
     return s;
 }

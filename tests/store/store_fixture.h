@@ -39,7 +39,7 @@ void fx_teardown(void);
 /* Open fx.path with the fixture's host interfaces; asserts success. */
 jobq_scheduler *fx_open(const char *config_json);
 /* Same, returning the status; *out NULL on failure. */
-int fx_try_open(jobq_scheduler **out, const char *config_json, unsigned flags,
+int fx_try_open(jobq_scheduler **out, const char *config_json, bool read_only,
                 bool with_deployer, char *err, size_t cap);
 void fx_define(jobq_scheduler *s, const char *name, const char *ns,
                jobq_priority priority, int64_t cpu_milli);

@@ -91,7 +91,7 @@ START_TEST(garbage_file_is_refused)
     fclose(f);
     jobq_scheduler *s = NULL;
     char err[512] = "";
-    int rc = fx_try_open(&s, NULL, 0, true, err, sizeof err);
+    int rc = fx_try_open(&s, NULL, false, true, err, sizeof err);
     ck_assert_int_eq(rc, JOBQ_EINVAL);
     ck_assert_ptr_null(s);
     ck_assert_ptr_nonnull(strstr(err, "not a jobq database"));
@@ -104,7 +104,7 @@ START_TEST(other_sqlite_database_is_refused)
     fx_sql("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)");
     jobq_scheduler *s = NULL;
     char err[512] = "";
-    ck_assert_int_eq(fx_try_open(&s, NULL, 0, true, err, sizeof err),
+    ck_assert_int_eq(fx_try_open(&s, NULL, false, true, err, sizeof err),
                      JOBQ_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "another application"));
     /* And it was not touched: still no jobq tables, not WAL. */
@@ -129,11 +129,11 @@ START_TEST(newer_schema_is_refused)
     fx_sql("PRAGMA user_version = 99");
     jobq_scheduler *s = NULL;
     char err[512] = "";
-    ck_assert_int_eq(fx_try_open(&s, NULL, 0, true, err, sizeof err),
+    ck_assert_int_eq(fx_try_open(&s, NULL, false, true, err, sizeof err),
                      JOBQ_EVERSION);
     ck_assert_ptr_nonnull(strstr(err, "newer"));
     ck_assert_ptr_nonnull(strstr(err, "99"));
-    ck_assert_int_eq(fx_try_open(&s, NULL, JOBQ_OPEN_READ_ONLY, false, err,
+    ck_assert_int_eq(fx_try_open(&s, NULL, true, false, err,
                                  sizeof err), JOBQ_EVERSION);
 }
 END_TEST
@@ -145,13 +145,13 @@ START_TEST(second_writer_is_busy)
     jobq_run_id id = fx_submit(a, "etl", "first");
     jobq_scheduler *b = NULL;
     char err[512] = "";
-    ck_assert_int_eq(fx_try_open(&b, NULL, 0, true, err, sizeof err),
+    ck_assert_int_eq(fx_try_open(&b, NULL, false, true, err, sizeof err),
                      JOBQ_EBUSY);
     ck_assert_ptr_nonnull(strstr(err, "in use"));
     /* The first handle still works after the failed open. */
     fx_submit(a, "etl", "second");
     /* A read-only open sees committed state and refuses changes. */
-    ck_assert_int_eq(fx_try_open(&b, NULL, JOBQ_OPEN_READ_ONLY, false, err,
+    ck_assert_int_eq(fx_try_open(&b, NULL, true, false, err,
                                  sizeof err), 0);
     jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
     ck_assert_int_eq(jobq_run_get(b, &info, id), 0);
@@ -175,7 +175,7 @@ START_TEST(read_only_open_of_missing_file_fails)
 {
     jobq_scheduler *s = NULL;
     char err[512] = "";
-    ck_assert_int_eq(fx_try_open(&s, NULL, JOBQ_OPEN_READ_ONLY, false, err,
+    ck_assert_int_eq(fx_try_open(&s, NULL, true, false, err,
                                  sizeof err), JOBQ_ENOTFOUND);
     ck_assert_int_eq(access(fx.path, F_OK), -1);
 }
@@ -198,19 +198,6 @@ START_TEST(memory_database_works)
 }
 END_TEST
 
-START_TEST(options_version_1_still_accepted)
-{
-    jobq_options opts = JOBQ_OPTIONS_INIT;
-    opts.version = 1;
-    opts.db_path = fx.path;
-    opts.flags = JOBQ_OPEN_READ_ONLY; /* not read at version 1 */
-    jobq_scheduler *s = NULL;
-    ck_assert_int_eq(jobq_open(&s, &opts, NULL, 0), 0);
-    fx_define(s, "etl", "analytics", JOBQ_PRIORITY_HIGH, 1000);
-    jobq_close(s);
-}
-END_TEST
-
 Suite *suite_under_test(void)
 {
     Suite *suite = suite_create("store_open");
@@ -226,7 +213,6 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, second_writer_is_busy);
     tcase_add_test(tc, read_only_open_of_missing_file_fails);
     tcase_add_test(tc, memory_database_works);
-    tcase_add_test(tc, options_version_1_still_accepted);
     suite_add_tcase(suite, tc);
     return suite;
 }

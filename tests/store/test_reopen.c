@@ -298,7 +298,7 @@ START_TEST(deploying_without_deployer_waits)
     jobq_run_id ids[3];
     crash_while_deploying(ids);
     jobq_scheduler *s = NULL;
-    ck_assert_int_eq(fx_try_open(&s, NULL, 0, false, NULL, 0), 0);
+    ck_assert_int_eq(fx_try_open(&s, NULL, false, false, NULL, 0), 0);
     ck_assert_int_eq(state_of(s, ids[0]), JOBQ_RUN_DEPLOYING);
     jobq_close(s);
     /* The next host with a deployer settles it. */
