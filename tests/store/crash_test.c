@@ -241,6 +241,7 @@ int main(int argc, char **argv)
             keep = argv[i + 1];
     }
     srand(seed);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines as they come */
     checker c = {0};
     c.deploy_count = calloc(MAX_ID, 1);
     if (keep)
