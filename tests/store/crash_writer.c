@@ -26,7 +26,10 @@
  * that submit committed before the kill, the idempotency key must return
  * the same run rather than create a second.
  */
+#define _GNU_SOURCE /* prctl */
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -162,6 +165,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: crash-writer DIR SEED\n");
         return 2;
     }
+    /* Never outlive the harness (it may itself be interrupted). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        return 7;
     unsigned seed = (unsigned)strtoul(argv[2], NULL, 10);
     srand(seed);
     deployed = calloc(MAX_DEPLOYED, 1);
