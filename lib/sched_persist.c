@@ -1,57 +1,513 @@
 /*
- * Persistence glue between the scheduler handle and the store. Until the
- * SQLite store lands this is the in-memory behaviour: nothing to attach,
- * nothing to commit.
+ * Persistence glue between the scheduler handle and the SQLite store
+ * (lib/store/): open and rebuild on jobq_open, one transaction per public
+ * call (jq_sched_write commits it), idempotent and batch submits, retention,
+ * and the public calls that read durable state (list, search, explain,
+ * cleanup). Without a database every function here falls back to the
+ * in-memory behaviour of the core.
  */
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "config.h"
 #include "scheduler.h"
+#include "store/explain.h"
+#include "store/store.h"
+
+/* Runs retention deletes per scheduling cycle, and per jobq_cleanup()
+ * transaction: bounded so that cleanup never stalls a cycle. */
+#define CLEANUP_PER_TICK 500
+#define CLEANUP_PER_BATCH 1000
+
+/* The lock discipline of scheduler.c's public entry points. */
+#define ENTER(s)                                                               \
+    const jobq_scheduler *saved_;                                              \
+    do {                                                                       \
+        if (!(s))                                                              \
+            return JOBQ_EINVAL;                                                \
+        int enter_rc_ = jq_sched_enter((s), &saved_);                          \
+        if (enter_rc_)                                                         \
+            return enter_rc_;                                                  \
+    } while (0)
+
+#define LEAVE(s, rc) jq_sched_leave((s), saved_, (rc))
+
+static int store_failed(jobq_scheduler *s, int rc)
+{
+    return jq_core_fail(&s->core, rc, "%s", jq_store_errmsg(s->store));
+}
+
+/* ------------------------------------------------------------ open/close */
+
+/* A database that already holds a configuration keeps it: the host's
+ * config_json is applied on top, without its systemProperties (those are
+ * run-time state, persisted by jobq_property_set). */
+static int merge_stored_config(jobq_scheduler *s, const char *stored,
+                               const char *host_json, char *err, size_t cap)
+{
+    jq_config config;
+    jq_config_defaults(&config);
+    int rc = jq_config_parse(&config, &config, stored, strlen(stored), err,
+                             cap);
+    if (rc == 0 && host_json) {
+        cJSON *doc = cJSON_Parse(host_json);
+        if (!doc)
+            return JOBQ_EPARSE;
+        cJSON_DeleteItemFromObjectCaseSensitive(doc, "systemProperties");
+        rc = jq_config_apply_json(&config, &config, doc, NULL, err, cap);
+        cJSON_Delete(doc);
+    }
+    if (rc == 0)
+        s->core.config = config;
+    return rc;
+}
+
+static int load_state(jobq_scheduler *s, const jobq_options *opts, char *err,
+                      size_t cap)
+{
+    char *stored = NULL;
+    int rc = jq_store_snapshot_begin(s->store);
+    if (rc == 0)
+        rc = jq_store_load_config(s->store, &stored);
+    if (rc == 0 && stored)
+        rc = merge_stored_config(s, stored, opts->config_json, err, cap);
+    bool new_database = rc == 0 && !stored;
+    free(stored);
+    jq_store_bind(s->store, &s->core);
+    if (rc == 0)
+        rc = jq_store_load(s->store, &s->core);
+    jq_store_snapshot_end(s->store);
+    if (rc != 0)
+        return rc;
+    if (jq_store_read_only(s->store))
+        return 0;
+    if (new_database || opts->config_json)
+        rc = jq_sched_save_config(s);
+    /* Before any admission: runs a crash left DEPLOYING. */
+    jq_core_settle_deploying(&s->core, jq_sched_now(s));
+    return jq_sched_write(s, rc);
+}
 
 int jq_sched_attach_store(jobq_scheduler *s, const jobq_options *opts,
-                          char *err, size_t err_cap)
+                          bool read_only, char *err, size_t err_cap)
 {
-    if (opts->db_path) {
-        if (err && err_cap)
-            snprintf(err, err_cap, "db_path: this build has no store yet");
-        return JOBQ_EINVAL;
-    }
-    return 0;
+    if (!opts->db_path)
+        return 0;
+    int rc = jq_store_open(&s->store, opts->db_path, opts->durability,
+                           read_only, err, err_cap);
+    if (rc != 0)
+        return rc;
+    s->core.errmsg[0] = '\0';
+    rc = load_state(s, opts, err, err_cap);
+    if (rc != 0 && err && err_cap && !err[0])
+        snprintf(err, err_cap, "%s", s->core.errmsg[0]
+                                         ? s->core.errmsg
+                                         : jq_store_errmsg(s->store));
+    return rc;
 }
 
 void jq_sched_detach_store(jobq_scheduler *s)
 {
+    if (!s->store)
+        return;
+    jq_store_close(s->store);
+    s->store = NULL;
+    memset(&s->core.journal, 0, sizeof s->core.journal);
+}
+
+/* ----------------------------------------------------------- transactions */
+
+int jq_sched_writable(jobq_scheduler *s)
+{
+    if (s->store && jq_store_read_only(s->store))
+        return jq_core_fail(&s->core, JOBQ_ESTATE, "the database was opened "
+                            "read-only (jobq_open_read_only)");
+    return 0;
 }
 
 int jq_sched_write(jobq_scheduler *s, int rc)
 {
+    if (!s->store || jq_store_read_only(s->store))
+        return rc;
+    if (s->core.journal_status != 0) {
+        jq_store_rollback(s->store);
+        if (!s->core.errmsg[0])
+            store_failed(s, s->core.journal_status);
+        return rc ? rc : s->core.journal_status;
+    }
+    int commit_rc = jq_store_commit(s->store);
+    if (commit_rc != 0) {
+        s->core.journal_status = commit_rc;
+        store_failed(s, commit_rc);
+        return rc ? rc : commit_rc;
+    }
+    /* Terminal runs live on in the database only. */
+    jq_core_evict_ended(&s->core);
     return rc;
+}
+
+/* One submit inside the caller's transaction (not committed). */
+static int submit_one(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
+                      const jobq_submit_opts *opts, jobq_time_ms now)
+{
+    const char *key = opts ? opts->idempotency_key : NULL;
+    if (key && *key) {
+        if (!s->store)
+            return jq_core_fail(&s->core, JOBQ_EINVAL, "idempotency_key "
+                                "needs a database (db_path)");
+        jobq_run_id existing = 0;
+        int rc = jq_store_find_key(s->store, key, &existing);
+        if (rc == 0) {
+            if (out_id)
+                *out_id = existing;
+            return 0;
+        }
+        if (rc != JOBQ_ENOTFOUND)
+            return store_failed(s, rc);
+        jq_store_set_submit_key(s->store, key);
+    }
+    int rc = jq_core_submit(&s->core, now, out_id, job, opts);
+    if (s->store)
+        jq_store_set_submit_key(s->store, NULL);
+    return rc;
+}
+
+/* Group commit. A submit that finds other threads waiting for the handle
+ * leaves its transaction open for them and waits (lock released) until one
+ * of them commits it, so that N concurrent submitters share commits (and
+ * fsyncs) instead of paying one each. Every call that writes commits at its
+ * end, and the write-ahead barrier commits too; if the waiting threads
+ * were only readers, the submit commits itself after GROUP_COMMIT_WAIT_MS.
+ * Either way it returns only once its run is durable. */
+#define GROUP_COMMIT_WAIT_MS 5
+
+static int commit_with_others(jobq_scheduler *s)
+{
+    int rc = jq_store_await_commit(s->store, &s->lock, GROUP_COMMIT_WAIT_MS);
+    if (rc == JOBQ_EBUSY) /* nobody committed in time */
+        return jq_sched_write(s, 0);
+    if (rc != 0)
+        return jq_core_fail(&s->core, rc, "the transaction holding this "
+                            "submit could not be committed");
+    return 0;
 }
 
 int jq_sched_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
                     const jobq_submit_opts *opts)
 {
-    if (opts && opts->idempotency_key && *opts->idempotency_key)
-        return jq_core_fail(&s->core, JOBQ_EINVAL,
-                            "idempotency_key needs a database (db_path)");
-    return jq_sched_write(s, jq_core_submit(&s->core, jq_sched_now(s), out_id,
-                                            job, opts));
+    int rc = jq_sched_writable(s);
+    if (rc == 0)
+        rc = submit_one(s, out_id, job, opts, jq_sched_now(s));
+    if (rc == 0 && s->store && s->core.journal_status == 0 &&
+        jq_store_in_transaction(s->store) && atomic_load(&s->waiting) > 0)
+        return commit_with_others(s);
+    return jq_sched_write(s, rc);
 }
 
 int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *st)
 {
-    return jq_sched_write(s, jq_core_tick(&s->core, now, st));
+    int rc = jq_sched_writable(s);
+    if (rc == 0)
+        rc = jq_core_tick(&s->core, now, st);
+    if (rc == 0 && s->store && s->core.config.cleanup_enabled) {
+        uint64_t deleted = 0;
+        rc = jq_store_cleanup(s->store,
+                              now - s->core.config.retention_period_s * 1000,
+                              CLEANUP_PER_TICK, &deleted);
+        if (rc != 0)
+            store_failed(s, rc);
+    }
+    return jq_sched_write(s, rc);
 }
 
 int jq_sched_run_info(jobq_scheduler *s, jobq_run_info *info, jobq_run_id id)
 {
     int rc = jq_core_run_info(&s->core, info, id);
+    if (rc == JOBQ_ENOTFOUND && s->store) {
+        rc = jq_store_run_info(s->store, &s->core.config, info, id);
+        if (rc != 0 && rc != JOBQ_ENOTFOUND)
+            return store_failed(s, rc);
+    }
     if (rc == JOBQ_ENOTFOUND)
-        jq_core_fail(&s->core, rc, "no run with id %llu",
-                     (unsigned long long)id);
+        jq_core_fail(&s->core, rc, "no run with id %" PRIu64, id);
     return rc;
+}
+
+int jq_sched_check_ended(jobq_scheduler *s, jobq_run_id id, int rc)
+{
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    if (rc != JOBQ_ENOTFOUND || !s->store ||
+        jq_store_run_info(s->store, &s->core.config, &info, id) != 0)
+        return rc;
+    return jq_core_fail(&s->core, JOBQ_ESTATE, "run %" PRIu64 " already "
+                        "ended (%s)", id, jobq_run_state_name(info.state));
 }
 
 int jq_sched_save_config(jobq_scheduler *s)
 {
+    if (!s->store || jq_store_read_only(s->store))
+        return 0;
+    char *json = jq_config_to_json(&s->core.config);
+    if (!json)
+        return jq_core_fail(&s->core, JOBQ_ENOMEM, "out of memory");
+    int rc = jq_store_save_config(s->store, json);
+    free(json);
+    return rc ? store_failed(s, rc) : 0;
+}
+
+/* ------------------------------------------------------------ batch submit */
+
+static int check_submit_opts(jobq_scheduler *s, const jobq_submit_opts *opts,
+                             size_t index)
+{
+    if (!opts || (opts->version >= 1 &&
+                  opts->version <= JOBQ_SUBMIT_OPTS_VERSION))
+        return 0;
+    return jq_core_fail(&s->core, JOBQ_EVERSION, "runs[%zu]: jobq_submit_opts "
+                        "version %u is not supported (1..%d)", index,
+                        opts->version, JOBQ_SUBMIT_OPTS_VERSION);
+}
+
+static int submit_all(jobq_scheduler *s, jobq_run_id *out_ids,
+                      const char *const *jobs, const jobq_submit_opts *opts,
+                      size_t count)
+{
+    jobq_time_ms now = jq_sched_now(s);
+    for (size_t i = 0; i < count; i++) {
+        const jobq_submit_opts *o = opts ? &opts[i] : NULL;
+        jobq_run_id id = 0;
+        int rc = check_submit_opts(s, o, i);
+        if (rc == 0)
+            rc = submit_one(s, &id, jobs[i], o, now);
+        if (rc != 0) {
+            char msg[sizeof s->core.errmsg];
+            snprintf(msg, sizeof msg, "%s", s->core.errmsg);
+            jq_core_fail(&s->core, rc, "runs[%zu]: %s", i, msg);
+            for (size_t j = i; out_ids && j < count; j++)
+                out_ids[j] = 0;
+            return rc;
+        }
+        if (out_ids)
+            out_ids[i] = id;
+    }
     return 0;
+}
+
+JOBQ_API int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
+                                   const char *const *jobs,
+                                   const jobq_submit_opts *opts, size_t count)
+{
+    ENTER(s);
+    int rc = jq_sched_writable(s);
+    if (rc == 0 && count > 0 && !jobs)
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL, "jobs must not be NULL");
+    if (rc == 0)
+        rc = submit_all(s, out_ids, jobs, opts, count);
+    return LEAVE(s, jq_sched_write(s, rc));
+}
+
+/* ------------------------------------------------------------ list/search */
+
+JOBQ_API int jobq_run_filter_init(jobq_run_filter *filter, unsigned version)
+{
+    if (!filter)
+        return JOBQ_EINVAL;
+    if (version < 1 || version > JOBQ_RUN_FILTER_VERSION)
+        return JOBQ_EVERSION;
+    jobq_run_filter init = JOBQ_RUN_FILTER_INIT;
+    *filter = init;
+    filter->version = version;
+    return 0;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    jobq_run_id x = *(const jobq_run_id *)a, y = *(const jobq_run_id *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef bool (*run_match_fn)(const jq_run *run, const void *arg);
+
+/* Without a database: every run in memory that matches, ascending ids. */
+static int scan_memory(jobq_scheduler *s, jobq_run_id **out, size_t *count,
+                       run_match_fn match, const void *arg)
+{
+    const jq_idmap *map = &s->core.runs;
+    jobq_run_id *ids = map->count ? malloc(map->count * sizeof *ids) : NULL;
+    size_t n = 0;
+    if (map->count && !ids)
+        return jq_core_fail(&s->core, JOBQ_ENOMEM, "out of memory");
+    for (size_t i = 0; i < map->capacity; i++)
+        if (map->slots[i] && match(map->slots[i], arg))
+            ids[n++] = map->slots[i]->id;
+    qsort(ids, n, sizeof *ids, compare_ids);
+    if (n == 0) {
+        free(ids);
+        ids = NULL;
+    }
+    *out = ids;
+    *count = n;
+    return 0;
+}
+
+static bool filter_matches(const jq_run *run, const void *arg)
+{
+    const jobq_run_filter *f = arg;
+    return (!f->ns || strcmp(f->ns, run->ns->name) == 0) &&
+           (f->priority < 0 || f->priority == run->priority) &&
+           (f->state < 0 || f->state == run->state);
+}
+
+static void keep_newest(jobq_run_id *ids, size_t *count, size_t limit)
+{
+    if (limit == 0 || *count <= limit)
+        return;
+    memmove(ids, ids + (*count - limit), limit * sizeof *ids);
+    *count = limit;
+}
+
+JOBQ_API int jobq_run_list(jobq_scheduler *s, jobq_run_id **out_ids,
+                           size_t *out_count, const jobq_run_filter *filter)
+{
+    ENTER(s);
+    jobq_run_filter all = JOBQ_RUN_FILTER_INIT;
+    const jobq_run_filter *f = filter ? filter : &all;
+    int rc = 0;
+    if (!out_ids || !out_count)
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL,
+                          "out_ids and out_count must not be NULL");
+    else if (f->version < 1 || f->version > JOBQ_RUN_FILTER_VERSION)
+        rc = jq_core_fail(&s->core, JOBQ_EVERSION, "jobq_run_filter version "
+                          "%u is not supported (1..%d)", f->version,
+                          JOBQ_RUN_FILTER_VERSION);
+    else if (s->store) {
+        rc = jq_store_list(s->store, f, out_ids, out_count);
+        if (rc)
+            store_failed(s, rc);
+    } else if ((rc = scan_memory(s, out_ids, out_count, filter_matches, f)) ==
+               0)
+        keep_newest(*out_ids, out_count, f->limit);
+    return LEAVE(s, rc);
+}
+
+/* ASCII case-insensitive strstr (names are matched like SQLite's LIKE). */
+static bool contains_ignoring_case(const char *haystack, const char *needle)
+{
+    if (!haystack)
+        return false;
+    size_t n = strlen(needle);
+    for (; *haystack; haystack++) {
+        size_t i = 0;
+        while (i < n && haystack[i] &&
+               tolower((unsigned char)haystack[i]) ==
+                   tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n)
+            return true;
+    }
+    return false;
+}
+
+static bool name_matches(const jq_run *run, const void *arg)
+{
+    return contains_ignoring_case(run->name, arg) ||
+           contains_ignoring_case(run->job->name, arg);
+}
+
+static void newest_first(jobq_run_id *ids, size_t *count, size_t limit)
+{
+    for (size_t i = 0, j = *count; i + 1 < j; i++, j--) {
+        jobq_run_id t = ids[i];
+        ids[i] = ids[j - 1];
+        ids[j - 1] = t;
+    }
+    if (limit && *count > limit)
+        *count = limit;
+}
+
+JOBQ_API int jobq_run_search(jobq_scheduler *s, jobq_run_id **out_ids,
+                             size_t *out_count, const char *text,
+                             size_t limit)
+{
+    ENTER(s);
+    int rc = 0;
+    if (!out_ids || !out_count)
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL,
+                          "out_ids and out_count must not be NULL");
+    else if (!text || !*text)
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL, "search text is empty");
+    else if (s->store) {
+        rc = jq_store_search(s->store, text, limit, out_ids, out_count);
+        if (rc)
+            store_failed(s, rc);
+    } else if ((rc = scan_memory(s, out_ids, out_count, name_matches, text)) ==
+               0)
+        newest_first(*out_ids, out_count, limit);
+    return LEAVE(s, rc);
+}
+
+/* ---------------------------------------------------------------- explain */
+
+JOBQ_API int jobq_run_explain(jobq_scheduler *s, char **out_json,
+                              jobq_run_id id)
+{
+    ENTER(s);
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    int rc = 0;
+    if (!out_json)
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL, "out_json must not be NULL");
+    else if ((rc = jq_sched_run_info(s, &info, id)) == 0) {
+        rc = jq_explain(out_json, &s->core, s->store, &info, jq_sched_now(s));
+        if (rc)
+            jq_core_fail(&s->core, rc, "explaining run %" PRIu64 ": %s", id,
+                         s->store ? jq_store_errmsg(s->store)
+                                  : "out of memory");
+    }
+    return LEAVE(s, rc);
+}
+
+/* -------------------------------------------------------------- retention */
+
+static int cleanup_store(jobq_scheduler *s, jobq_time_ms cutoff,
+                         uint64_t max_runs, uint64_t *total)
+{
+    for (;;) {
+        uint64_t want = CLEANUP_PER_BATCH, deleted = 0;
+        if (max_runs && max_runs - *total < want)
+            want = max_runs - *total;
+        if (want == 0)
+            return 0;
+        int rc = jq_store_cleanup(s->store, cutoff, want, &deleted);
+        if (rc == 0)
+            rc = jq_store_commit(s->store);
+        if (rc != 0) {
+            jq_store_rollback(s->store);
+            return store_failed(s, rc);
+        }
+        *total += deleted;
+        if (deleted < want)
+            return 0;
+    }
+}
+
+JOBQ_API int jobq_cleanup(jobq_scheduler *s, uint64_t max_runs,
+                          uint64_t *out_deleted)
+{
+    ENTER(s);
+    uint64_t total = 0;
+    jobq_time_ms cutoff =
+        jq_sched_now(s) - s->core.config.retention_period_s * 1000;
+    int rc = jq_sched_writable(s);
+    if (rc == 0 && s->store)
+        rc = cleanup_store(s, cutoff, max_runs, &total);
+    else if (rc == 0)
+        total = jq_core_forget_ended(&s->core, cutoff,
+                                     max_runs ? max_runs : UINT64_MAX);
+    if (out_deleted)
+        *out_deleted = total;
+    return LEAVE(s, rc);
 }

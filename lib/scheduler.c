@@ -33,7 +33,9 @@ int jq_sched_enter(jobq_scheduler *s, const jobq_scheduler **saved)
                  "or event callback must not call back into its scheduler");
         return JOBQ_EBUSY;
     }
+    atomic_fetch_add(&s->waiting, 1);
     pthread_mutex_lock(&s->lock);
+    atomic_fetch_sub(&s->waiting, 1);
     *saved = held_by_this_thread;
     held_by_this_thread = s;
     s->core.journal_status = 0;
@@ -142,8 +144,8 @@ JOBQ_API int jobq_options_init(jobq_options *opts, unsigned version)
     return 0;
 }
 
-JOBQ_API int jobq_open(jobq_scheduler **out, const jobq_options *opts,
-                       char *err, size_t err_cap)
+static int open_scheduler(jobq_scheduler **out, const jobq_options *opts,
+                          bool read_only, char *err, size_t err_cap)
 {
     if (err && err_cap)
         err[0] = '\0';
@@ -188,13 +190,35 @@ JOBQ_API int jobq_open(jobq_scheduler **out, const jobq_options *opts,
         }
         s->core.config = config;
     }
-    rc = jq_sched_attach_store(s, opts, err, err_cap);
+    rc = jq_sched_attach_store(s, opts, read_only, err, err_cap);
     if (rc) {
         jobq_close(s);
         return rc;
     }
     *out = s;
     return 0;
+}
+
+JOBQ_API int jobq_open(jobq_scheduler **out, const jobq_options *opts,
+                       char *err, size_t err_cap)
+{
+    return open_scheduler(out, opts, false, err, err_cap);
+}
+
+JOBQ_API int jobq_open_read_only(jobq_scheduler **out, const char *db_path,
+                                 char *err, size_t err_cap)
+{
+    if (!db_path) {
+        if (out)
+            *out = NULL;
+        if (err && err_cap)
+            snprintf(err, err_cap, "jobq_open_read_only: db_path must not be "
+                     "NULL");
+        return JOBQ_EINVAL;
+    }
+    jobq_options opts = JOBQ_OPTIONS_INIT;
+    opts.db_path = db_path;
+    return open_scheduler(out, &opts, true, err, err_cap);
 }
 
 JOBQ_API void jobq_close(jobq_scheduler *s)
@@ -265,6 +289,8 @@ JOBQ_API int jobq_job_define(jobq_scheduler *s, const jobq_job_def *def)
     else if (def->version < 1 || def->version > JOBQ_JOB_DEF_VERSION)
         rc = struct_version_error(s, "jobq_job_def", def->version,
                                   JOBQ_JOB_DEF_VERSION);
+    else if ((rc = jq_sched_writable(s)) != 0)
+        ;
     else
         rc = jq_sched_write(s, jq_core_define_job(&s->core, jq_sched_now(s),
                                                   def));
@@ -275,8 +301,10 @@ JOBQ_API int jobq_job_set_flow(jobq_scheduler *s, const char *job,
                                jobq_flow flow)
 {
     ENTER(s);
-    int rc = jq_sched_write(
-        s, jq_core_set_job_flow(&s->core, jq_sched_now(s), job, flow));
+    int rc = jq_sched_writable(s);
+    if (rc == 0)
+        rc = jq_sched_write(
+            s, jq_core_set_job_flow(&s->core, jq_sched_now(s), job, flow));
     return LEAVE(s, rc);
 }
 
@@ -312,8 +340,12 @@ JOBQ_API int jobq_run_cancel(jobq_scheduler *s, jobq_run_id id,
                              const char *detail)
 {
     ENTER(s);
-    int rc = jq_sched_write(
-        s, jq_core_cancel(&s->core, jq_sched_now(s), id, detail));
+    int rc = jq_sched_writable(s);
+    if (rc == 0)
+        rc = jq_sched_write(
+            s, jq_sched_check_ended(
+                   s, id, jq_core_cancel(&s->core, jq_sched_now(s), id,
+                                         detail)));
     return LEAVE(s, rc);
 }
 
@@ -321,8 +353,12 @@ JOBQ_API int jobq_run_report(jobq_scheduler *s, jobq_run_id id,
                              jobq_run_state state, const char *detail)
 {
     ENTER(s);
-    int rc = jq_sched_write(
-        s, jq_core_report(&s->core, jq_sched_now(s), id, state, detail));
+    int rc = jq_sched_writable(s);
+    if (rc == 0)
+        rc = jq_sched_write(
+            s, jq_sched_check_ended(
+                   s, id, jq_core_report(&s->core, jq_sched_now(s), id, state,
+                                         detail)));
     return LEAVE(s, rc);
 }
 
@@ -410,7 +446,10 @@ JOBQ_API int jobq_next_deadline(jobq_scheduler *s, jobq_time_ms *out)
 
 static int apply_config(jobq_scheduler *s, const jq_config *config)
 {
-    int rc = jq_core_set_config(&s->core, config);
+    int rc = jq_sched_writable(s);
+    if (rc != 0)
+        return rc;
+    rc = jq_core_set_config(&s->core, config);
     if (rc == 0)
         rc = jq_sched_save_config(s);
     return jq_sched_write(s, rc);
@@ -482,7 +521,9 @@ JOBQ_API int jobq_config_dump(jobq_scheduler *s, char **out_json)
 JOBQ_API int jobq_migrate_to_legacy(jobq_scheduler *s, uint64_t *out_moved)
 {
     ENTER(s);
-    int rc = jq_sched_write(s, jq_core_migrate_to_legacy(
+    int rc = jq_sched_writable(s);
+    if (rc == 0)
+        rc = jq_sched_write(s, jq_core_migrate_to_legacy(
                                    &s->core, jq_sched_now(s), out_moved));
     return LEAVE(s, rc);
 }

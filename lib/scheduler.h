@@ -7,6 +7,7 @@
 #define JQ_SCHEDULER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "core/core.h"
 #include "jobq/jobq.h"
@@ -16,6 +17,9 @@ struct jq_metrics;
 
 struct jobq_scheduler {
     pthread_mutex_t lock;
+    /* Threads blocked in jq_sched_enter(): a submit that sees others
+     * waiting leaves its transaction for them to commit (group commit). */
+    atomic_uint waiting;
     jq_core core;
     jobq_clock clock;
     jobq_time_ms wall_at_open, mono_at_open;
@@ -34,12 +38,19 @@ jobq_time_ms jq_sched_now(const jobq_scheduler *s);
 /* Persistence glue (sched_persist.c). Without a database these are thin
  * pass-throughs to the core. */
 int jq_sched_attach_store(jobq_scheduler *s, const jobq_options *opts,
-                          char *err, size_t err_cap);
+                          bool read_only, char *err, size_t err_cap);
 void jq_sched_detach_store(jobq_scheduler *s);
 /* End of a mutating call: make the changes the core announced durable (one
  * transaction per public call). Returns rc, or JOBQ_EIO if rc was 0 and the
  * commit failed. */
 int jq_sched_write(jobq_scheduler *s, int rc);
+/* 0, or JOBQ_ESTATE (with a message) when the database is read-only: every
+ * mutating entry point asks before changing anything. */
+int jq_sched_writable(jobq_scheduler *s);
+/* The core answered JOBQ_ENOTFOUND for run `id`: with a database the run
+ * may have ended (terminal runs live on disk only); then JOBQ_ESTATE with
+ * "already ended". Returns rc otherwise. */
+int jq_sched_check_ended(jobq_scheduler *s, jobq_run_id id, int rc);
 int jq_sched_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
                     const jobq_submit_opts *opts);
 int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *st);

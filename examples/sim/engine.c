@@ -218,9 +218,12 @@ static int open_scheduler(simulation *sim)
     opts.on_event = sim_on_event;
     opts.event_payload = sim;
     opts.config_json = sim->sc.config_json;
+    opts.db_path = sim->db_path;
     char err[512];
     if (jobq_open(&sim->sched, &opts, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: config.%s\n", sim->program, err);
+        bool db_error = sim->db_path && strstr(err, sim->db_path) == err;
+        fprintf(stderr, "%s: %s%s\n", sim->program, db_error ? "" : "config.",
+                err);
         return 1;
     }
     return 0;

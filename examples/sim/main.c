@@ -1,7 +1,7 @@
 /*
  * jobq-sim: runs libjobq against a simulated cluster on a virtual clock.
  *
- *   jobq-sim [--text] [--report FILE.html] SCENARIO.json
+ *   jobq-sim [--text] [--report FILE.html] [--db FILE] SCENARIO.json
  *
  * Reads the scenario of SPEC section 4, writes one JSON event per line to
  * standard output and a closing {"summary": ...} line; --text adds a
@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim.h"
 
 static void usage(FILE *out)
 {
-    fputs("usage: jobq-sim [--text] [--report FILE.html] SCENARIO.json\n"
+    fputs("usage: jobq-sim [--text] [--report FILE.html] [--db FILE] "
+          "SCENARIO.json\n"
           "\n"
           "Simulates libjobq scheduling SCENARIO.json (SPEC section 4) on a\n"
           "virtual clock and writes one JSON event per line to stdout, then a\n"
@@ -29,6 +31,9 @@ static void usage(FILE *out)
           "  --report FILE    also write an HTML report with charts of queue\n"
           "                   lengths, resource use against quota and wait\n"
           "                   times (one self-contained page, no network)\n"
+          "  --db FILE        persist the scheduler's state to the new SQLite\n"
+          "                   file FILE (inspect it afterwards with jobqctl);\n"
+          "                   changes nothing on standard output\n"
           "  --help           show this help\n",
           out);
 }
@@ -45,6 +50,7 @@ static int simulate(simulation *sim)
 typedef struct options {
     bool text;
     const char *report; /* HTML report path, or NULL */
+    const char *db;     /* --db: a new database file, or NULL */
     const char *path;
 } options;
 
@@ -60,6 +66,12 @@ static int parse_options(options *o, int argc, char **argv)
                 return 2;
             }
             o->report = argv[++i];
+        } else if (strcmp(argv[i], "--db") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "jobq-sim: --db needs a file name\n");
+                return 2;
+            }
+            o->db = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0 ||
                    strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -79,6 +91,11 @@ static int parse_options(options *o, int argc, char **argv)
     if (!o->path) {
         usage(stderr);
         return 2;
+    }
+    if (o->db && access(o->db, F_OK) == 0) {
+        fprintf(stderr, "jobq-sim: --db %s: the file exists; give a new file "
+                "(a simulation starts from an empty scheduler)\n", o->db);
+        return 1;
     }
     return -1;
 }
@@ -161,6 +178,7 @@ int main(int argc, char **argv)
     simulation sim = {0};
     sim.out = stdout;
     sim.program = "jobq-sim";
+    sim.db_path = o.db;
     status = run(&sim, &o, scenario, len, report_file);
     free(scenario);
     sim_finish(&sim);

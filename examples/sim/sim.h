@@ -56,6 +56,7 @@ struct simulation {
     uint64_t (*queued)[2]; /* per namespace and priority: runs queued */
     /* Output: the event stream goes to out (NULL: nowhere). */
     const char *program; /* prefix of error messages: "jobq-sim" */
+    const char *db_path; /* --db: persist the scheduler there, or NULL */
     FILE *out;
     uint64_t events_in_step;
     size_t ended_count;

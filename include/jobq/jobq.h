@@ -151,10 +151,18 @@ typedef void (*jobq_event_fn)(void *payload, const jobq_event *event);
 /* ---------------------------------------------------------------- options */
 
 typedef enum jobq_durability {
-    /* fsync on every commit: an acknowledged submit survives power loss. */
+    /* PRAGMA synchronous=FULL: every commit (every mutating call, and the
+     * write-ahead record before each deploy) is fsync'd before the call
+     * returns. An acknowledged submit survives a process crash, an OS crash
+     * and power loss. Costs one fsync per call (use the batch submit). */
     JOBQ_DURABILITY_FULL = 0,
-    /* fsync at WAL checkpoints only: survives a process crash, may lose the
-     * last commits on power loss or an OS crash. */
+    /* PRAGMA synchronous=NORMAL: the write-ahead log is fsync'd at
+     * checkpoints only. Survives a process crash (SIGKILL, OOM kill) with
+     * nothing lost; on power loss or an OS crash the last commits before
+     * the failure may be lost: an acknowledged submit may disappear, and a
+     * run the deployer launched may be found QUEUED again (the deployer's
+     * idempotency per run id is then what prevents a double launch). The
+     * database itself stays consistent. */
     JOBQ_DURABILITY_NORMAL = 1
 } jobq_durability;
 
@@ -172,10 +180,14 @@ typedef struct jobq_options {
     jobq_event_fn on_event;
     void *event_payload;
     /* A configuration document (SPEC section 3, any subset) applied on top
-     * of the defaults; NULL for defaults. */
+     * of the defaults; NULL for defaults. With a database that already
+     * holds a configuration, it is applied on top of the stored one and its
+     * "systemProperties" are ignored: properties set at run time (and
+     * persisted) win over the ones a host was started with. */
     const char *config_json;
-    /* SQLite database file for durable state; NULL keeps everything in
-     * memory only. */
+    /* SQLite database file for durable state (created with mode 0600;
+     * ":memory:" for a private in-memory database); NULL keeps everything
+     * in memory only. See "Persistence" below. */
     const char *db_path;
     jobq_durability durability;
 } jobq_options;
@@ -189,9 +201,45 @@ JOBQ_API int jobq_options_init(jobq_options *opts, unsigned version);
 typedef struct jobq_scheduler jobq_scheduler;
 
 /* Open a scheduler. On failure *out is NULL; when err is not NULL it gets
- * a message (there is no handle yet to ask). */
+ * a message (there is no handle yet to ask).
+ *
+ * Persistence. With opts->db_path the scheduler keeps its state in that
+ * SQLite file (WAL mode) and rebuilds it on open before anything else
+ * happens: jobs, queued runs in their FIFO order, running runs, the WRR
+ * state of every namespace, the blocked state of queue heads (a head
+ * timeout keeps counting across a restart), the namespace turn pointer and
+ * the configuration. Terminal runs stay on disk (jobq_run_get still finds
+ * them) until retention deletes them. Job payloads stay on disk and are
+ * read when a run is deployed.
+ *
+ * Every mutating call is one transaction, committed before it returns; a
+ * run is recorded DEPLOYING (and committed) before the deployer is called.
+ * Runs found DEPLOYING on open (a crash came in between) are settled
+ * through the deployer before any admission: its poll decides (RUNNING,
+ * FINISHED, FAILED: recorded as such; GONE: the run goes back to its
+ * original place at the head of its queue, or a legacy run is deployed
+ * again); a deployer without poll is taken to have launched it (RUNNING);
+ * without a deployer the run stays DEPLOYING until a host with one opens
+ * the database.
+ *
+ * One process writes a database at a time: a read-write open takes an
+ * exclusive lock on the file and a second one fails with JOBQ_EBUSY
+ * (jobq_open_read_only() does not lock). Errors from the database:
+ * JOBQ_EINVAL for a file that is not a jobq database, JOBQ_EVERSION for a
+ * database written by a newer libjobq (older schemas are migrated forward),
+ * JOBQ_EIO for I/O errors. */
 JOBQ_API int jobq_open(jobq_scheduler **out, const jobq_options *opts,
                        char *err, size_t err_cap);
+/* Open the database at `db_path` read-only, to inspect it while another
+ * process may be running a scheduler on it (jobqctl's list, show, explain,
+ * search...). The state is loaded as jobq_open() loads it, from one
+ * consistent snapshot, with the real clock, no probe and no deployer;
+ * nothing is reconciled or written, and every call that would change
+ * something fails with JOBQ_ESTATE. Errors as jobq_open(), and
+ * JOBQ_ENOTFOUND if the file does not exist. */
+JOBQ_API int jobq_open_read_only(jobq_scheduler **out, const char *db_path,
+                                 char *err, size_t err_cap);
+
 /* Close and free; NULL is a no-op. Queued runs persist if a db is open. */
 JOBQ_API void jobq_close(jobq_scheduler *s);
 
@@ -272,6 +320,20 @@ JOBQ_API int jobq_submit_opts_init(jobq_submit_opts *opts, unsigned version);
 JOBQ_API int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id,
                              const char *job, const jobq_submit_opts *opts);
 
+/* Submit `count` runs in one transaction (one fsync for all of them with a
+ * database): run i is of job jobs[i] with options opts[i] (opts may be
+ * NULL for defaults everywhere). out_ids (may be NULL) receives the ids.
+ * Runs are submitted in order; if run i fails, runs 0..i-1 stay submitted,
+ * out_ids[i..count-1] are set to 0 and the message names index i.
+ *
+ * Concurrent single submits are also group-committed: while other threads
+ * wait for the handle, a submit leaves its transaction open for the next
+ * caller and waits until a later commit has made it durable, so N
+ * concurrent submitters share fsyncs instead of paying one each. */
+JOBQ_API int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
+                                   const char *const *jobs,
+                                   const jobq_submit_opts *opts, size_t count);
+
 /* Cancel a queued or running run (a running one through the deployer's
  * cancel). `detail` (may be NULL) is recorded as the reason text.
  * JOBQ_ESTATE if the run already ended. */
@@ -320,9 +382,75 @@ typedef struct jobq_run_info {
 
 JOBQ_API int jobq_run_info_init(jobq_run_info *info, unsigned version);
 /* Fill *info (its version set by the caller) for run `id`.
- * JOBQ_ENOTFOUND if no such run is known. */
+ * JOBQ_ENOTFOUND if no such run is known. With a database, runs that ended
+ * are read from disk (until retention deletes them). */
 JOBQ_API int jobq_run_get(jobq_scheduler *s, jobq_run_info *info,
                           jobq_run_id id);
+
+#define JOBQ_RUN_FILTER_VERSION 1
+#define JOBQ_ANY (-1)
+
+/* Which runs jobq_run_list() returns. */
+typedef struct jobq_run_filter {
+    unsigned version; /* JOBQ_RUN_FILTER_VERSION */
+    const char *ns;   /* NULL for any namespace */
+    int priority;     /* a jobq_priority, or JOBQ_ANY */
+    int state;        /* a jobq_run_state, or JOBQ_ANY */
+    size_t limit;     /* at most this many (the newest); 0 for no limit */
+} jobq_run_filter;
+
+#define JOBQ_RUN_FILTER_INIT {JOBQ_RUN_FILTER_VERSION, NULL, JOBQ_ANY, \
+                              JOBQ_ANY, 0}
+JOBQ_API int jobq_run_filter_init(jobq_run_filter *filter, unsigned version);
+
+/* The ids of the runs matching `filter` (NULL: every run), in ascending id
+ * (submission) order, terminal runs kept on disk included. *out_ids is
+ * allocated (free with jobq_free(); NULL when *out_count is 0). */
+JOBQ_API int jobq_run_list(jobq_scheduler *s, jobq_run_id **out_ids,
+                           size_t *out_count, const jobq_run_filter *filter);
+
+/* Partial, case-insensitive substring search over run names and job names:
+ * the ids of runs whose name, or whose job's name, contains `text`, newest
+ * first, at most `limit` (0: no limit). With a database this uses SQLite
+ * FTS5's trigram index for texts of 3 characters or more and a LIKE scan
+ * for shorter ones; without one, a scan of the runs in memory. Free
+ * *out_ids with jobq_free(). JOBQ_EINVAL for an empty text. */
+JOBQ_API int jobq_run_search(jobq_scheduler *s, jobq_run_id **out_ids,
+                             size_t *out_count, const char *text,
+                             size_t limit);
+
+/* Why is this run where it is? *out_json (free with jobq_free()) receives
+ * one JSON object:
+ *
+ *   "run", "state", "job", "namespace", "priority", "flow", "name",
+ *   "submitted_at", "deployed_at", "ended_at" (ms, null when not yet),
+ *   "reason", "detail"              terminal runs
+ *   "queue": {"position", "length", "ahead"}   QUEUED runs (0 = head)
+ *   "blocked": {"resource", "requested", "available", "since"} or null:
+ *                                   what stops the head of its queue (for
+ *                                   a run behind it: its queue's head)
+ *   "retries": {"used", "left"}     head-timeout retries
+ *   "head_timeout_at"               ms when the head timeout fires, or null
+ *   "estimated_start": {"at", "basis"} or null, with "estimate_note"
+ *   "events": [...]                 the run's event log (with a database)
+ *
+ * The estimated start is derived only for a QUEUED run, from the rate at
+ * which its queue deployed runs over the last hour (from the event log):
+ * at = now + (position + 1) / rate. It is null, with a note saying why,
+ * without a database, when the queue deployed nothing in that hour, or
+ * when its head is blocked and nothing is running in the namespace that
+ * could free resources. It is an extrapolation, not a promise. */
+JOBQ_API int jobq_run_explain(jobq_scheduler *s, char **out_json,
+                              jobq_run_id id);
+
+/* Retention now: delete terminal runs (and their events) that ended more
+ * than retentionPeriod seconds ago, at most `max_runs` (0: all of them) in
+ * batches of 1000, each batch one transaction. This ignores
+ * jobRunCleanup.enabled: it is an explicit request. (When cleanup is
+ * enabled, every jobq_tick() also deletes at most 500 such runs.)
+ * *out_deleted (may be NULL) receives how many were deleted. */
+JOBQ_API int jobq_cleanup(jobq_scheduler *s, uint64_t max_runs,
+                          uint64_t *out_deleted);
 
 /* ------------------------------------------------------------- scheduling */
 

@@ -95,7 +95,7 @@ static void event_for_run(jobq_event *ev, jobq_event_type type,
     ev->type = type;
     ev->time = now;
     ev->run = run->id;
-    ev->run_name = run->name ? run->name : "";
+    ev->run_name = run->name;
     ev->job = run->job->name;
     ev->domain = run->job->domain;
     ev->ns = run->ns->name;
@@ -183,14 +183,21 @@ int jq_core_init(jq_core *c, const jobq_probe *probe,
     jq_strmap_init(&c->jobs, job_key);
     jq_strmap_init(&c->namespaces, namespace_key);
     c->next_id = 1;
-    c->next_seq = 1;
     c->last_tick = INT64_MIN;
     return 0;
 }
 
+jq_run *jq_run_alloc(const char *name)
+{
+    size_t length = name ? strlen(name) : 0;
+    jq_run *run = calloc(1, sizeof *run + length + 1);
+    if (run && length)
+        memcpy(run->name, name, length + 1);
+    return run;
+}
+
 static void free_run(jq_run *run)
 {
-    free(run->name);
     free(run->detail);
     free(run);
 }
@@ -348,21 +355,34 @@ static int call_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
     msg[0] = '\0';
     if (!c->has_deployer || !c->deployer.deploy)
         return 0;
+    const void *payload = run->job->payload;
+    size_t payload_len = run->job->payload_len;
+    void *loaded = NULL;
+    if (!payload && payload_len > 0 && c->journal.load_payload) {
+        if (c->journal.load_payload(c->journal.ctx, run->job, &loaded,
+                                    &payload_len) != 0) {
+            snprintf(msg, cap, "the job's payload could not be read from "
+                     "the database");
+            return JOBQ_ERROR;
+        }
+        payload = loaded;
+    }
     jobq_deploy_request req = {
         .version = 1,
         .run_id = run->id,
-        .run_name = run->name ? run->name : "",
+        .run_name = run->name,
         .job = run->job->name,
         .domain = run->job->domain,
         .ns = run->ns->name,
         .priority = (jobq_priority)run->priority,
         .flow = (jobq_flow)run->flow,
         .request = run->request,
-        .payload = run->job->payload,
-        .payload_len = run->job->payload_len,
+        .payload = payload,
+        .payload_len = payload_len,
         .attempt = run->deploy_attempts,
     };
     int rc = c->deployer.deploy(c->deployer.ctx, &req, msg, cap);
+    free(loaded);
     msg[cap - 1] = '\0';
     if (rc > 0 && rc != JOBQ_DEPLOY_QUOTA_REJECTED)
         rc = JOBQ_ERROR;
@@ -497,6 +517,10 @@ int jq_core_define_job(jq_core *c, jobq_time_ms now, const jobq_job_def *def)
                      def->flow == JOBQ_FLOW_LEGACY;
     job->flow = (uint8_t)def->flow;
     save_job(c, job);
+    if (c->journal.load_payload) { /* on disk now; read back at deploy */
+        free(job->payload);
+        job->payload = NULL;
+    }
     if (to_legacy && !created)
         move_job_runs_to_legacy(c, job, now);
     return 0;
@@ -548,20 +572,15 @@ int jq_core_submit(jq_core *c, jobq_time_ms now, jobq_run_id *out_id,
         return jq_core_fail(c, JOBQ_EINVAL, "priority: %d is not high (0), "
                             "normal (1) or default (-1)", priority);
 
-    jq_run *run = calloc(1, sizeof *run);
+    jq_run *run = jq_run_alloc(run_name);
     if (!run)
         return jq_core_fail(c, JOBQ_ENOMEM, "out of memory submitting a run");
-    if (run_name && *run_name && !(run->name = copy_string(run_name))) {
-        free(run);
-        return jq_core_fail(c, JOBQ_ENOMEM, "out of memory submitting a run");
-    }
     run->id = c->next_id;
     if (jq_idmap_put(&c->runs, run) != 0) {
         free_run(run);
         return jq_core_fail(c, JOBQ_ENOMEM, "out of memory submitting a run");
     }
     c->next_id++;
-    run->seq = c->next_seq++;
     run->job = job;
     run->ns = job->ns;
     run->request = (opts && opts->request) ? *opts->request : job->request;
@@ -649,6 +668,144 @@ int jq_core_report(jq_core *c, jobq_time_ms now, jobq_run_id id,
     return 0;
 }
 
+/* ------------------------------------------------------------ reopening */
+
+int jq_core_restore_run(jq_core *c, jq_run *run)
+{
+    if (jq_idmap_put(&c->runs, run) != 0)
+        return JOBQ_ENOMEM;
+    if (run->id >= c->next_id)
+        c->next_id = run->id + 1;
+    switch ((jobq_run_state)run->state) {
+    case JOBQ_RUN_QUEUED: {
+        jq_list *list = &queue_of(run)->runs;
+        if (!list->last || list->last->id < run->id)
+            jq_list_push_back(list, run);
+        else
+            jq_list_insert_by_seq(list, run);
+        c->queued++;
+        break;
+    }
+    case JOBQ_RUN_DEPLOYING:
+    case JOBQ_RUN_RUNNING:
+        jq_list_push_back(&c->running, run);
+        for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++)
+            run->ns->allocated.amount[d] += run->request.amount[d];
+        break;
+    default:
+        jq_list_push_back(&c->ended, run);
+        break;
+    }
+    return 0;
+}
+
+/* A DEPLOYING run the deployer has no record of: it was never launched.
+ * A queued run goes back to its original place in its queue; a legacy run
+ * is deployed again (the legacy path has no queue). */
+static void requeue_undeployed(jq_core *c, jq_run *run, jobq_time_ms now,
+                               const char *reason)
+{
+    jq_list_remove(&c->running, run);
+    release(run);
+    run->state = JOBQ_RUN_QUEUED;
+    if (run->flow == JOBQ_FLOW_LEGACY) {
+        deploy_legacy(c, run, now);
+        return;
+    }
+    jq_queue *q = queue_of(run);
+    jq_list_insert_by_seq(&q->runs, run);
+    c->queued++;
+    if (q->runs.first == run)
+        reset_head_state(q);
+    save_run(c, run);
+    jobq_event ev;
+    event_for_run(&ev, JOBQ_EVENT_RESCHEDULED, now, run);
+    ev.reason = reason;
+    ev.detail = "found deploying after a restart; the deployer has no "
+                "record of it";
+    publish(c, &ev);
+}
+
+/* The deploy happened: record it as the normal path would have. */
+static void settle_deployed(jq_core *c, jq_run *run, jobq_time_ms now)
+{
+    run->state = JOBQ_RUN_RUNNING;
+    run->deployed_at = now;
+    save_run(c, run);
+    jobq_event ev;
+    event_for_run(&ev, JOBQ_EVENT_DEPLOYED, now, run);
+    ev.wait_ms = now - run->submitted_at;
+    publish(c, &ev);
+}
+
+static void settle_one(jq_core *c, jq_run *run, jobq_time_ms now)
+{
+    if (!c->has_deployer)
+        return;
+    jobq_poll_status status = JOBQ_POLL_RUNNING;
+    char msg[256] = "";
+    if (c->deployer.poll) {
+        int rc = c->deployer.poll(c->deployer.ctx, run->id, &status, msg,
+                                  sizeof msg);
+        msg[sizeof msg - 1] = '\0';
+        if (rc < 0)
+            return; /* unknown: ask again next cycle */
+    }
+    switch (status) {
+    case JOBQ_POLL_GONE:
+        requeue_undeployed(c, run, now, "recovered");
+        break;
+    case JOBQ_POLL_QUOTA_REJECTED:
+        if (run->flow != JOBQ_FLOW_LEGACY) {
+            requeue_undeployed(c, run, now,
+                               jq_reason_name(JQ_REASON_STALE_QUOTA));
+            break;
+        }
+        settle_deployed(c, run, now);
+        end_deployed_run(c, run, now, JOBQ_RUN_FAILED,
+                         JQ_REASON_QUOTA_REJECTED,
+                         msg[0] ? msg : "exceeded quota");
+        break;
+    case JOBQ_POLL_FINISHED:
+    case JOBQ_POLL_FAILED:
+        settle_deployed(c, run, now);
+        end_deployed_run(c, run, now,
+                         status == JOBQ_POLL_FINISHED ? JOBQ_RUN_FINISHED
+                                                      : JOBQ_RUN_FAILED,
+                         status == JOBQ_POLL_FINISHED ? JQ_REASON_NONE
+                                                      : JQ_REASON_RUN_FAILED,
+                         msg[0] ? msg
+                         : status == JOBQ_POLL_FINISHED
+                             ? ""
+                             : "the deployment failed");
+        break;
+    default:
+        settle_deployed(c, run, now);
+        break;
+    }
+}
+
+void jq_core_settle_deploying(jq_core *c, jobq_time_ms now)
+{
+    jq_run *run = c->running.first;
+    while (run) {
+        jq_run *next = run->next;
+        if (run->state == JOBQ_RUN_DEPLOYING)
+            settle_one(c, run, now);
+        run = next;
+    }
+}
+
+void jq_core_evict_ended(jq_core *c)
+{
+    while (c->ended.first) {
+        jq_run *run = c->ended.first;
+        jq_list_remove(&c->ended, run);
+        jq_idmap_remove(&c->runs, run->id);
+        free_run(run);
+    }
+}
+
 /* ---------------------------------------------------------- 1. reconcile */
 
 /* An asynchronous quota rejection: the run returns to its original place at
@@ -679,6 +836,11 @@ static void reconcile(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
     jq_run *run = c->running.first;
     while (run) {
         jq_run *next = run->next;
+        if (run->state == JOBQ_RUN_DEPLOYING) { /* restored, not settled */
+            settle_one(c, run, now);
+            run = next;
+            continue;
+        }
         jobq_poll_status status = JOBQ_POLL_RUNNING;
         char msg[256] = "";
         int rc = c->deployer.poll(c->deployer.ctx, run->id, &status, msg,

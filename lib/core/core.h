@@ -62,13 +62,16 @@ typedef struct jq_job {
     uint8_t flow;
 } jq_job;
 
+/* One run. Its size is what a queued run costs (the 1,000,000-run reopen
+ * budget is 200 bytes a run, lookup table included), so it is kept at 120
+ * bytes plus its name, in one allocation (jq_run_alloc). */
 typedef struct jq_run {
+    /* Durable id, assigned in submission order and kept when the run is
+     * rescheduled: it is also the run's FIFO position in its queue. */
     jobq_run_id id;
-    uint64_t seq; /* FIFO order; kept when rescheduled */
     struct jq_run *prev, *next;
     jq_job *job;
     jq_namespace *ns; /* snapshot at submission */
-    char *name;       /* NULL when submitted without a name */
     char *detail;     /* why it ended, for humans; NULL if none */
     jobq_resources request;
     jobq_time_ms submitted_at;
@@ -80,7 +83,12 @@ typedef struct jq_run {
     uint8_t priority; /* jobq_priority */
     uint8_t flow;     /* jobq_flow it was (or is being) deployed through */
     uint8_t reason;   /* jq_reason */
+    char name[];      /* "" when submitted without a name */
 } jq_run;
+
+/* A zeroed run carrying `name` (NULL for none); NULL when out of memory.
+ * Freed with free(run) after free(run->detail). */
+jq_run *jq_run_alloc(const char *name);
 
 /* One (namespace, priority) FIFO and the state of its head. Only a head can
  * be blocked, so the blocked state lives here rather than in every run. */
@@ -121,6 +129,12 @@ typedef struct jq_journal {
     int (*turn_saved)(void *ctx, uint64_t ns_turn);
     int (*event)(void *ctx, const jobq_event *event);
     int (*barrier)(void *ctx);
+    /* Optional: the store keeps payloads on disk. When set, the core drops
+     * its in-memory copy once a job is saved and asks for the payload only
+     * when a run of the job is deployed; *out is malloc'd (NULL when the
+     * payload is empty) and freed by the core. */
+    int (*load_payload)(void *ctx, const jq_job *job, void **out,
+                        size_t *out_len);
 } jq_journal;
 
 typedef void (*jq_emit_fn)(void *ctx, const jobq_event *event);
@@ -145,7 +159,7 @@ typedef struct jq_core {
     jq_list running; /* deployed runs, in deployment order */
     jq_list ended;   /* terminal runs, in the order they ended */
     uint64_t queued; /* runs in all queues */
-    uint64_t next_id, next_seq;
+    uint64_t next_id;
     uint64_t cycle;
     jobq_time_ms last_tick;
 
@@ -185,6 +199,28 @@ int jq_core_run_info(const jq_core *c, jobq_run_info *info, jobq_run_id id);
  * Returns how many were removed. */
 uint64_t jq_core_forget_ended(jq_core *c, jobq_time_ms cutoff,
                               uint64_t max_runs);
+
+/* Reopening a database (the store calls these before any admission). */
+
+/* Take ownership of a run read back from the database (from
+ * jq_run_alloc, links NULL) and put it where its state says: its queue at
+ * its id position (QUEUED), the deployed list (DEPLOYING, RUNNING: its
+ * request counts as allocated), or the ended list (terminal). Raises
+ * next_id past it. JOBQ_ENOMEM on failure (the run is not taken). Call
+ * jq_idmap_reserve() first when restoring many. */
+int jq_core_restore_run(jq_core *c, jq_run *run);
+/* Settle every restored DEPLOYING run through the deployer: a crash came
+ * between the write-ahead DEPLOYING record and the RUNNING one. With a poll
+ * method the deployer decides (RUNNING: deployed; FINISHED/FAILED: ended;
+ * GONE: back to its queue at its original position, or deployed again if it
+ * is a legacy run; QUOTA_REJECTED: like GONE for a queued run); without
+ * poll the deploy is taken to have happened (RUNNING); without a deployer
+ * the run stays DEPLOYING until a host with one opens the database. A poll
+ * error leaves it DEPLOYING and it is asked again every cycle. */
+void jq_core_settle_deploying(jq_core *c, jobq_time_ms now);
+/* Free every run on the ended list without journaling: the store keeps the
+ * durable copy and answers for them. */
+void jq_core_evict_ended(jq_core *c);
 
 /* Lookups for the store and the metrics. */
 jq_namespace *jq_core_namespace(jq_core *c, const char *name, bool create);

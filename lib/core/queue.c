@@ -35,7 +35,7 @@ void jq_list_insert_by_seq(jq_list *list, jq_run *run)
 {
     jq_run *after = NULL;
     jq_run *before = list->first;
-    while (before && before->seq < run->seq) {
+    while (before && before->id < run->id) {
         after = before;
         before = before->next;
     }
@@ -54,8 +54,16 @@ void jq_list_insert_by_seq(jq_list *list, jq_run *run)
 
 uint64_t jq_list_position(const jq_list *list, const jq_run *run)
 {
-    uint64_t position = 0;
-    for (const jq_run *r = list->first; r && r != run; r = r->next)
-        position++;
-    return position;
+    /* From both ends at once: a run near either end (the head, or one just
+     * submitted) is found at once, and no walk is longer than half. */
+    const jq_run *forward = list->first, *backward = list->last;
+    for (uint64_t steps = 0; forward && backward; steps++) {
+        if (forward == run)
+            return steps;
+        if (backward == run)
+            return list->length - 1 - steps;
+        forward = forward->next;
+        backward = backward->prev;
+    }
+    return list->length;
 }

@@ -58,6 +58,14 @@ static int idmap_grow(jq_idmap *map)
     return 0;
 }
 
+int jq_idmap_reserve(jq_idmap *map, size_t count)
+{
+    while (needs_growth(count, map->capacity))
+        if (idmap_grow(map) != 0)
+            return JOBQ_ENOMEM;
+    return 0;
+}
+
 int jq_idmap_put(jq_idmap *map, jq_run *run)
 {
     if (needs_growth(map->count, map->capacity) && idmap_grow(map) != 0)

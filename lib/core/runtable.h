@@ -23,6 +23,9 @@ void jq_idmap_free(jq_idmap *map);
 /* 0, or JOBQ_ENOMEM. The run's id must not be in the map yet. */
 int jq_idmap_put(jq_idmap *map, struct jq_run *run);
 struct jq_run *jq_idmap_get(const jq_idmap *map, uint64_t id);
+/* Make room for `count` runs in all, so that loading them does not rehash
+ * on the way (reopening a database). 0, or JOBQ_ENOMEM. */
+int jq_idmap_reserve(jq_idmap *map, size_t count);
 void jq_idmap_remove(jq_idmap *map, uint64_t id);
 
 /* Values by NUL-terminated name; `key_of` returns the name stored in a

@@ -12,7 +12,6 @@ static jq_run *make_runs(size_t n)
     jq_run *runs = calloc(n, sizeof *runs);
     for (size_t i = 0; i < n; i++) {
         runs[i].id = i + 1;
-        runs[i].seq = (i + 1) * 10;
     }
     return runs;
 }

@@ -1,0 +1,569 @@
+/*
+ * Opening the store: create the file with mode 0600, take the writer lock,
+ * recognise (or refuse) the database, migrate its schema forward, choose
+ * WAL and the durability level; plus the statement cache and transactions
+ * the other store files build on. See store.h.
+ */
+#define _DEFAULT_SOURCE /* flock */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Forward migrations: migrations[v] takes a database from schema version v
+ * to v + 1. Version 0 is an empty database. Append a step for every schema
+ * change and bump JQ_STORE_SCHEMA_VERSION; never edit a published step. */
+static const char *const migrations[JQ_STORE_SCHEMA_VERSION] = {
+    /* 0 -> 1: the first schema. */
+    "CREATE TABLE scheduler ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  ns_turn INTEGER NOT NULL DEFAULT 0,"
+    "  config TEXT);"
+    "INSERT INTO scheduler (id) VALUES (1);"
+    /* id = the core's round-robin index + 1 */
+    "CREATE TABLE namespaces ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  wrr_high INTEGER NOT NULL DEFAULT 0,"
+    "  wrr_normal INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE queues ("
+    "  ns_id INTEGER NOT NULL,"
+    "  priority INTEGER NOT NULL,"
+    "  blocked INTEGER NOT NULL,"
+    "  resource INTEGER NOT NULL,"
+    "  requested INTEGER NOT NULL,"
+    "  available INTEGER NOT NULL,"
+    "  blocked_since INTEGER NOT NULL,"
+    "  retry_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (ns_id, priority)) WITHOUT ROWID;"
+    "CREATE TABLE jobs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  domain TEXT NOT NULL,"
+    "  ns_id INTEGER NOT NULL,"
+    "  priority INTEGER NOT NULL,"
+    "  flow INTEGER NOT NULL,"
+    "  cpu INTEGER NOT NULL, memory INTEGER NOT NULL,"
+    "  pods INTEGER NOT NULL, storage INTEGER NOT NULL,"
+    "  payload BLOB);"
+    /* id: the durable run id, assigned in submission order and kept when
+     * a run is rescheduled, so it is also the run's FIFO position.
+     * AUTOINCREMENT: sqlite_sequence remembers the largest id ever
+     * inserted, so ids of deleted runs are never handed out again. */
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job_id INTEGER NOT NULL,"
+    "  ns_id INTEGER NOT NULL,"
+    "  name TEXT,"
+    "  idempotency_key TEXT UNIQUE,"
+    "  priority INTEGER NOT NULL,"
+    "  flow INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  cpu INTEGER NOT NULL, memory INTEGER NOT NULL,"
+    "  pods INTEGER NOT NULL, storage INTEGER NOT NULL,"
+    "  submitted_at INTEGER NOT NULL,"
+    "  deployed_at INTEGER NOT NULL,"
+    "  ended_at INTEGER NOT NULL,"
+    "  retries_used INTEGER NOT NULL,"
+    "  deploy_attempts INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  detail TEXT);"
+    "CREATE INDEX runs_live ON runs (id) WHERE state < 3;"
+    "CREATE INDEX runs_ended ON runs (ended_at) WHERE state >= 3;"
+    "CREATE INDEX runs_job ON runs (job_id);"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  run_id INTEGER NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  resource INTEGER, requested INTEGER, available INTEGER,"
+    "  wait_ms INTEGER, retry INTEGER,"
+    "  reason TEXT, detail TEXT);"
+    "CREATE INDEX events_run ON events (run_id);"
+    "CREATE INDEX events_deployed ON events (time) WHERE type = 2;"
+    /* Substring search: trigram indexes over the names (content tables,
+     * kept in step by triggers; names never change). */
+    "CREATE VIRTUAL TABLE run_names USING fts5(name, content='runs',"
+    "  content_rowid='id', tokenize='trigram');"
+    "CREATE TRIGGER runs_name_insert AFTER INSERT ON runs"
+    "  WHEN new.name IS NOT NULL BEGIN"
+    "  INSERT INTO run_names (rowid, name) VALUES (new.id, new.name); END;"
+    "CREATE TRIGGER runs_name_delete AFTER DELETE ON runs"
+    "  WHEN old.name IS NOT NULL BEGIN"
+    "  INSERT INTO run_names (run_names, rowid, name)"
+    "  VALUES ('delete', old.id, old.name); END;"
+    "CREATE VIRTUAL TABLE job_names USING fts5(name, content='jobs',"
+    "  content_rowid='id', tokenize='trigram');"
+    "CREATE TRIGGER jobs_name_insert AFTER INSERT ON jobs BEGIN"
+    "  INSERT INTO job_names (rowid, name) VALUES (new.id, new.name); END;",
+};
+
+static const char *const statement_sql[STMT_COUNT] = {
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_JOB_INSERT] =
+        "INSERT INTO jobs (name, domain, ns_id, priority, flow, cpu, memory,"
+        " pods, storage, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        " ?10)",
+    [STMT_JOB_UPDATE] =
+        "UPDATE jobs SET domain = ?2, ns_id = ?3, priority = ?4, flow = ?5,"
+        " cpu = ?6, memory = ?7, pods = ?8, storage = ?9,"
+        " payload = CASE WHEN ?11 THEN ?10 ELSE payload END WHERE id = ?1",
+    [STMT_JOB_PAYLOAD] = "SELECT payload FROM jobs WHERE id = ?1",
+    [STMT_RUN_INSERT] =
+        "INSERT INTO runs (id, job_id, ns_id, name, idempotency_key,"
+        " priority, flow, state, cpu, memory, pods, storage, submitted_at,"
+        " deployed_at, ended_at, retries_used, deploy_attempts, reason,"
+        " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+        " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    [STMT_RUN_UPDATE] =
+        "UPDATE runs SET flow = ?2, state = ?3, deployed_at = ?4,"
+        " ended_at = ?5, retries_used = ?6, deploy_attempts = ?7,"
+        " reason = ?8, detail = ?9 WHERE id = ?1",
+    [STMT_RUN_DELETE] = "DELETE FROM runs WHERE id = ?1",
+    [STMT_EVENT_INSERT] =
+        "INSERT INTO events (run_id, type, time, resource, requested,"
+        " available, wait_ms, retry, reason, detail) VALUES (?1, ?2, ?3, ?4,"
+        " ?5, ?6, ?7, ?8, ?9, ?10)",
+    [STMT_EVENTS_DELETE] = "DELETE FROM events WHERE run_id = ?1",
+    [STMT_NS_UPSERT] =
+        "INSERT INTO namespaces (id, name, wrr_high, wrr_normal)"
+        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET"
+        " wrr_high = excluded.wrr_high, wrr_normal = excluded.wrr_normal",
+    [STMT_QUEUE_UPSERT] =
+        "INSERT OR REPLACE INTO queues (ns_id, priority, blocked, resource,"
+        " requested, available, blocked_since, retry_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [STMT_TURN_UPDATE] = "UPDATE scheduler SET ns_turn = ?1 WHERE id = 1",
+    [STMT_CONFIG_UPDATE] = "UPDATE scheduler SET config = ?1 WHERE id = 1",
+    [STMT_CONFIG_SELECT] = "SELECT config, ns_turn FROM scheduler WHERE id = 1",
+    [STMT_KEY_SELECT] = "SELECT id FROM runs WHERE idempotency_key = ?1",
+    [STMT_RUN_SELECT] =
+        "SELECT r.id, r.state, r.name, j.name, j.domain, n.name, r.priority,"
+        " r.flow, r.cpu, r.memory, r.pods, r.storage, r.submitted_at,"
+        " r.deployed_at, r.ended_at, r.retries_used, r.deploy_attempts,"
+        " r.reason, r.detail FROM runs r JOIN jobs j ON j.id = r.job_id"
+        " JOIN namespaces n ON n.id = r.ns_id WHERE r.id = ?1",
+    [STMT_EVENTS_SELECT] =
+        "SELECT type, time, resource, requested, available, wait_ms, retry,"
+        " reason, detail FROM events WHERE run_id = ?1 ORDER BY id",
+    [STMT_DEPLOY_RATE] =
+        "SELECT count(*), min(e.time) FROM events e JOIN runs r"
+        " ON r.id = e.run_id JOIN namespaces n ON n.id = r.ns_id"
+        " WHERE e.type = 2 AND e.time >= ?3 AND n.name = ?1"
+        " AND r.priority = ?2 AND r.flow = 0",
+    [STMT_CLEANUP_SELECT] =
+        "SELECT id FROM runs WHERE state >= 3 AND ended_at < ?1"
+        " ORDER BY ended_at LIMIT ?2",
+    [STMT_LIST] =
+        "SELECT id FROM (SELECT r.id FROM runs r"
+        " JOIN namespaces n ON n.id = r.ns_id"
+        " WHERE (?1 IS NULL OR n.name = ?1) AND (?2 < 0 OR r.priority = ?2)"
+        " AND (?3 < 0 OR r.state = ?3) ORDER BY r.id DESC LIMIT ?4)"
+        " ORDER BY id",
+    [STMT_SEARCH_FTS] =
+        "SELECT rowid FROM run_names WHERE run_names MATCH ?1"
+        " UNION SELECT r.id FROM runs r WHERE r.job_id IN"
+        " (SELECT rowid FROM job_names WHERE job_names MATCH ?1)"
+        " ORDER BY 1 DESC LIMIT ?2",
+    [STMT_SEARCH_LIKE] =
+        "SELECT r.id FROM runs r JOIN jobs j ON j.id = r.job_id"
+        " WHERE r.name LIKE ?1 ESCAPE '\\' OR j.name LIKE ?1 ESCAPE '\\'"
+        " ORDER BY r.id DESC LIMIT ?2",
+};
+
+/* ------------------------------------------------------------- helpers */
+
+static int set_error(jq_store *st, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int set_error(jq_store *st, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->errmsg, sizeof st->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int jq_store_sql_error(jq_store *st, const char *what)
+{
+    int code = sqlite3_errcode(st->db);
+    snprintf(st->errmsg, sizeof st->errmsg, "database: %s: %s", what,
+             sqlite3_errmsg(st->db));
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        return JOBQ_EBUSY;
+    return JOBQ_EIO;
+}
+
+sqlite3_stmt *jq_store_stmt(jq_store *st, jq_stmt_id id)
+{
+    sqlite3_stmt *stmt = st->stmt[id];
+    if (stmt) {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+        return stmt;
+    }
+    if (sqlite3_prepare_v3(st->db, statement_sql[id], -1,
+                           SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
+        jq_store_sql_error(st, "preparing a statement");
+        return NULL;
+    }
+    st->stmt[id] = stmt;
+    return stmt;
+}
+
+int jq_store_exec(jq_store *st, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return 0;
+    return jq_store_sql_error(st, what);
+}
+
+int jq_store_bind_text(sqlite3_stmt *stmt, int index, const char *text,
+                       bool empty_is_null)
+{
+    if (!text || (empty_is_null && !*text))
+        return sqlite3_bind_null(stmt, index);
+    return sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+}
+
+const char *jq_store_errmsg(const jq_store *st)
+{
+    return st->errmsg;
+}
+
+bool jq_store_read_only(const jq_store *st)
+{
+    return st->read_only;
+}
+
+/* ---------------------------------------------------------- transactions */
+
+int jq_store_begin(jq_store *st)
+{
+    if (st->in_transaction)
+        return 0;
+    sqlite3_stmt *stmt = jq_store_stmt(st, STMT_BEGIN);
+    if (!stmt)
+        return JOBQ_EIO;
+    int rc = jq_store_exec(st, stmt, "beginning a transaction");
+    if (rc == 0)
+        st->in_transaction = true;
+    return rc;
+}
+
+bool jq_store_in_transaction(const jq_store *st)
+{
+    return st->in_transaction;
+}
+
+/* Tell the submitters waiting on this transaction how it ended. */
+static void release_waiters(jq_store *st, int result)
+{
+    for (jq_commit_waiter *w = st->waiters; w; w = w->next) {
+        w->done = true;
+        w->result = result;
+    }
+    st->waiters = NULL;
+    pthread_cond_broadcast(&st->committed);
+}
+
+int jq_store_await_commit(jq_store *st, pthread_mutex_t *lock,
+                          int max_wait_ms)
+{
+    jq_commit_waiter me = {.next = st->waiters};
+    st->waiters = &me;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += (long)max_wait_ms * 1000000L;
+    deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
+    while (!me.done)
+        if (pthread_cond_timedwait(&st->committed, lock, &deadline) != 0)
+            break;
+    if (me.done)
+        return me.result;
+    /* Nobody came: leave the list; the caller commits (for all). */
+    for (jq_commit_waiter **p = &st->waiters; *p; p = &(*p)->next)
+        if (*p == &me) {
+            *p = me.next;
+            break;
+        }
+    return JOBQ_EBUSY;
+}
+
+int jq_store_commit(jq_store *st)
+{
+    if (st->read_only)
+        return 0;
+    int rc = jq_store_flush_state(st);
+    if (rc != 0 || !st->in_transaction) {
+        if (rc != 0)
+            jq_store_rollback(st);
+        return rc;
+    }
+    sqlite3_stmt *stmt = jq_store_stmt(st, STMT_COMMIT);
+    rc = stmt ? jq_store_exec(st, stmt, "committing") : JOBQ_EIO;
+    if (rc != 0) {
+        jq_store_rollback(st);
+        return rc;
+    }
+    st->in_transaction = false;
+    st->commits++;
+    release_waiters(st, 0);
+    return 0;
+}
+
+void jq_store_rollback(jq_store *st)
+{
+    if (!st->in_transaction)
+        return;
+    sqlite3_stmt *stmt = jq_store_stmt(st, STMT_ROLLBACK);
+    if (stmt)
+        sqlite3_step(stmt), sqlite3_reset(stmt);
+    st->in_transaction = false;
+    release_waiters(st, JOBQ_EIO);
+    /* What we believed written may not be: write everything again, and
+     * insert (not update) runs the rolled-back transaction inserted. */
+    st->saved_ns_count = 0;
+    st->turn_known = false;
+    sqlite3_stmt *max = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM runs",
+                           -1, &max, NULL) == SQLITE_OK &&
+        sqlite3_step(max) == SQLITE_ROW)
+        st->max_saved_id = (jobq_run_id)sqlite3_column_int64(max, 0);
+    sqlite3_finalize(max);
+}
+
+/* ------------------------------------------------------------ open/close */
+
+static int exec_sql(jq_store *st, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    int code = sqlite3_errcode(st->db);
+    snprintf(st->errmsg, sizeof st->errmsg, "database: %s: %s", what,
+             msg ? msg : sqlite3_errmsg(st->db));
+    sqlite3_free(msg);
+    return code == SQLITE_BUSY ? JOBQ_EBUSY : JOBQ_EIO;
+}
+
+static int pragma_int(jq_store *st, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(stmt, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_OK)
+        return 0;
+    if (rc == SQLITE_NOTADB)
+        return JOBQ_EINVAL;
+    return jq_store_sql_error(st, "reading the database header");
+}
+
+/* Create the file ourselves so that it gets mode 0600 whatever the umask
+ * (SQLite gives the -wal and -shm files the database file's mode). Only a
+ * file that does not exist yet is opened here: closing a descriptor of a
+ * file SQLite has open in this process would drop SQLite's own locks. */
+static int create_file(jq_store *st, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0)
+        return 0;
+    if (errno != ENOENT || st->read_only)
+        return set_error(st, errno == ENOENT ? JOBQ_ENOTFOUND : JOBQ_EIO,
+                         "%s: %s", path, strerror(errno));
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST)
+        return set_error(st, JOBQ_EIO, "%s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
+/* The writer lock: an exclusive flock on "<path>-lock" (a file of its own,
+ * for the reason above), held until the store is closed. */
+static int take_writer_lock(jq_store *st, const char *path)
+{
+    size_t n = strlen(path) + sizeof "-lock";
+    char *lock_path = malloc(n);
+    if (!lock_path)
+        return JOBQ_ENOMEM;
+    snprintf(lock_path, n, "%s-lock", path);
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int rc = 0;
+    if (fd < 0)
+        rc = set_error(st, JOBQ_EIO, "%s: %s", lock_path, strerror(errno));
+    else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        bool busy = errno == EWOULDBLOCK;
+        rc = set_error(st, busy ? JOBQ_EBUSY : JOBQ_EIO, "%s: %s", path,
+                       busy ? "the database is in use by another scheduler "
+                              "(one writer at a time; open it read-only to "
+                              "inspect it)"
+                            : strerror(errno));
+        close(fd);
+    } else
+        st->lock_fd = fd;
+    free(lock_path);
+    return rc;
+}
+
+static int open_file(jq_store *st, const char *path)
+{
+    int rc = st->read_only ? 0 : take_writer_lock(st, path);
+    return rc ? rc : create_file(st, path);
+}
+
+static int count_tables(jq_store *st, int64_t *tables)
+{
+    return pragma_int(st, "SELECT count(*) FROM sqlite_schema", tables);
+}
+
+/* Recognise the file: a new (empty) database gets the schema; a jobq
+ * database of an older schema is migrated; anything else is refused. */
+static int check_identity(jq_store *st, const char *path, int64_t *version)
+{
+    int64_t app_id = 0, tables = 0;
+    int rc = pragma_int(st, "PRAGMA application_id", &app_id);
+    if (rc == 0)
+        rc = pragma_int(st, "PRAGMA user_version", version);
+    if (rc == 0)
+        rc = count_tables(st, &tables);
+    if (rc == JOBQ_EINVAL)
+        return set_error(st, JOBQ_EINVAL, "%s: not a jobq database (not an "
+                         "SQLite database at all)", path);
+    if (rc != 0)
+        return rc;
+    if (app_id == JQ_STORE_APPLICATION_ID || (app_id == 0 && tables == 0)) {
+        if (*version > JQ_STORE_SCHEMA_VERSION) {
+            snprintf(st->errmsg, sizeof st->errmsg,
+                     "%s: the database has schema version %lld, newer than "
+                     "this libjobq supports (%d): upgrade libjobq",
+                     path, (long long)*version, JQ_STORE_SCHEMA_VERSION);
+            return JOBQ_EVERSION;
+        }
+        return 0;
+    }
+    return set_error(st, JOBQ_EINVAL, "%s: not a jobq database (an SQLite "
+                     "database of another application)", path);
+}
+
+static int migrate(jq_store *st, const char *path, int64_t version)
+{
+    if (version == JQ_STORE_SCHEMA_VERSION)
+        return 0;
+    if (st->read_only) {
+        snprintf(st->errmsg, sizeof st->errmsg,
+                 "%s: the database has schema version %lld and needs "
+                 "migrating to %d: open it read-write once", path,
+                 (long long)version, JQ_STORE_SCHEMA_VERSION);
+        return JOBQ_EVERSION;
+    }
+    int rc = exec_sql(st, "BEGIN IMMEDIATE", "migrating");
+    for (int64_t v = version; rc == 0 && v < JQ_STORE_SCHEMA_VERSION; v++)
+        rc = exec_sql(st, migrations[v], "migrating the schema");
+    if (rc == 0) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "PRAGMA application_id = %d; "
+                 "PRAGMA user_version = %d; COMMIT",
+                 JQ_STORE_APPLICATION_ID, JQ_STORE_SCHEMA_VERSION);
+        rc = exec_sql(st, sql, "migrating");
+    }
+    if (rc != 0)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int configure_connection(jq_store *st, jobq_durability durability)
+{
+    sqlite3_busy_timeout(st->db, 5000);
+    if (st->read_only)
+        return 0;
+    int rc = exec_sql(st, "PRAGMA journal_mode = WAL", "enabling WAL");
+    if (rc == 0)
+        rc = exec_sql(st, durability == JOBQ_DURABILITY_NORMAL
+                              ? "PRAGMA synchronous = NORMAL"
+                              : "PRAGMA synchronous = FULL",
+                      "setting durability");
+    return rc;
+}
+
+static const char *job_row_key(const void *value)
+{
+    return ((const jq_job_row *)value)->name;
+}
+
+int jq_store_open(jq_store **out, const char *path, jobq_durability durability,
+                  bool read_only, char *err, size_t err_cap)
+{
+    *out = NULL;
+    jq_store *st = calloc(1, sizeof *st);
+    if (!st)
+        return JOBQ_ENOMEM;
+    st->lock_fd = -1;
+    st->read_only = read_only;
+    pthread_cond_init(&st->committed, NULL);
+    jq_strmap_init(&st->job_rows, job_row_key);
+    bool memory = strcmp(path, ":memory:") == 0;
+    int rc = memory ? 0 : open_file(st, path);
+    int flags = read_only ? SQLITE_OPEN_READONLY
+                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (rc == 0 && sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX,
+                                   NULL) != SQLITE_OK)
+        rc = jq_store_sql_error(st, "opening");
+    int64_t version = 0;
+    if (rc == 0)
+        rc = check_identity(st, path, &version);
+    if (rc == 0)
+        rc = configure_connection(st, durability);
+    if (rc == 0)
+        rc = migrate(st, path, version);
+    if (rc != 0) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "%s", st->errmsg);
+        jq_store_close(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+void jq_store_close(jq_store *st)
+{
+    if (!st)
+        return;
+    jq_store_rollback(st);
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    sqlite3_close(st->db);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
+    for (size_t i = 0; i < st->job_rows.capacity; i++) {
+        jq_job_row *row = st->job_rows.slots[i];
+        if (row) {
+            free(row->name);
+            free(row);
+        }
+    }
+    jq_strmap_free(&st->job_rows);
+    free(st->saved_ns);
+    free(st->submit_key);
+    pthread_cond_destroy(&st->committed);
+    free(st);
+}

@@ -1,0 +1,242 @@
+#!/usr/bin/python3
+"""End-to-end test of jobqctl on a database written by `jobq-sim --db`.
+
+    jobqctl_test.py JOBQ_SIM JOBQCTL SCENARIO
+
+Runs the simulator with and without --db (the output must not change),
+then drives every jobqctl command in both output modes and checks the
+answers against the scenario, and checks that bad input is refused with a
+clear message and the right exit status (1 error, 2 usage).
+"""
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+SIM, CTL, SCENARIO = sys.argv[1:4]
+failures = []
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def ctl(db, *args, stdin=None, env_db=False):
+    env = dict(os.environ)
+    env.pop("JOBQ_DB", None)
+    argv = [CTL] + list(args)
+    if env_db:
+        env["JOBQ_DB"] = db
+    elif db is not None:
+        argv = [CTL, "--db", db] + list(args)
+    p = subprocess.run(argv, input=stdin, capture_output=True, text=True,
+                       env=env, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def ctl_json(db, *args, stdin=None):
+    code, out, err = ctl(db, "--json", *args, stdin=stdin)
+    check(code == 0, f"jobqctl --json {' '.join(args)} exits 0 ({err})")
+    return json.loads(out) if code == 0 else None
+
+
+def expect_error(db, args, code, text, stdin=None):
+    got, out, err = ctl(db, *args, stdin=stdin)
+    check(got == code, f"jobqctl {' '.join(args)} exits {code} (got {got})")
+    check(text in err, f"jobqctl {' '.join(args)}: stderr mentions "
+                       f"{text!r} (got {err.strip()!r})")
+    check(out == "", f"jobqctl {' '.join(args)}: nothing on stdout on error")
+
+
+def simulate(tmp):
+    db = os.path.join(tmp, "sim.db")
+    plain = subprocess.run([SIM, SCENARIO], capture_output=True, timeout=60)
+    with_db = subprocess.run([SIM, "--db", db, SCENARIO], capture_output=True,
+                             timeout=60)
+    check(plain.returncode == 0 and with_db.returncode == 0, "jobq-sim runs")
+    check(plain.stdout == with_db.stdout,
+          "jobq-sim output is byte-identical with and without --db")
+    again = subprocess.run([SIM, "--db", db, SCENARIO], capture_output=True)
+    check(again.returncode == 1 and b"exists" in again.stderr,
+          "jobq-sim --db refuses an existing file")
+    check(os.stat(db).st_mode & 0o777 == 0o600, "the database has mode 0600")
+    return db
+
+
+def read_commands(db):
+    runs = ctl_json(db, "list")
+    check(len(runs) == 9, "list --json returns the 9 runs")
+    by_name = {r["name"]: r for r in runs}
+    check(by_name["giant"]["state"] == "cancelled" and
+          by_name["giant"]["reason"] == "head_timeout",
+          "the giant run was cancelled by the head timeout")
+    code, out, _ = ctl(db, "list")
+    check(code == 0 and out.count("\n") == 10 and out.startswith("ID"),
+          "list prints a header and 9 rows")
+    cancelled = ctl_json(db, "list", "--state", "cancelled")
+    check(sorted(r["name"] for r in cancelled) == ["giant", "train-2"],
+          "list --state cancelled")
+    ml = ctl_json(db, "list", "--namespace", "ml-team")
+    check(len(ml) == 4, "list --namespace ml-team")
+    high = ctl_json(db, "list", "--priority", "high", "--limit", "2")
+    check([r["name"] for r in high] == ["train-1", "train-2"],
+          "list --priority high --limit 2 keeps the newest two")
+    giant = by_name["giant"]["id"]
+    shown = ctl_json(db, "show", str(giant))
+    kinds = [e["event"] for e in shown["events"]]
+    check(kinds[:2] == ["submitted", "blocked"] and kinds[-1] == "cancelled",
+          f"show --json has the event log ({kinds})")
+    blocked = shown["events"][1]
+    check(blocked.get("resource") == "cpu" and blocked["requested"] == 64000,
+          "the blocked event names the resource and the amount")
+    code, out, _ = ctl(db, "show", str(giant))
+    check(code == 0 and "head_timeout_retry" in out and "cpu=64" in out,
+          "show prints the run and its events")
+    code, out, _ = ctl(db, "explain", str(giant))
+    check(code == 0 and "cancelled" in out and "head_timeout" in out,
+          "explain prints why it ended")
+    explained = ctl_json(db, "explain", str(giant))
+    check(explained["retries"] == {"used": 1, "left": 0},
+          "explain --json reports retries used and left")
+    names = lambda rows: sorted(r["name"] for r in rows)
+    check(names(ctl_json(db, "search", "ETL")) ==
+          ["nightly-etl-1", "nightly-etl-2"], "search ETL (trigram)")
+    check(names(ctl_json(db, "search", "report")) ==
+          ["Report-Builder-A", "behind-giant"],
+          "search matches job names case-insensitively")
+    check(names(ctl_json(db, "search", "ai")) == ["train-1", "train-2"],
+          "search with 2 characters (LIKE)")
+    code, out, _ = ctl(db, "search", "no-such-name")
+    check(code == 0 and out.strip() == "no runs", "search with no match")
+    code, out, _ = ctl(db, "get-property",
+                       "job-orchestrator.queue.head-timeout-seconds")
+    check(code == 0 and out.strip() == "300", "get-property KEY")
+    config = ctl_json(db, "get-property")
+    check(config["systemProperties"][
+        "job-orchestrator.queue.high.scheduling-share-percentage"] == 75,
+          "get-property --json returns the whole configuration")
+    stats = ctl_json(db, "stats")
+    check(stats["runs"]["finished"] == 7 and stats["runs"]["total"] == 9,
+          "stats --json counts runs per state")
+    code, out, _ = ctl(db, "stats")
+    check(code == 0 and "cancelled" in out, "stats prints a table")
+    code, out, _ = ctl(db, "list", env_db=True)
+    check(code == 0 and "giant" in out, "JOBQ_DB names the database")
+
+
+def write_commands(db):
+    key = "job-orchestrator.queue.head-timeout-seconds"
+    code, out, _ = ctl(db, "set-property", key, "600")
+    check(code == 0 and "600" in out, "set-property")
+    check(ctl_json(db, "get-property", key) == {key: 600},
+          "set-property persisted")
+    expect_error(db, ["set-property", key, "abc"], 1, key)
+    expect_error(db, ["set-property", "job-orchestrator.queue.high."
+                      "scheduling-share-percentage", "150"], 1, "0..100")
+    expect_error(db, ["set-property", "no.such.key", "1"], 1, "no.such.key")
+    code, out, _ = ctl(db, "submit", stdin='{"job": "nightly-etl", '
+                       '"name": "manual-1"}')
+    check(code == 0 and out.startswith("submitted run 10"), "submit (stdin)")
+    spec = os.path.join(os.path.dirname(db), "spec.json")
+    with open(spec, "w") as f:
+        json.dump([{"job": "report-builder", "name": "manual-2",
+                    "priority": "high", "idempotency_key": "ticket-7"},
+                   {"job": "model-train", "cpu": "2", "memory": "4Gi",
+                    "pods": 1, "storage": "0"}], f)
+    check(ctl_json(db, "submit", spec) == [11, 12], "submit --json FILE")
+    check(ctl_json(db, "submit", stdin='{"job": "report-builder", '
+                   '"idempotency_key": "ticket-7"}') == [11],
+          "submit with a used idempotency key returns the first run")
+    explained = ctl_json(db, "explain", "12")
+    check(explained["state"] == "queued" and
+          explained["queue"]["position"] == 0, "explain a queued run")
+    expect_error(db, ["submit"], 1, "no job named",
+                 stdin='{"job": "no-such-job"}')
+    expect_error(db, ["submit"], 1, "not valid JSON", stdin="{nope")
+    expect_error(db, ["submit"], 1, "memory",
+                 stdin='{"job": "nightly-etl", "cpu": "1", "memory": "512m",'
+                       ' "pods": 1, "storage": "0"}')
+    expect_error(db, ["migrate-to-legacy"], 1, "queued")
+    code, out, _ = ctl(db, "cancel", "10", "--reason", "not needed")
+    check(code == 0 and "cancelled run 10" in out, "cancel")
+    check(ctl_json(db, "show", "10")["detail"] == "not needed",
+          "cancel records the reason")
+    expect_error(db, ["cancel", "10"], 1, "already ended")
+    expect_error(db, ["cancel", "999"], 1, "no run with id 999")
+    expect_error(db, ["cancel", "abc"], 2, "positive integer")
+    for run in ("11", "12"):
+        ctl(db, "cancel", run)
+    check(ctl_json(db, "migrate-to-legacy") == {"moved": 0},
+          "migrate-to-legacy with nothing queued")
+    # The simulated runs ended at virtual times (near 0), long before the
+    # retention period; the three cancelled just now are kept.
+    deleted = ctl_json(db, "cleanup")["deleted"]
+    check(deleted == 9, f"cleanup deletes the old ended runs ({deleted})")
+    check([r["id"] for r in ctl_json(db, "list")] == [10, 11, 12],
+          "recent runs survive cleanup")
+
+
+def refusals(tmp, db):
+    garbage = os.path.join(tmp, "garbage.db")
+    with open(garbage, "w") as f:
+        f.write("not a database\n" * 100)
+    expect_error(garbage, ["list"], 1, "not a jobq database")
+    other = os.path.join(tmp, "other.db")
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    con.commit()
+    con.close()
+    expect_error(other, ["list"], 1, "not a jobq database")
+    newer = os.path.join(tmp, "newer.db")
+    shutil.copy(db, newer)
+    con = sqlite3.connect(newer)
+    con.execute("PRAGMA user_version = 99")
+    con.commit()
+    con.close()
+    expect_error(newer, ["list"], 1, "newer")
+    expect_error(newer, ["cleanup"], 1, "newer")
+    expect_error(os.path.join(tmp, "missing.db"), ["list"], 1, "missing.db")
+    expect_error(os.path.join(tmp, "missing.db"), ["cleanup"], 1,
+                 "missing.db")
+    expect_error(None, ["list"], 2, "no database")
+    expect_error(db, ["frobnicate"], 2, "unknown command")
+    expect_error(db, ["show"], 2, "wrong number of arguments")
+    expect_error(db, ["list", "--state", "sleeping"], 2, "--state")
+    expect_error(db, ["list", "--bogus", "1"], 2, "unknown option")
+    code, out, _ = ctl(db, "--help")
+    check(code == 0 and out.startswith("usage: jobqctl"), "--help")
+
+
+def writer_lock(db):
+    """A running scheduler holds the writer lock: writes are refused,
+    reads still work."""
+    with open(db + "-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        expect_error(db, ["set-property", "job-orchestrator.queue."
+                          "head-retry-count", "1"], 1, "in use")
+        code, _, err = ctl(db, "list")
+        check(code == 0, f"list works while a scheduler runs ({err})")
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="jobqctl-test-") as tmp:
+        db = simulate(tmp)
+        read_commands(db)
+        writer_lock(db)
+        write_commands(db)
+        refusals(tmp, db)
+    if failures:
+        print(f"{len(failures)} checks failed")
+        return 1
+    print("jobqctl end-to-end: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

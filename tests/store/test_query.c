@@ -1,0 +1,322 @@
+/*
+ * Reading durable state back: substring search (trigram and the short-text
+ * LIKE path), listing with filters, the event log and explain, batch
+ * submits, and retention (per tick and on request).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_fixture.h"
+#include "test_util.h"
+
+static jobq_scheduler *s;
+
+static void setup(void)
+{
+    fx_setup();
+    s = fx_open(NULL);
+    fx_define(s, "Nightly-ETL", "analytics", JOBQ_PRIORITY_HIGH, 1000);
+    fx_define(s, "report_builder", "analytics", JOBQ_PRIORITY_NORMAL, 1000);
+    fx_define(s, "model-train", "ml", JOBQ_PRIORITY_NORMAL, 1000);
+}
+
+static void teardown(void)
+{
+    jobq_close(s);
+    fx_teardown();
+}
+
+static size_t search(const char *text, size_t limit, jobq_run_id **ids)
+{
+    size_t count = 99;
+    ck_assert_int_eq(jobq_run_search(s, ids, &count, text, limit), 0);
+    return count;
+}
+
+START_TEST(search_matches_substrings_case_insensitively)
+{
+    jobq_run_id a = fx_submit(s, "Nightly-ETL", "etl-2026-11-29");
+    jobq_run_id b = fx_submit(s, "report_builder", "Finance Weekly");
+    jobq_run_id c = fx_submit(s, "model-train", "resnet-ETL-features");
+    jobq_run_id *ids = NULL;
+    /* "etl" is in a's job and name and in c's name; newest first. */
+    ck_assert_uint_eq(search("etl", 0, &ids), 2);
+    ck_assert_uint_eq(ids[0], c);
+    ck_assert_uint_eq(ids[1], a);
+    jobq_free(ids);
+    ck_assert_uint_eq(search("WEEK", 0, &ids), 1);
+    ck_assert_uint_eq(ids[0], b);
+    jobq_free(ids);
+    ck_assert_uint_eq(search("ightly-e", 0, &ids), 1);
+    jobq_free(ids);
+    ck_assert_uint_eq(search("etl", 1, &ids), 1);
+    ck_assert_uint_eq(ids[0], c);
+    jobq_free(ids);
+    ck_assert_uint_eq(search("no such thing", 0, &ids), 0);
+    ck_assert_ptr_null(ids);
+    /* FTS syntax in the text is taken literally. */
+    ck_assert_uint_eq(search("\"etl OR", 0, &ids), 0);
+    ck_assert_uint_eq(search("NEAR(", 0, &ids), 0);
+}
+END_TEST
+
+START_TEST(search_short_texts_use_like)
+{
+    jobq_run_id a = fx_submit(s, "report_builder", "q4");
+    fx_submit(s, "model-train", "xyz");
+    jobq_run_id *ids = NULL;
+    ck_assert_uint_eq(search("Q4", 0, &ids), 1);
+    ck_assert_uint_eq(ids[0], a);
+    jobq_free(ids);
+    /* "_" and "%" are literal characters, not LIKE wildcards. */
+    ck_assert_uint_eq(search("t_", 0, &ids), 1); /* report_builder */
+    ck_assert_uint_eq(ids[0], a);
+    jobq_free(ids);
+    ck_assert_uint_eq(search("%", 0, &ids), 0);
+    ck_assert_uint_eq(search("Y", 0, &ids), 1); /* xyz */
+    jobq_free(ids);
+    size_t count = 0;
+    ck_assert_int_eq(jobq_run_search(s, &ids, &count, "", 0), JOBQ_EINVAL);
+}
+END_TEST
+
+START_TEST(search_without_database_scans_memory)
+{
+    jobq_options opts = JOBQ_OPTIONS_INIT;
+    jobq_scheduler *m = NULL;
+    ck_assert_int_eq(jobq_open(&m, &opts, NULL, 0), 0);
+    fx_define(m, "Nightly-ETL", "analytics", JOBQ_PRIORITY_HIGH, 1000);
+    jobq_run_id a = fx_submit(m, "Nightly-ETL", "first");
+    jobq_run_id b = fx_submit(m, "Nightly-ETL", "second");
+    jobq_run_id *ids = NULL;
+    size_t count = 0;
+    ck_assert_int_eq(jobq_run_search(m, &ids, &count, "etl", 0), 0);
+    ck_assert_uint_eq(count, 2);
+    ck_assert_uint_eq(ids[0], b);
+    ck_assert_uint_eq(ids[1], a);
+    jobq_free(ids);
+    ck_assert_int_eq(jobq_run_search(m, &ids, &count, "SEC", 0), 0);
+    ck_assert_uint_eq(count, 1);
+    jobq_free(ids);
+    jobq_close(m);
+}
+END_TEST
+
+START_TEST(list_filters)
+{
+    jobq_run_id a = fx_submit(s, "Nightly-ETL", NULL);
+    jobq_run_id b = fx_submit(s, "report_builder", NULL);
+    jobq_run_id c = fx_submit(s, "model-train", NULL);
+    ck_assert_int_eq(jobq_run_cancel(s, b, NULL), 0);
+    jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
+    jobq_run_id *ids = NULL;
+    size_t count = 0;
+    ck_assert_int_eq(jobq_run_list(s, &ids, &count, NULL), 0);
+    ck_assert_uint_eq(count, 3);
+    ck_assert_uint_eq(ids[0], a);
+    ck_assert_uint_eq(ids[2], c);
+    jobq_free(ids);
+    f.ns = "analytics";
+    ck_assert_int_eq(jobq_run_list(s, &ids, &count, &f), 0);
+    ck_assert_uint_eq(count, 2);
+    jobq_free(ids);
+    f.state = JOBQ_RUN_CANCELLED;
+    ck_assert_int_eq(jobq_run_list(s, &ids, &count, &f), 0);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_uint_eq(ids[0], b);
+    jobq_free(ids);
+    f.ns = NULL;
+    f.state = JOBQ_ANY;
+    f.priority = JOBQ_PRIORITY_HIGH;
+    ck_assert_int_eq(jobq_run_list(s, &ids, &count, &f), 0);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_uint_eq(ids[0], a);
+    jobq_free(ids);
+    f.priority = JOBQ_ANY;
+    f.limit = 2; /* the newest two, still ascending */
+    ck_assert_int_eq(jobq_run_list(s, &ids, &count, &f), 0);
+    ck_assert_uint_eq(count, 2);
+    ck_assert_uint_eq(ids[0], b);
+    ck_assert_uint_eq(ids[1], c);
+    jobq_free(ids);
+    f.version = 0;
+    ck_assert_int_eq(jobq_run_list(s, &ids, &count, &f), JOBQ_EVERSION);
+}
+END_TEST
+
+START_TEST(explain_blocked_run)
+{
+    jobq_close(s);
+    fx.hard.amount[JOBQ_RESOURCE_CPU] = 500;
+    s = fx_open(NULL);
+    /* (systemProperties in config_json would not override stored ones) */
+    ck_assert_int_eq(jobq_configure(s, "{\"systemProperties\":{"
+                                       "\"job-orchestrator.queue.head-timeout-"
+                                       "seconds\":60,\"job-orchestrator."
+                                       "queue.head-retry-count\":2}}"), 0);
+    jobq_run_id head = fx_submit(s, "report_builder", NULL);
+    jobq_run_id behind = fx_submit(s, "report_builder", NULL);
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    char *json = NULL;
+    ck_assert_int_eq(jobq_run_explain(s, &json, behind), 0);
+    ck_assert_ptr_nonnull(strstr(json, "\"state\":\"queued\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"position\":1"));
+    ck_assert_ptr_nonnull(strstr(json, "\"resource\":\"cpu\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"requested\":1000"));
+    ck_assert_ptr_nonnull(strstr(json, "\"available\":500"));
+    ck_assert_msg(strstr(json, "\"left\":2") != NULL, "%s", json);
+    ck_assert_ptr_nonnull(strstr(json, "\"head_timeout_at\":61000"));
+    /* Blocked with nothing running: no estimate, and it says why. */
+    ck_assert_ptr_nonnull(strstr(json, "\"estimated_start\":null"));
+    ck_assert_ptr_nonnull(strstr(json, "nothing is running"));
+    jobq_free(json);
+    ck_assert_int_eq(jobq_run_explain(s, &json, head), 0);
+    ck_assert_ptr_nonnull(strstr(json, "{\"event\":\"blocked\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"event\":\"submitted\""));
+    jobq_free(json);
+    ck_assert_int_eq(jobq_run_explain(s, &json, 999), JOBQ_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(explain_estimates_from_recent_rate)
+{
+    jobq_close(s);
+    s = fx_open("{\"services\":{\"jobOrchestrator\":{\"settings\":{"
+                "\"batchSize\":1}}}}");
+    jobq_run_id ids[5];
+    for (int i = 0; i < 5; i++)
+        ids[i] = fx_submit(s, "report_builder", NULL);
+    for (int i = 0; i < 2; i++) { /* one deployment per minute */
+        fx.now += 60000;
+        ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    }
+    char *json = NULL;
+    ck_assert_int_eq(jobq_run_explain(s, &json, ids[4]), 0);
+    /* 2 deployments in the last hour, position 2: 3 * 30 min from now. */
+    char expected[64];
+    snprintf(expected, sizeof expected, "\"at\":%lld",
+             (long long)(fx.now + 3 * 1800000));
+    ck_assert_msg(strstr(json, expected), "%s", json);
+    jobq_free(json);
+    ck_assert_int_eq(jobq_run_explain(s, &json, ids[0]), 0);
+    ck_assert_ptr_nonnull(strstr(json, "\"basis\":\"deployed\""));
+    jobq_free(json);
+}
+END_TEST
+
+START_TEST(batch_submit_is_ordered_and_stops_at_a_bad_run)
+{
+    const char *jobs[4] = {"Nightly-ETL", "model-train", "no-such-job",
+                           "Nightly-ETL"};
+    jobq_run_id ids[4] = {0};
+    ck_assert_int_eq(jobq_run_submit_batch(s, ids, jobs, NULL, 2), 0);
+    ck_assert_uint_eq(ids[1], ids[0] + 1);
+    ck_assert_int_eq(jobq_run_submit_batch(s, ids, jobs, NULL, 4),
+                     JOBQ_ENOTFOUND);
+    ck_assert_uint_ne(ids[0], 0);
+    ck_assert_uint_ne(ids[1], 0);
+    ck_assert_uint_eq(ids[2], 0);
+    ck_assert_uint_eq(ids[3], 0);
+    char msg[256];
+    jobq_errmsg(s, msg, sizeof msg);
+    ck_assert_ptr_nonnull(strstr(msg, "runs[2]"));
+    ck_assert_ptr_nonnull(strstr(msg, "no-such-job"));
+    jobq_close(s);
+    s = fx_open(NULL);
+    jobq_run_id *all = NULL;
+    size_t count = 0;
+    ck_assert_int_eq(jobq_run_list(s, &all, &count, NULL), 0);
+    ck_assert_uint_eq(count, 4);
+    jobq_free(all);
+}
+END_TEST
+
+START_TEST(batch_submit_with_keys)
+{
+    jobq_submit_opts opts[3];
+    const char *jobs[3] = {"Nightly-ETL", "Nightly-ETL", "Nightly-ETL"};
+    const char *keys[3] = {"a", "b", "a"};
+    for (int i = 0; i < 3; i++) {
+        jobq_submit_opts_init(&opts[i], JOBQ_SUBMIT_OPTS_VERSION);
+        opts[i].idempotency_key = keys[i];
+    }
+    jobq_run_id ids[3];
+    ck_assert_int_eq(jobq_run_submit_batch(s, ids, jobs, opts, 3), 0);
+    ck_assert_uint_ne(ids[0], ids[1]);
+    ck_assert_uint_eq(ids[0], ids[2]);
+    opts[1].version = 77;
+    ck_assert_int_eq(jobq_run_submit_batch(s, ids, jobs, opts, 3),
+                     JOBQ_EVERSION);
+}
+END_TEST
+
+START_TEST(retention_deletes_old_terminal_runs_per_tick)
+{
+    jobq_close(s);
+    s = fx_open("{\"services\":{\"jobOrchestrator\":{\"settings\":{"
+                "\"jobRunCleanup\":{\"enabled\":true,\"retentionPeriod\":"
+                "60}}}}}");
+    jobq_run_id old = fx_submit(s, "Nightly-ETL", "ancient-run");
+    jobq_run_id queued = fx_submit(s, "model-train", NULL);
+    ck_assert_int_eq(jobq_run_cancel(s, old, NULL), 0);
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    fx.now += 59000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    ck_assert_int_eq(jobq_run_get(s, &info, old), 0);
+    fx.now += 2000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    ck_assert_int_eq(jobq_run_get(s, &info, old), JOBQ_ENOTFOUND);
+    ck_assert_int_eq(jobq_run_get(s, &info, queued), 0);
+    jobq_close(s);
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM events WHERE run_id = 1"),
+                     0);
+    fx_sql("INSERT INTO run_names (run_names) VALUES ('integrity-check')");
+    s = fx_open(NULL);
+    jobq_run_id *ids = NULL;
+    ck_assert_uint_eq(search("ancient", 0, &ids), 0);
+}
+END_TEST
+
+START_TEST(cleanup_is_bounded_by_max_runs)
+{
+    jobq_close(s);
+    fx.durability = JOBQ_DURABILITY_NORMAL; /* 5000 commits */
+    s = fx_open(NULL);
+    ck_assert_int_eq(jobq_property_set(s, "services.jobOrchestrator.settings."
+                                          "jobRunCleanup.retentionPeriod",
+                                       "1"), 0);
+    for (int i = 0; i < 2500; i++)
+        ck_assert_int_eq(jobq_run_cancel(s, fx_submit(s, "Nightly-ETL", NULL),
+                                         NULL), 0);
+    fx.now += 5000;
+    uint64_t deleted = 0;
+    ck_assert_int_eq(jobq_cleanup(s, 1200, &deleted), 0);
+    ck_assert_uint_eq(deleted, 1200);
+    ck_assert_int_eq(jobq_cleanup(s, 0, &deleted), 0);
+    ck_assert_uint_eq(deleted, 1300);
+    ck_assert_int_eq(jobq_cleanup(s, 0, &deleted), 0);
+    ck_assert_uint_eq(deleted, 0);
+}
+END_TEST
+
+Suite *suite_under_test(void)
+{
+    Suite *suite = suite_create("store_query");
+    TCase *tc = tcase_create("query");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, search_matches_substrings_case_insensitively);
+    tcase_add_test(tc, search_short_texts_use_like);
+    tcase_add_test(tc, search_without_database_scans_memory);
+    tcase_add_test(tc, list_filters);
+    tcase_add_test(tc, explain_blocked_run);
+    tcase_add_test(tc, explain_estimates_from_recent_rate);
+    tcase_add_test(tc, batch_submit_is_ordered_and_stops_at_a_bad_run);
+    tcase_add_test(tc, batch_submit_with_keys);
+    tcase_add_test(tc, retention_deletes_old_terminal_runs_per_tick);
+    tcase_add_test(tc, cleanup_is_bounded_by_max_runs);
+    suite_add_tcase(suite, tc);
+    return suite;
+}
