@@ -86,8 +86,8 @@ static void forward_event(void *ctx, const jobq_event *event)
 {
     jobq_scheduler *s = ctx;
     jq_metrics_observe_event(s->metrics, event);
-    if (s->on_event)
-        s->on_event(s->event_payload, event);
+    if (s->events.on_event)
+        s->events.on_event(s->events.ctx, event);
 }
 
 /* ------------------------------------------------------------ open/close */
@@ -124,6 +124,10 @@ static int check_options(const jobq_options *o, char *err, size_t cap)
     if (o->deployer && ((rc = check_vtable_version(o->deployer->version,
                                                    JOBQ_DEPLOYER_VERSION,
                                                    "jobq_deployer", err, cap))))
+        return rc;
+    if (o->events && ((rc = check_vtable_version(o->events->version,
+                                                 JOBQ_EVENT_SINK_VERSION,
+                                                 "jobq_event_sink", err, cap))))
         return rc;
     if (o->durability != JOBQ_DURABILITY_FULL &&
         o->durability != JOBQ_DURABILITY_NORMAL) {
@@ -176,8 +180,8 @@ static int open_scheduler(jobq_scheduler **out, const jobq_options *opts,
         s->clock.ctx = s;
         s->clock.now_ms = default_clock_now;
     }
-    s->on_event = opts->on_event;
-    s->event_payload = opts->event_payload;
+    if (opts->events)
+        s->events = *opts->events;
     jq_core_init(&s->core, opts->probe, opts->deployer, forward_event, s);
 
     if (opts->config_json) {

@@ -23,8 +23,7 @@ struct jobq_scheduler {
     jq_core core;
     jobq_clock clock;
     jobq_time_ms wall_at_open, mono_at_open;
-    jobq_event_fn on_event;
-    void *event_payload;
+    jobq_event_sink events; /* on_event NULL when the host has none */
     struct jq_store *store;     /* NULL without a database */
     struct jq_metrics *metrics; /* counters and histograms (metrics.c) */
     char errmsg[512];

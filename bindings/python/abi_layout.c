@@ -52,6 +52,11 @@ int main(void)
     FIELD(jobq_probe, read_quota);
     end();
 
+    BEGIN(jobq_event_sink);
+    FIELD(jobq_event_sink, version); FIELD(jobq_event_sink, ctx);
+    FIELD(jobq_event_sink, on_event);
+    end();
+
     BEGIN(jobq_deploy_request);
     FIELD(jobq_deploy_request, version); FIELD(jobq_deploy_request, run_id);
     FIELD(jobq_deploy_request, run_name); FIELD(jobq_deploy_request, job);
@@ -82,7 +87,7 @@ int main(void)
     BEGIN(jobq_options);
     FIELD(jobq_options, version); FIELD(jobq_options, clock);
     FIELD(jobq_options, probe); FIELD(jobq_options, deployer);
-    FIELD(jobq_options, on_event); FIELD(jobq_options, event_payload);
+    FIELD(jobq_options, events);
     FIELD(jobq_options, config_json); FIELD(jobq_options, db_path);
     FIELD(jobq_options, durability);
     end();
@@ -133,14 +138,16 @@ int main(void)
            "\"JOBQ_NO_DEADLINE\": %lld, \"JOBQ_PRIORITY_DEFAULT\": %d, "
            "\"JOBQ_DEPLOY_QUOTA_REJECTED\": %d, \"JOBQ_OPTIONS_VERSION\": %d, "
            "\"JOBQ_CLOCK_VERSION\": %d, \"JOBQ_PROBE_VERSION\": %d, "
-           "\"JOBQ_DEPLOYER_VERSION\": %d, \"JOBQ_JOB_DEF_VERSION\": %d, "
+           "\"JOBQ_DEPLOYER_VERSION\": %d, \"JOBQ_EVENT_SINK_VERSION\": %d, "
+           "\"JOBQ_JOB_DEF_VERSION\": %d, "
            "\"JOBQ_SUBMIT_OPTS_VERSION\": %d, \"JOBQ_RUN_INFO_VERSION\": %d, "
            "\"JOBQ_TICK_STATS_VERSION\": %d, \"JOBQ_NAME_MAX\": %d, "
            "\"JOBQ_NS_MAX\": %d}",
            (long long)JOBQ_UNLIMITED, (long long)JOBQ_TIME_NOW,
            (long long)JOBQ_NO_DEADLINE, JOBQ_PRIORITY_DEFAULT,
            JOBQ_DEPLOY_QUOTA_REJECTED, JOBQ_OPTIONS_VERSION, JOBQ_CLOCK_VERSION,
-           JOBQ_PROBE_VERSION, JOBQ_DEPLOYER_VERSION, JOBQ_JOB_DEF_VERSION,
+           JOBQ_PROBE_VERSION, JOBQ_DEPLOYER_VERSION, JOBQ_EVENT_SINK_VERSION,
+           JOBQ_JOB_DEF_VERSION,
            JOBQ_SUBMIT_OPTS_VERSION, JOBQ_RUN_INFO_VERSION,
            JOBQ_TICK_STATS_VERSION, JOBQ_NAME_MAX, JOBQ_NS_MAX);
     printf("}\n");

@@ -7,7 +7,7 @@
 
 #include "jobq/jobq.h"
 
-/* A jobq_event_fn: prints {"time_ms":..,"event":"deployed","run":3,...}. */
+/* A jobq_event_sink.on_event: prints {"time_ms":..,"event":"deployed","run":3,...}. */
 void events_print(void *payload, const jobq_event *event);
 
 #endif

@@ -392,7 +392,8 @@ static jobq_scheduler *open_scheduler(const host_options *o, host_clock *clock,
     options.clock = &clock_vtable;
     options.probe = probe;
     options.deployer = deployer;
-    options.on_event = events_print;
+    jobq_event_sink events = {JOBQ_EVENT_SINK_VERSION, NULL, events_print};
+    options.events = &events;
     options.db_path = o->db;
     char *config_text = NULL;
     if (o->config && !(config_text = read_text_file(o->config, NULL))) {

@@ -215,8 +215,8 @@ static int open_scheduler(simulation *sim)
     opts.clock = &clock;
     opts.probe = &probe;
     opts.deployer = &deployer;
-    opts.on_event = sim_on_event;
-    opts.event_payload = sim;
+    jobq_event_sink events = {JOBQ_EVENT_SINK_VERSION, sim, sim_on_event};
+    opts.events = &events;
     opts.config_json = sim->sc.config_json;
     opts.db_path = sim->db_path;
     char err[512];

@@ -46,7 +46,8 @@ int main(void)
     jobq_options opts = JOBQ_OPTIONS_INIT;
     opts.probe = &probe;
     opts.deployer = &deployer;
-    opts.on_event = on_event;
+    jobq_event_sink events = {JOBQ_EVENT_SINK_VERSION, NULL, on_event};
+    opts.events = &events;
     opts.config_json = "{\"systemProperties\": {"
                        "\"job-orchestrator.queue.head-timeout-seconds\": 600}}";
 

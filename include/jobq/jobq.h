@@ -146,7 +146,17 @@ typedef struct jobq_event {
     const char *detail;
 } jobq_event;
 
-typedef void (*jobq_event_fn)(void *payload, const jobq_event *event);
+/* The event sink: a vtable like the clock, probe and deployer (host.h),
+ * versioned by the same rules. */
+#define JOBQ_EVENT_SINK_VERSION 1
+
+typedef struct jobq_event_sink {
+    unsigned version; /* JOBQ_EVENT_SINK_VERSION */
+    void *ctx;
+    /* v1: called for every event, in order, while the scheduler lock is
+     * held (see the re-entrancy rule in host.h). */
+    void (*on_event)(void *ctx, const jobq_event *event);
+} jobq_event_sink;
 
 /* ---------------------------------------------------------------- options */
 
@@ -176,9 +186,8 @@ typedef struct jobq_options {
     const jobq_clock *clock;
     const jobq_probe *probe;
     const jobq_deployer *deployer;
-    /* Called for every event, in order, while the scheduler lock is held. */
-    jobq_event_fn on_event;
-    void *event_payload;
+    /* Where events go, copied at open; NULL for nowhere. */
+    const jobq_event_sink *events;
     /* A configuration document (SPEC section 3, any subset) applied on top
      * of the defaults; NULL for defaults. With a database that already
      * holds a configuration, it is applied on top of the stored one and its
@@ -193,7 +202,7 @@ typedef struct jobq_options {
 } jobq_options;
 
 #define JOBQ_OPTIONS_INIT {JOBQ_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, \
-                           NULL, NULL, JOBQ_DURABILITY_FULL}
+                           NULL, JOBQ_DURABILITY_FULL}
 JOBQ_API int jobq_options_init(jobq_options *opts, unsigned version);
 
 /* -------------------------------------------------------------- scheduler */

@@ -182,8 +182,8 @@ static jobq_scheduler *open_with(const char *config)
     opts.clock = &clock;
     opts.probe = &probe;
     opts.deployer = &deployer;
-    opts.on_event = record;
-    opts.event_payload = F;
+    jobq_event_sink events = {JOBQ_EVENT_SINK_VERSION, F, record};
+    opts.events = &events;
     opts.config_json = config;
     char err[256];
     int rc = jobq_open(&F->s, &opts, err, sizeof err);

@@ -621,7 +621,9 @@ static void render_from_callback(void *payload, const jobq_event *event)
 START_TEST(rendering_inside_a_callback_is_refused)
 {
     jobq_options opts = JOBQ_OPTIONS_INIT;
-    opts.on_event = render_from_callback;
+    jobq_event_sink events = {JOBQ_EVENT_SINK_VERSION, NULL,
+                              render_from_callback};
+    opts.events = &events;
     ck_assert_int_eq(jobq_open(&callback_handle, &opts, NULL, 0), 0);
     define_job(callback_handle, "etl", "analytics", "", JOBQ_PRIORITY_NORMAL,
                100);

@@ -54,8 +54,8 @@ START_TEST(concurrent_submit_and_tick)
     static shared sh;
     memset(&sh, 0, sizeof sh);
     jobq_options opts = JOBQ_OPTIONS_INIT;
-    opts.on_event = on_event;
-    opts.event_payload = &sh;
+    jobq_event_sink events = {JOBQ_EVENT_SINK_VERSION, &sh, on_event};
+    opts.events = &events;
     opts.config_json = "{\"services\":{\"jobOrchestrator\":{\"settings\":"
                        "{\"batchSize\":50}}}}";
     ck_assert_int_eq(jobq_open(&sh.s, &opts, NULL, 0), 0);

@@ -129,8 +129,8 @@ int gojobq_open(gojobq **out, uintptr_t token, int hosts, const char *config,
     opts.clock = (hosts & GOJOBQ_CLOCK) ? &clock : NULL;
     opts.probe = (hosts & GOJOBQ_PROBE) ? &probe : NULL;
     opts.deployer = (hosts & GOJOBQ_DEPLOYER) ? &deployer : NULL;
-    opts.on_event = (hosts & GOJOBQ_EVENTS) ? shim_event : NULL;
-    opts.event_payload = ctx;
+    jobq_event_sink events = {JOBQ_EVENT_SINK_VERSION, ctx, shim_event};
+    opts.events = (hosts & GOJOBQ_EVENTS) ? &events : NULL;
     opts.config_json = config;
     opts.db_path = db;
     opts.durability = (jobq_durability)durability;

@@ -102,7 +102,11 @@ typedef struct jobq_event {
     const char *detail;
 } jobq_event;
 
-typedef void (*jobq_event_fn)(void *payload, const jobq_event *event);
+typedef struct jobq_event_sink {
+    unsigned version;
+    void *ctx;
+    void (*on_event)(void *ctx, const jobq_event *event);
+} jobq_event_sink;
 
 typedef enum jobq_durability { JOBQ_DURABILITY_FULL = 0, JOBQ_DURABILITY_NORMAL = 1 } jobq_durability;
 
@@ -111,8 +115,7 @@ typedef struct jobq_options {
     const jobq_clock *clock;
     const jobq_probe *probe;
     const jobq_deployer *deployer;
-    jobq_event_fn on_event;
-    void *event_payload;
+    const jobq_event_sink *events;
     const char *config_json;
     const char *db_path;
     jobq_durability durability;
@@ -235,6 +238,7 @@ OPTIONS_VERSION = 1
 CLOCK_VERSION = 1
 PROBE_VERSION = 1
 DEPLOYER_VERSION = 1
+EVENT_SINK_VERSION = 1
 JOB_DEF_VERSION = 1
 SUBMIT_OPTS_VERSION = 1
 RUN_INFO_VERSION = 1

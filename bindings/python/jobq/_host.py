@@ -21,7 +21,8 @@ The adapter holds no reference to its Scheduler, so there is no reference
 cycle and a Scheduler dropped without close() is freed promptly by __del__.
 """
 
-from ._ffi import (CLOCK_VERSION, DEPLOYER_VERSION, PROBE_VERSION, UNLIMITED,
+from ._ffi import (CLOCK_VERSION, DEPLOYER_VERSION, EVENT_SINK_VERSION,
+                   PROBE_VERSION, UNLIMITED,
                    ffi)
 from .errors import EUSER
 from .records import (POLL_STATUSES, QUOTA_REJECTED, DeployRequest, Event,
@@ -59,8 +60,11 @@ class HostAdapter:
         self.deployer = (self._make_deployer() if deployer is not None
                          else ffi.NULL)
         self.clock = self._make_clock() if clock is not None else ffi.NULL
-        self.event_fn = (self._callback("jobq_event_fn", self._event)
-                         if on_event is not None else ffi.NULL)
+        self.events = (self._vtable("jobq_event_sink", EVENT_SINK_VERSION,
+                                    on_event=self._callback(
+                                        "void(*)(void *, const jobq_event *)",
+                                        self._event))
+                       if on_event is not None else ffi.NULL)
 
     def take_pending(self):
         """The stored callback exception, cleared (None if there is none)."""

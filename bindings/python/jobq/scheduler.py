@@ -78,7 +78,7 @@ class Scheduler:
         opts.clock = self._host.clock
         opts.probe = self._host.probe
         opts.deployer = self._host.deployer
-        opts.on_event = self._host.event_fn
+        opts.events = self._host.events
         if isinstance(config, dict):
             config = json.dumps(config)
         config_c = _cstr(config, "config", optional=True)

@@ -39,7 +39,8 @@ def layout():
     return json.loads(subprocess.check_output([program]))
 
 
-STRUCTS = ["jobq_resources", "jobq_clock", "jobq_probe", "jobq_deploy_request",
+STRUCTS = ["jobq_resources", "jobq_clock", "jobq_probe", "jobq_event_sink",
+           "jobq_deploy_request",
            "jobq_deployer", "jobq_event", "jobq_options", "jobq_job_def",
            "jobq_submit_opts", "jobq_run_info", "jobq_tick_stats"]
 
