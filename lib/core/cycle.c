@@ -1,0 +1,424 @@
+/*
+ * One scheduling cycle (SPEC section 2), jq_core_tick(): reconcile the
+ * deployed runs, apply head timeouts, then admit queue heads namespace by
+ * namespace, the priority queue chosen by smooth weighted round robin.
+ * Cost per cycle: the deployed runs, the queue heads and the runs it
+ * deploys, whatever the depth of the queues.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_internal.h"
+#include "quantity.h"
+
+/* ---------------------------------------------------------- 1. reconcile */
+
+/* An asynchronous quota rejection: the run returns to its original place at
+ * the head of its queue and that queue sits out the rest of the cycle. */
+static void jq_reschedule_deployed(jq_core *c, jq_run *run, jobq_time_ms now)
+{
+    jq_list_remove(&c->running, run);
+    jq_release(run);
+    jq_queue *q = jq_queue_of(run);
+    jq_list_insert_by_seq(&q->runs, run);
+    c->queued++;
+    if (q->runs.first == run)
+        jq_reset_head_state(q);
+    q->ineligible_cycle = c->cycle;
+    run->state = JOBQ_RUN_QUEUED;
+    run->deployed_at = -1;
+    jq_save_run(c, run);
+    jobq_event ev;
+    jq_event_for_run(&ev, JOBQ_EVENT_RESCHEDULED, now, run);
+    ev.reason = jq_reason_name(JQ_REASON_STALE_QUOTA);
+    jq_publish(c, &ev);
+}
+
+static void reconcile(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
+{
+    if (!c->has_deployer || !c->deployer.poll)
+        return;
+    jq_run *run = c->running.first;
+    while (run) {
+        jq_run *next = run->next;
+        if (run->state == JOBQ_RUN_DEPLOYING) { /* restored, not settled */
+            jq_settle_deploying_run(c, run, now);
+            run = next;
+            continue;
+        }
+        jobq_poll_status status = JOBQ_POLL_RUNNING;
+        char msg[256] = "";
+        int rc = c->deployer.poll(c->deployer.ctx, run->id, &status, msg,
+                                  sizeof msg);
+        msg[sizeof msg - 1] = '\0';
+        if (rc < 0)
+            status = JOBQ_POLL_RUNNING; /* unknown: ask again next cycle */
+        switch (status) {
+        case JOBQ_POLL_FINISHED:
+            jq_end_deployed_run(c, run, now, JOBQ_RUN_FINISHED, JQ_REASON_NONE,
+                             msg);
+            st->finished++;
+            break;
+        case JOBQ_POLL_FAILED:
+            jq_end_deployed_run(c, run, now, JOBQ_RUN_FAILED, JQ_REASON_RUN_FAILED,
+                             msg[0] ? msg : "the deployment failed");
+            st->failed++;
+            break;
+        case JOBQ_POLL_GONE:
+            jq_end_deployed_run(c, run, now, JOBQ_RUN_FAILED, JQ_REASON_VANISHED,
+                             msg[0] ? msg
+                                    : "its deployment no longer exists");
+            st->failed++;
+            break;
+        case JOBQ_POLL_QUOTA_REJECTED:
+            if (run->flow == JOBQ_FLOW_LEGACY) {
+                jq_end_deployed_run(c, run, now, JOBQ_RUN_FAILED,
+                                 JQ_REASON_QUOTA_REJECTED,
+                                 msg[0] ? msg : "exceeded quota");
+                st->failed++;
+            } else {
+                jq_reschedule_deployed(c, run, now);
+                st->rescheduled++;
+            }
+            break;
+        default:
+            break;
+        }
+        run = next;
+    }
+}
+
+/* ------------------------------------------------------ 2. head timeouts */
+
+/* An amount for a sentence: Kubernetes notation, negative ones too (a
+ * namespace overcommitted by legacy runs has negative room). */
+static void format_amount(char *buf, size_t cap, int64_t amount,
+                          jobq_resource_kind kind)
+{
+    if (amount >= 0 && amount < JOBQ_UNLIMITED)
+        jq_quantity_format(buf, cap, amount, kind);
+    else if (amount < 0 && amount > -JOBQ_UNLIMITED) {
+        buf[0] = '-';
+        jq_quantity_format(buf + 1, cap - 1, -amount, kind);
+    } else
+        snprintf(buf, cap, "%" PRId64, amount);
+}
+
+static void head_timeout_detail(char *buf, size_t cap, const jq_core *c,
+                                const jq_queue *q, const jq_run *head,
+                                jobq_time_ms now)
+{
+    jobq_resource_kind kind = (jobq_resource_kind)q->head_resource;
+    char requested[32], available[32];
+    format_amount(requested, sizeof requested, q->head_requested, kind);
+    format_amount(available, sizeof available, q->head_available, kind);
+    snprintf(buf, cap,
+             "blocked at the head of the %s queue of namespace %s on %s "
+             "(requested %s, available %s) for %" PRId64 " s; head timeout "
+             "%" PRId64 " s, %u of %" PRId64 " retries used",
+             head->priority == JOBQ_PRIORITY_HIGH ? "high" : "normal",
+             head->ns->name, jobq_resource_name(kind), requested, available,
+             (now - q->head_blocked_since) / 1000 +
+                 (int64_t)head->retries_used * c->config.head_timeout_s,
+             c->config.head_timeout_s, (unsigned)head->retries_used,
+             c->config.head_retry_count);
+}
+
+static void expire_head(jq_core *c, jq_queue *q, jobq_time_ms now,
+                        jobq_tick_stats *st)
+{
+    jq_run *head = q->runs.first;
+    if (!head || !q->head_blocked)
+        return;
+    if (now - q->head_blocked_since < c->config.head_timeout_s * 1000)
+        return;
+    if (head->retries_used < c->config.head_retry_count) {
+        head->retries_used++;
+        q->head_blocked_since = now;
+        jq_save_run(c, head);
+        jobq_event ev;
+        jq_event_for_run(&ev, JOBQ_EVENT_HEAD_TIMEOUT_RETRY, now, head);
+        ev.retry = head->retries_used;
+        ev.resource = (jobq_resource_kind)q->head_resource;
+        ev.requested = q->head_requested;
+        ev.available = q->head_available;
+        jq_publish(c, &ev);
+        st->timeouts_retried++;
+        return;
+    }
+    char detail[400];
+    head_timeout_detail(detail, sizeof detail, c, q, head, now);
+    jq_dequeue(c, head);
+    jq_end_run(c, head, now, JOBQ_RUN_CANCELLED, JQ_REASON_HEAD_TIMEOUT, detail);
+    st->timeouts_cancelled++;
+}
+
+static void expire_heads(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
+{
+    for (size_t i = 0; i < c->ns_count; i++)
+        for (int p = 0; p < JQ_PRIORITIES; p++)
+            expire_head(c, &c->ns_order[i]->queue[p], now, st);
+}
+
+/* ----------------------------------------------------------- 3. admission */
+
+static void read_quota(jq_core *c, jq_namespace *ns)
+{
+    if (ns->probed_cycle == c->cycle)
+        return;
+    ns->probed_cycle = c->cycle;
+    memset(&ns->reserved, 0, sizeof ns->reserved);
+    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++) {
+        ns->hard.amount[d] = JOBQ_UNLIMITED;
+        ns->used.amount[d] = 0;
+    }
+    ns->probe_status = 0;
+    if (c->has_probe && c->probe.read_quota)
+        ns->probe_status = c->probe.read_quota(c->probe.ctx, ns->name,
+                                               &ns->hard, &ns->used);
+}
+
+static int64_t available_amount(const jq_namespace *ns, int d)
+{
+    int64_t hard = ns->hard.amount[d];
+    if (hard == JOBQ_UNLIMITED)
+        return JOBQ_UNLIMITED;
+    /* Saturating: a probe may report used above hard after a quota cut. */
+    int64_t avail;
+    if (__builtin_sub_overflow(hard, ns->used.amount[d], &avail) ||
+        __builtin_sub_overflow(avail, ns->reserved.amount[d], &avail))
+        avail = INT64_MIN;
+    return avail;
+}
+
+/* The first dimension, in the order cpu, memory, pods, storage, in which
+ * the run does not fit; -1 if it fits. */
+static int first_shortfall(const jq_namespace *ns, const jq_run *run,
+                           int64_t *available)
+{
+    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++) {
+        int64_t avail = available_amount(ns, d);
+        if (run->request.amount[d] > avail) {
+            *available = avail;
+            return d;
+        }
+    }
+    return -1;
+}
+
+static void mark_blocked(jq_core *c, jq_queue *q, jq_run *head, int resource,
+                         int64_t available, jobq_time_ms now,
+                         jobq_tick_stats *st)
+{
+    st->blocked++;
+    bool same = q->head_blocked && q->head_resource == resource;
+    if (!q->head_blocked)
+        q->head_blocked_since = now;
+    q->head_blocked = true;
+    q->head_resource = (uint8_t)resource;
+    q->head_requested = head->request.amount[resource];
+    q->head_available = available;
+    if (same)
+        return;
+    jobq_event ev;
+    jq_event_for_run(&ev, JOBQ_EVENT_BLOCKED, now, head);
+    ev.resource = (jobq_resource_kind)resource;
+    ev.requested = q->head_requested;
+    ev.available = available;
+    jq_publish(c, &ev);
+}
+
+static jobq_time_ms backoff_ms(unsigned attempt)
+{
+    jobq_time_ms delay = JQ_DEPLOY_BACKOFF_FIRST_MS;
+    for (unsigned i = 1; i < attempt && delay < JQ_DEPLOY_BACKOFF_MAX_MS; i++)
+        delay *= 2;
+    return delay < JQ_DEPLOY_BACKOFF_MAX_MS ? delay : JQ_DEPLOY_BACKOFF_MAX_MS;
+}
+
+/* Deploy the head of q. Returns true if it was deployed. */
+static bool deploy_head(jq_core *c, jq_queue *q, jq_run *head,
+                        jobq_time_ms now, jobq_tick_stats *st)
+{
+    char msg[256];
+    head->state = JOBQ_RUN_DEPLOYING;
+    head->deploy_attempts++;
+    jq_save_run(c, head);
+    if (!jq_persist_before_deploy(c)) {
+        head->state = JOBQ_RUN_QUEUED;
+        head->deploy_attempts--;
+        q->ineligible_cycle = c->cycle;
+        return false;
+    }
+    int rc = jq_call_deploy(c, head, msg, sizeof msg);
+    if (rc == 0) {
+        jq_dequeue(c, head);
+        jq_mark_running(c, head, now);
+        st->deployed++;
+        return true;
+    }
+    head->state = JOBQ_RUN_QUEUED;
+    q->ineligible_cycle = c->cycle;
+    if (rc == JOBQ_DEPLOY_QUOTA_REJECTED) {
+        /* Not an attempt that counts toward the error budget. */
+        head->deploy_attempts--;
+        jq_save_run(c, head);
+        jobq_event ev;
+        jq_event_for_run(&ev, JOBQ_EVENT_RESCHEDULED, now, head);
+        ev.reason = jq_reason_name(JQ_REASON_STALE_QUOTA);
+        ev.detail = msg;
+        jq_publish(c, &ev);
+        st->rescheduled++;
+        return false;
+    }
+    if (head->deploy_attempts >= JQ_DEPLOY_MAX_ATTEMPTS) {
+        char detail[400];
+        snprintf(detail, sizeof detail, "deploy failed %u times: %s",
+                 (unsigned)head->deploy_attempts, msg[0] ? msg : "no reason");
+        jq_dequeue(c, head);
+        jq_end_run(c, head, now, JOBQ_RUN_FAILED, JQ_REASON_DEPLOY_ERROR, detail);
+        st->failed++;
+        return false;
+    }
+    q->head_retry_at = now + backoff_ms(head->deploy_attempts);
+    jq_save_run(c, head);
+    jobq_event ev;
+    jq_event_for_run(&ev, JOBQ_EVENT_DEPLOY_RETRY, now, head);
+    ev.retry = head->deploy_attempts;
+    ev.reason = jq_reason_name(JQ_REASON_DEPLOY_ERROR);
+    ev.detail = msg;
+    jq_publish(c, &ev);
+    return false;
+}
+
+static bool queue_eligible(const jq_core *c, const jq_queue *q,
+                           jobq_time_ms now)
+{
+    return q->runs.first && q->ineligible_cycle != c->cycle &&
+           q->head_retry_at <= now;
+}
+
+static void share_weights(const jq_core *c, int64_t weight[JQ_PRIORITIES])
+{
+    weight[JOBQ_PRIORITY_HIGH] = c->config.high_share_pct;
+    weight[JOBQ_PRIORITY_NORMAL] = 100 - c->config.high_share_pct;
+}
+
+/* One namespace's turn: consider heads until one is deployed or no queue
+ * of the namespace is eligible. Returns true if something was deployed. */
+static bool serve_namespace(jq_core *c, jq_namespace *ns, jobq_time_ms now,
+                            jobq_tick_stats *st)
+{
+    int64_t weight[JQ_PRIORITIES];
+    share_weights(c, weight);
+    for (;;) {
+        bool eligible[JQ_PRIORITIES];
+        for (int p = 0; p < JQ_PRIORITIES; p++)
+            eligible[p] = queue_eligible(c, &ns->queue[p], now);
+        int chosen = jq_wrr_choose(&ns->wrr, weight, eligible);
+        if (chosen < 0)
+            return false;
+        jq_queue *q = &ns->queue[chosen];
+        jq_run *head = q->runs.first;
+        read_quota(c, ns);
+        if (ns->probe_status != 0) {
+            st->probe_errors++;
+            for (int p = 0; p < JQ_PRIORITIES; p++)
+                ns->queue[p].ineligible_cycle = c->cycle;
+            return false;
+        }
+        int64_t available = 0;
+        int shortfall = first_shortfall(ns, head, &available);
+        if (shortfall >= 0) {
+            q->ineligible_cycle = c->cycle;
+            mark_blocked(c, q, head, shortfall, available, now, st);
+            continue;
+        }
+        /* It fits, so it is no longer blocked: if the deploy is refused
+         * (stale quota, an error), its head timer starts afresh when it is
+         * next found not to fit. */
+        q->head_blocked = false;
+        if (deploy_head(c, q, head, now, st)) {
+            jq_wrr_charge(&ns->wrr, weight, eligible, chosen);
+            jq_save_namespace(c, ns);
+            return true;
+        }
+    }
+}
+
+static bool namespace_eligible(const jq_core *c, const jq_namespace *ns,
+                               jobq_time_ms now)
+{
+    for (int p = 0; p < JQ_PRIORITIES; p++)
+        if (queue_eligible(c, &ns->queue[p], now))
+            return true;
+    return false;
+}
+
+static void admit(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
+{
+    if (c->ns_count == 0 || c->queued == 0)
+        return;
+    int64_t budget = c->config.batch_size;
+    size_t idle = 0; /* consecutive namespaces that deployed nothing */
+    size_t turn = c->ns_turn % c->ns_count;
+    while (budget > 0 && idle < c->ns_count && c->journal_status == 0) {
+        jq_namespace *ns = c->ns_order[turn];
+        turn = (turn + 1) % c->ns_count;
+        if (!namespace_eligible(c, ns, now) ||
+            !serve_namespace(c, ns, now, st)) {
+            idle++;
+            continue;
+        }
+        budget--;
+        idle = 0;
+        c->ns_turn = turn;
+    }
+    if (c->journal.turn_saved)
+        jq_journal_result(c, c->journal.turn_saved(c->journal.ctx, c->ns_turn));
+}
+
+/* ------------------------------------------------------------------ tick */
+
+int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
+{
+    if (now < c->last_tick)
+        return jq_core_fail(c, JOBQ_EINVAL, "time went backwards: %" PRId64
+                            " ms is before the last cycle at %" PRId64 " ms",
+                            now, c->last_tick);
+    c->last_tick = now;
+    c->cycle++;
+    reconcile(c, now, st);
+    expire_heads(c, now, st);
+    admit(c, now, st);
+    if (c->config.cleanup_enabled)
+        jq_core_forget_ended(c, now - c->config.retention_period_s * 1000,
+                             1000);
+    st->queued = c->queued;
+    st->running = c->running.length;
+    return 0;
+}
+
+jobq_time_ms jq_core_next_deadline(const jq_core *c)
+{
+    jobq_time_ms next = JOBQ_NO_DEADLINE;
+    for (size_t i = 0; i < c->ns_count; i++) {
+        for (int p = 0; p < JQ_PRIORITIES; p++) {
+            const jq_queue *q = &c->ns_order[i]->queue[p];
+            if (!q->runs.first)
+                continue;
+            if (q->head_blocked) {
+                jobq_time_ms due =
+                    q->head_blocked_since + c->config.head_timeout_s * 1000;
+                if (due < next)
+                    next = due;
+            }
+            if (q->head_retry_at > 0 && q->head_retry_at < next)
+                next = q->head_retry_at;
+        }
+    }
+    return next;
+}

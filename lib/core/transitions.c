@@ -1,0 +1,260 @@
+/*
+ * Run transitions shared by the policy core's files: the journal calls,
+ * event publication, taking a run out of its queue, starting and ending a
+ * deployed run, and the write-ahead deploy. See core_internal.h.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_internal.h"
+#include "quantity.h"
+
+/* ---------------------------------------------------------------- journal */
+
+void jq_journal_result(jq_core *c, int rc)
+{
+    if (rc != 0 && c->journal_status == 0)
+        c->journal_status = rc < 0 ? rc : JOBQ_EIO;
+}
+
+void jq_save_run(jq_core *c, const jq_run *run)
+{
+    if (c->journal.run_saved)
+        jq_journal_result(c, c->journal.run_saved(c->journal.ctx, run));
+}
+
+void jq_save_namespace(jq_core *c, const jq_namespace *ns)
+{
+    if (c->journal.ns_saved)
+        jq_journal_result(c, c->journal.ns_saved(c->journal.ctx, ns));
+}
+
+void jq_save_job(jq_core *c, const jq_job *job)
+{
+    if (c->journal.job_saved)
+        jq_journal_result(c, c->journal.job_saved(c->journal.ctx, job));
+}
+
+/* ----------------------------------------------------------------- events */
+
+void jq_event_for_run(jobq_event *ev, jobq_event_type type,
+                          jobq_time_ms now, const jq_run *run)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->version = 1;
+    ev->type = type;
+    ev->time = now;
+    ev->run = run->id;
+    ev->run_name = run->name;
+    ev->job = run->job->name;
+    ev->domain = run->job->domain;
+    ev->ns = run->ns->name;
+    ev->priority = (jobq_priority)run->priority;
+    ev->flow = (jobq_flow)run->flow;
+    ev->reason = "";
+    ev->detail = "";
+}
+
+void jq_publish(jq_core *c, const jobq_event *ev)
+{
+    if (c->journal.event)
+        jq_journal_result(c, c->journal.event(c->journal.ctx, ev));
+    if (c->emit)
+        c->emit(c->emit_ctx, ev);
+}
+
+void jq_emit_simple(jq_core *c, jobq_event_type type, jobq_time_ms now,
+                        const jq_run *run)
+{
+    jobq_event ev;
+    jq_event_for_run(&ev, type, now, run);
+    if (run->reason != JQ_REASON_NONE)
+        ev.reason = jq_reason_name((jq_reason)run->reason);
+    if (run->detail && (type == JOBQ_EVENT_CANCELLED ||
+                        type == JOBQ_EVENT_FAILED ||
+                        type == JOBQ_EVENT_FINISHED))
+        ev.detail = run->detail;
+    jq_publish(c, &ev);
+}
+
+/* ------------------------------------------------------- run transitions */
+
+jq_queue *jq_queue_of(const jq_run *run)
+{
+    return &run->ns->queue[run->priority];
+}
+
+void jq_reset_head_state(jq_queue *q)
+{
+    q->head_blocked = false;
+    q->head_blocked_since = 0;
+    q->head_retry_at = 0;
+}
+
+/* Take a queued run out of its queue. If it was the head, the next run
+ * becomes head with a fresh state (its timer starts only when it is itself
+ * found blocked). */
+void jq_dequeue(jq_core *c, jq_run *run)
+{
+    jq_queue *q = jq_queue_of(run);
+    bool was_head = q->runs.first == run;
+    jq_list_remove(&q->runs, run);
+    c->queued--;
+    if (was_head)
+        jq_reset_head_state(q);
+}
+
+static void jq_set_detail(jq_run *run, const char *detail)
+{
+    free(run->detail);
+    run->detail = (detail && *detail) ? jq_copy_string(detail) : NULL;
+}
+
+/* Sums of requests (what a namespace has allocated, what this cycle
+ * reserved) clamp instead of overflowing: legacy runs are never checked
+ * against a quota, so nothing else bounds them. */
+static int64_t jq_add_clamped(int64_t a, int64_t b)
+{
+    int64_t sum;
+    if (__builtin_add_overflow(a, b, &sum))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return sum;
+}
+
+void jq_release(jq_run *run)
+{
+    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++)
+        run->ns->allocated.amount[d] =
+            jq_add_clamped(run->ns->allocated.amount[d], -run->request.amount[d]);
+}
+
+/* Move a run that is in no list (just dequeued, or taken off the running
+ * list) into a terminal state and announce it. */
+void jq_end_run(jq_core *c, jq_run *run, jobq_time_ms now,
+                    jobq_run_state state, jq_reason reason,
+                    const char *detail)
+{
+    run->state = (uint8_t)state;
+    run->reason = (uint8_t)reason;
+    run->ended_at = now;
+    jq_set_detail(run, detail);
+    jq_list_push_back(&c->ended, run);
+    jq_save_run(c, run);
+    jobq_event_type type = state == JOBQ_RUN_FINISHED ? JOBQ_EVENT_FINISHED
+                           : state == JOBQ_RUN_FAILED ? JOBQ_EVENT_FAILED
+                                                      : JOBQ_EVENT_CANCELLED;
+    jq_emit_simple(c, type, now, run);
+}
+
+void jq_end_deployed_run(jq_core *c, jq_run *run, jobq_time_ms now,
+                             jobq_run_state state, jq_reason reason,
+                             const char *detail)
+{
+    jq_list_remove(&c->running, run);
+    jq_release(run);
+    jq_end_run(c, run, now, state, reason, detail);
+}
+
+void jq_mark_running(jq_core *c, jq_run *run, jobq_time_ms now)
+{
+    run->state = JOBQ_RUN_RUNNING;
+    run->deployed_at = now;
+    jq_list_push_back(&c->running, run);
+    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++) {
+        run->ns->allocated.amount[d] =
+            jq_add_clamped(run->ns->allocated.amount[d], run->request.amount[d]);
+        if (run->ns->probed_cycle == c->cycle)
+            run->ns->reserved.amount[d] =
+                jq_add_clamped(run->ns->reserved.amount[d], run->request.amount[d]);
+    }
+    jq_save_run(c, run);
+    jobq_event ev;
+    jq_event_for_run(&ev, JOBQ_EVENT_DEPLOYED, now, run);
+    ev.wait_ms = now - run->submitted_at;
+    jq_publish(c, &ev);
+}
+
+/* Write-ahead: make the DEPLOYING state durable before the deployer is
+ * called, so that a crash in between is reconciled on reopen instead of
+ * deploying twice. False if the journal failed (nothing is deployed). */
+bool jq_persist_before_deploy(jq_core *c)
+{
+    if (!c->journal.barrier)
+        return c->journal_status == 0;
+    jq_journal_result(c, c->journal.barrier(c->journal.ctx));
+    return c->journal_status == 0;
+}
+
+/* Call the deployer for a run already persisted as DEPLOYING. Returns 0,
+ * JOBQ_DEPLOY_QUOTA_REJECTED or a negative error, message in msg. */
+int jq_call_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
+{
+    msg[0] = '\0';
+    if (!c->has_deployer || !c->deployer.deploy)
+        return 0;
+    const void *payload = run->job->payload;
+    size_t payload_len = run->job->payload_len;
+    void *loaded = NULL;
+    if (!payload && payload_len > 0 && c->journal.load_payload) {
+        if (c->journal.load_payload(c->journal.ctx, run->job, &loaded,
+                                    &payload_len) != 0) {
+            snprintf(msg, cap, "the job's payload could not be read from "
+                     "the database");
+            return JOBQ_ERROR;
+        }
+        payload = loaded;
+    }
+    jobq_deploy_request req = {
+        .version = 1,
+        .run_id = run->id,
+        .run_name = run->name,
+        .job = run->job->name,
+        .domain = run->job->domain,
+        .ns = run->ns->name,
+        .priority = (jobq_priority)run->priority,
+        .flow = (jobq_flow)run->flow,
+        .request = run->request,
+        .payload = payload,
+        .payload_len = payload_len,
+        .attempt = run->deploy_attempts,
+    };
+    int rc = c->deployer.deploy(c->deployer.ctx, &req, msg, cap);
+    free(loaded);
+    msg[cap - 1] = '\0';
+    if (rc > 0 && rc != JOBQ_DEPLOY_QUOTA_REJECTED)
+        rc = JOBQ_ERROR;
+    return rc;
+}
+
+/* The legacy path: deploy at once, no queue, no resource check. A refusal
+ * fails the run, as the direct (pre-orchestrator) flow does. */
+void jq_deploy_legacy(jq_core *c, jq_run *run, jobq_time_ms now)
+{
+    char msg[256];
+    run->flow = JOBQ_FLOW_LEGACY;
+    run->state = JOBQ_RUN_DEPLOYING;
+    run->deploy_attempts++;
+    jq_save_run(c, run);
+    if (!jq_persist_before_deploy(c)) {
+        jq_end_run(c, run, now, JOBQ_RUN_FAILED, JQ_REASON_DEPLOY_ERROR,
+                "not deployed: its state could not be persisted");
+        return;
+    }
+    int rc = jq_call_deploy(c, run, msg, sizeof msg);
+    if (rc == 0) {
+        jq_mark_running(c, run, now);
+        return;
+    }
+    char detail[400];
+    jq_reason reason = rc == JOBQ_DEPLOY_QUOTA_REJECTED
+                           ? JQ_REASON_QUOTA_REJECTED
+                           : JQ_REASON_DEPLOY_ERROR;
+    snprintf(detail, sizeof detail, "legacy deployment refused: %s",
+             msg[0] ? msg
+                    : (reason == JQ_REASON_QUOTA_REJECTED ? "exceeded quota"
+                                                          : "deploy failed"));
+    jq_end_run(c, run, now, JOBQ_RUN_FAILED, reason, detail);
+}
