@@ -180,8 +180,8 @@ static int validate_name(jq_core *c, const char *what, const char *name,
     if (required && n == 0)
         return jq_core_fail(c, JOBQ_EINVAL, "%s must not be empty", what);
     if (n > max)
-        return jq_core_fail(c, JOBQ_EINVAL, "%s is %zu bytes long (at most %zu)",
-                            what, n, max);
+        return jq_core_fail(c, JOBQ_EINVAL,
+                            "%s is %zu bytes long (at most %zu)", what, n, max);
     return 0;
 }
 
@@ -388,7 +388,8 @@ int jq_core_cancel(jq_core *c, jobq_time_ms now, jobq_run_id id,
                                     "cancel run %" PRIu64 ": %s", id,
                                     msg[0] ? msg : "no reason given");
         }
-        jq_end_deployed_run(c, run, now, JOBQ_RUN_CANCELLED, JQ_REASON_USER, text);
+        jq_end_deployed_run(c, run, now, JOBQ_RUN_CANCELLED, JQ_REASON_USER,
+                            text);
         return 0;
     case JOBQ_RUN_DEPLOYING:
         return jq_core_fail(c, JOBQ_ESTATE, "run %" PRIu64 " is being "

@@ -63,14 +63,15 @@ static void reconcile(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
             st->finished++;
             break;
         case JOBQ_POLL_FAILED:
-            jq_end_deployed_run(c, run, now, JOBQ_RUN_FAILED, JQ_REASON_RUN_FAILED,
-                             msg[0] ? msg : "the deployment failed");
+            jq_end_deployed_run(c, run, now, JOBQ_RUN_FAILED,
+                                JQ_REASON_RUN_FAILED,
+                                msg[0] ? msg : "the deployment failed");
             st->failed++;
             break;
         case JOBQ_POLL_GONE:
-            jq_end_deployed_run(c, run, now, JOBQ_RUN_FAILED, JQ_REASON_VANISHED,
-                             msg[0] ? msg
-                                    : "its deployment no longer exists");
+            jq_end_deployed_run(
+                c, run, now, JOBQ_RUN_FAILED, JQ_REASON_VANISHED,
+                msg[0] ? msg : "its deployment no longer exists");
             st->failed++;
             break;
         case JOBQ_POLL_QUOTA_REJECTED:
@@ -152,7 +153,8 @@ static void expire_head(jq_core *c, jq_queue *q, jobq_time_ms now,
     char detail[400];
     head_timeout_detail(detail, sizeof detail, c, q, head, now);
     jq_dequeue(c, head);
-    jq_end_run(c, head, now, JOBQ_RUN_CANCELLED, JQ_REASON_HEAD_TIMEOUT, detail);
+    jq_end_run(c, head, now, JOBQ_RUN_CANCELLED, JQ_REASON_HEAD_TIMEOUT,
+               detail);
     st->timeouts_cancelled++;
 }
 
@@ -279,7 +281,8 @@ static bool deploy_head(jq_core *c, jq_queue *q, jq_run *head,
         snprintf(detail, sizeof detail, "deploy failed %u times: %s",
                  (unsigned)head->deploy_attempts, msg[0] ? msg : "no reason");
         jq_dequeue(c, head);
-        jq_end_run(c, head, now, JOBQ_RUN_FAILED, JQ_REASON_DEPLOY_ERROR, detail);
+        jq_end_run(c, head, now, JOBQ_RUN_FAILED, JQ_REASON_DEPLOY_ERROR,
+                   detail);
         st->failed++;
         return false;
     }

@@ -127,8 +127,8 @@ static int64_t jq_add_clamped(int64_t a, int64_t b)
 void jq_release(jq_run *run)
 {
     for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++)
-        run->ns->allocated.amount[d] =
-            jq_add_clamped(run->ns->allocated.amount[d], -run->request.amount[d]);
+        run->ns->allocated.amount[d] = jq_add_clamped(
+            run->ns->allocated.amount[d], -run->request.amount[d]);
 }
 
 /* Move a run that is in no list (just dequeued, or taken off the running
@@ -164,11 +164,11 @@ void jq_mark_running(jq_core *c, jq_run *run, jobq_time_ms now)
     run->deployed_at = now;
     jq_list_push_back(&c->running, run);
     for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++) {
-        run->ns->allocated.amount[d] =
-            jq_add_clamped(run->ns->allocated.amount[d], run->request.amount[d]);
+        run->ns->allocated.amount[d] = jq_add_clamped(
+            run->ns->allocated.amount[d], run->request.amount[d]);
         if (run->ns->probed_cycle == c->cycle)
-            run->ns->reserved.amount[d] =
-                jq_add_clamped(run->ns->reserved.amount[d], run->request.amount[d]);
+            run->ns->reserved.amount[d] = jq_add_clamped(
+                run->ns->reserved.amount[d], run->request.amount[d]);
     }
     jq_save_run(c, run);
     jobq_event ev;
