@@ -544,15 +544,17 @@ static void announce(const exporter *e, struct MHD_Daemon *d)
         MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = info ? info->port : (unsigned)e->opts.port;
     bool ipv6 = strchr(e->opts.listen, ':') != NULL;
-    fprintf(stderr, PROGRAM ": serving http://%s%s%s:%u/metrics ",
-            ipv6 ? "[" : "", e->opts.listen, ipv6 ? "]" : "", port);
+    char source[128];
     if (e->opts.store)
-        fprintf(stderr, "(store %s, re-read every %d ms)\n", e->opts.store,
-                e->opts.refresh_ms);
+        snprintf(source, sizeof source, "re-read every %d ms",
+                 e->opts.refresh_ms);
     else
-        fprintf(stderr, "(scenario %s at %gx, %s at the end)\n",
-                e->opts.scenario, e->opts.speed,
-                e->opts.loop ? "looping" : "holding");
+        snprintf(source, sizeof source, "at %gx, %s at the end",
+                 e->opts.speed, e->opts.loop ? "looping" : "holding");
+    fprintf(stderr, PROGRAM ": serving http://%s%s%s:%u/metrics (%s %s, %s)\n",
+            ipv6 ? "[" : "", e->opts.listen, ipv6 ? "]" : "", port,
+            e->opts.store ? "store" : "scenario",
+            e->opts.store ? e->opts.store : e->opts.scenario, source);
 }
 
 static void install_signals(void)
