@@ -148,7 +148,8 @@ def main():
             (["--scenario", SCENARIO, "--listen", "localhost:1"], ["--listen"]),
             (["--scenario", SCENARIO, "--at-end", "never"], ["--at-end"]),
             (["--scenario"], ["needs a value"]),
-            (["--store", "jobq.db"], ["not supported yet"]),
+            (["--scenario", SCENARIO, "--store", "jobq.db"],
+             ["mutually exclusive"]),
             (["--scenario", SCENARIO, "extra"], ["unexpected argument"])]:
         tap.check(f"refuses {' '.join(args) or 'no arguments'}",
                   refused(args, words))

@@ -100,10 +100,17 @@ class Children:
 
 def start_exporter(children, exporter, scenario, *extra):
     """Start jobq-exporter on a free port; returns (process, base URL)."""
-    log_path = os.path.join(children.tmp, "exporter.log")
+    return start_exporter_args(children, exporter, "--scenario", scenario,
+                               *extra)
+
+
+def start_exporter_args(children, exporter, *args, log_name="exporter.log"):
+    """Start jobq-exporter with these arguments and --port 0; its standard
+    error goes to children.tmp/log_name. Returns (process, base URL)."""
+    log_path = os.path.join(children.tmp, log_name)
     log = open(log_path, "w")
-    proc = children.start([exporter, "--scenario", scenario, "--port", "0",
-                           *extra], stdout=subprocess.DEVNULL, stderr=log)
+    proc = children.start([exporter, *args, "--port", "0"],
+                          stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with open(log_path) as f:
