@@ -123,6 +123,12 @@ int main(void)
     FIELD(jobq_run_info, detail);
     end();
 
+    BEGIN(jobq_run_filter);
+    FIELD(jobq_run_filter, version); FIELD(jobq_run_filter, ns);
+    FIELD(jobq_run_filter, priority); FIELD(jobq_run_filter, state);
+    FIELD(jobq_run_filter, limit);
+    end();
+
     BEGIN(jobq_tick_stats);
     FIELD(jobq_tick_stats, version); FIELD(jobq_tick_stats, finished);
     FIELD(jobq_tick_stats, failed); FIELD(jobq_tick_stats, deployed);
@@ -141,15 +147,18 @@ int main(void)
            "\"JOBQ_DEPLOYER_VERSION\": %d, \"JOBQ_EVENT_SINK_VERSION\": %d, "
            "\"JOBQ_JOB_DEF_VERSION\": %d, "
            "\"JOBQ_SUBMIT_OPTS_VERSION\": %d, \"JOBQ_RUN_INFO_VERSION\": %d, "
-           "\"JOBQ_TICK_STATS_VERSION\": %d, \"JOBQ_NAME_MAX\": %d, "
-           "\"JOBQ_NS_MAX\": %d}",
+           "\"JOBQ_TICK_STATS_VERSION\": %d, \"JOBQ_RUN_FILTER_VERSION\": %d, "
+           "\"JOBQ_ANY\": %d, \"JOBQ_NAME_MAX\": %d, "
+           "\"JOBQ_NS_MAX\": %d, "
+           "\"JOBQ_METRICS_CONTENT_TYPE\": \"%s\"}",
            (long long)JOBQ_UNLIMITED, (long long)JOBQ_TIME_NOW,
            (long long)JOBQ_NO_DEADLINE, JOBQ_PRIORITY_DEFAULT,
            JOBQ_DEPLOY_QUOTA_REJECTED, JOBQ_OPTIONS_VERSION, JOBQ_CLOCK_VERSION,
            JOBQ_PROBE_VERSION, JOBQ_DEPLOYER_VERSION, JOBQ_EVENT_SINK_VERSION,
            JOBQ_JOB_DEF_VERSION,
            JOBQ_SUBMIT_OPTS_VERSION, JOBQ_RUN_INFO_VERSION,
-           JOBQ_TICK_STATS_VERSION, JOBQ_NAME_MAX, JOBQ_NS_MAX);
+           JOBQ_TICK_STATS_VERSION, JOBQ_RUN_FILTER_VERSION, JOBQ_ANY,
+           JOBQ_NAME_MAX, JOBQ_NS_MAX, JOBQ_METRICS_CONTENT_TYPE);
     printf("}\n");
     return 0;
 }

@@ -3,7 +3,10 @@ package jobq_test
 // The README's example, compiled and checked by go test.
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"libjobq/bindings/go/jobq"
 )
@@ -45,4 +48,39 @@ func Example() {
 	b, _ := s.Run(second)
 	fmt.Println(a.State, b.State, b.Blocked.Resource, b.Blocked.Available)
 	// Output: running queued cpu 2000
+}
+
+// A database keeps the queues across restarts; OpenReadOnly inspects it,
+// even while a writer runs.
+func ExampleOpenReadOnly() {
+	dir, _ := os.MkdirTemp("", "jobq-example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "jobq.db")
+
+	s, err := jobq.Open(jobq.Options{DBPath: path})
+	if err != nil {
+		panic(err)
+	}
+	s.DefineJob(jobq.JobDef{Name: "nightly-etl", Namespace: "analytics"})
+	once := &jobq.SubmitOptions{RunName: "etl-2026-11-29", IdempotencyKey: "etl-2026-11-29"}
+	first, _ := s.Submit("nightly-etl", once)
+	again, _ := s.Submit("nightly-etl", once) // a retry finds the same run
+	more, _ := s.SubmitBatch([]jobq.BatchRun{{Job: "nightly-etl"},
+		{Job: "nightly-etl", SubmitOptions: jobq.SubmitOptions{RunName: "backfill"}}})
+	fmt.Println(first == again, len(more))
+	s.Close()
+
+	ro, err := jobq.OpenReadOnly(path)
+	if err != nil {
+		panic(err)
+	}
+	defer ro.Close()
+	queued, _ := ro.ListRuns(jobq.RunFilter{States: []jobq.RunState{jobq.RunQueued}})
+	found, _ := ro.Search("backfill", 0)
+	why, _ := ro.Explain(first)
+	_, err = ro.Submit("nightly-etl", nil)
+	fmt.Println(len(queued), found[0] == more[1], *why.Queue, errors.Is(err, jobq.ErrState))
+	// Output:
+	// true 2
+	// 3 true {0 3 0} true
 }

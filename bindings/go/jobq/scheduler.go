@@ -55,6 +55,7 @@ type Scheduler struct {
 	handle    cgo.Handle
 	host      *host
 	closeOnce sync.Once
+	readOnly  bool
 }
 
 // errCap is the size of the buffer a failed call's message is copied into.
@@ -112,6 +113,35 @@ func Open(opts Options) (*Scheduler, error) {
 	s := &Scheduler{g: g, handle: handle, host: h}
 	runtime.SetFinalizer(s, (*Scheduler).finalize)
 	return s, nil
+}
+
+// OpenReadOnly opens the database at path read-only, to inspect it while
+// another process may be running a scheduler on it (what jobqctl does):
+// Run, ListRuns, Search, Explain, Metrics, GetProperty and Config work,
+// and every call that would change something fails with ErrState. It uses
+// the real clock and no host, and takes no lock on the file. ErrNotFound
+// if the file does not exist.
+func OpenReadOnly(path string) (*Scheduler, error) {
+	var args cargs
+	defer args.free()
+	db := args.str("path", path)
+	if args.err != nil {
+		return nil, args.err
+	}
+	var g *C.gojobq
+	var msg [errCap]C.char
+	if rc := C.gojobq_open_read_only(&g, db, &msg[0], errCap); rc < 0 {
+		return nil, newError(rc, C.GoString(&msg[0]))
+	}
+	h := &host{} // no callbacks; kept so that every method works alike
+	s := &Scheduler{g: g, handle: cgo.NewHandle(h), host: h, readOnly: true}
+	runtime.SetFinalizer(s, (*Scheduler).finalize)
+	return s, nil
+}
+
+// ReadOnly reports whether s was opened with OpenReadOnly.
+func (s *Scheduler) ReadOnly() bool {
+	return s.readOnly
 }
 
 // Close frees the library handle. It is idempotent, waits for calls in
@@ -249,27 +279,35 @@ type SubmitOptions struct {
 	Priority       Priority   // overrides the job's priority
 }
 
+// submitOpts fills c from opts (nil: the defaults); what names the
+// options in argument errors.
+func (a *cargs) submitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, what string) {
+	C.jobq_submit_opts_init(c, C.JOBQ_SUBMIT_OPTS_VERSION)
+	if opts == nil {
+		return
+	}
+	c.run_name = a.optional(what+"RunName", opts.RunName)
+	c.idempotency_key = a.optional(what+"IdempotencyKey", opts.IdempotencyKey)
+	if opts.Request != nil {
+		// C memory: a Go struct passed to C must not point to Go memory.
+		request := (*C.jobq_resources)(C.malloc(C.sizeof_jobq_resources))
+		a.ptrs = append(a.ptrs, unsafe.Pointer(request))
+		opts.Request.toC(request)
+		c.request = request
+	}
+	if opts.Priority != PriorityDefault {
+		c.priority = C.int(opts.Priority.toC())
+	}
+}
+
 // Submit queues a run of job (or, on the legacy flow, deploys it at once)
-// and returns its durable id. opts may be nil.
+// and returns its durable id. opts may be nil. With a database, a second
+// submit with the same IdempotencyKey returns the first run's id.
 func (s *Scheduler) Submit(job string, opts *SubmitOptions) (RunID, error) {
 	var args cargs
 	defer args.free()
 	var c C.jobq_submit_opts
-	C.jobq_submit_opts_init(&c, C.JOBQ_SUBMIT_OPTS_VERSION)
-	if opts != nil {
-		c.run_name = args.optional("RunName", opts.RunName)
-		c.idempotency_key = args.optional("IdempotencyKey", opts.IdempotencyKey)
-		if opts.Request != nil {
-			// C memory: a Go struct passed to C must not point to Go memory.
-			request := (*C.jobq_resources)(C.malloc(C.sizeof_jobq_resources))
-			args.ptrs = append(args.ptrs, unsafe.Pointer(request))
-			opts.Request.toC(request)
-			c.request = request
-		}
-		if opts.Priority != PriorityDefault {
-			c.priority = C.int(opts.Priority.toC())
-		}
-	}
+	args.submitOpts(&c, opts, "")
 	cjob := args.str("job", job)
 	if args.err != nil {
 		return 0, args.err
@@ -278,6 +316,51 @@ func (s *Scheduler) Submit(job string, opts *SubmitOptions) (RunID, error) {
 	call, msg := s.begin()
 	err := s.finish(call, C.go_jobq_run_submit(s.g, call, &msg[0], errCap, &id, cjob, &c), msg)
 	return RunID(id), err
+}
+
+// BatchRun is one run of a SubmitBatch: a run of Job with the options.
+type BatchRun struct {
+	Job string
+	SubmitOptions
+}
+
+// SubmitBatch submits runs in one transaction (one fsync for all of them
+// with a database) and returns their ids, in order. Runs are submitted in
+// order: if one fails, the error names its index ("runs[2]: ...") and the
+// runs before it stay submitted; their ids are returned with the error.
+func (s *Scheduler) SubmitBatch(runs []BatchRun) ([]RunID, error) {
+	var args cargs
+	defer args.free()
+	n := len(runs)
+	// Go memory holding only C pointers may be passed to C.
+	jobs := make([]*C.char, n)
+	opts := make([]C.jobq_submit_opts, n)
+	out := make([]C.jobq_run_id, n)
+	for i := range runs {
+		what := fmt.Sprintf("runs[%d].", i)
+		args.submitOpts(&opts[i], &runs[i].SubmitOptions, what)
+		jobs[i] = args.str(what+"Job", runs[i].Job)
+	}
+	if args.err != nil {
+		return nil, args.err
+	}
+	var cjobs **C.char
+	var copts *C.jobq_submit_opts
+	var cout *C.jobq_run_id
+	if n > 0 {
+		cjobs, copts, cout = &jobs[0], &opts[0], &out[0]
+	}
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_run_submit_batch(s.g, call, &msg[0], errCap,
+		cout, cjobs, copts, C.size_t(n)), msg)
+	ids := make([]RunID, 0, n)
+	for _, id := range out {
+		if id == 0 { // the failed run and those after it
+			break
+		}
+		ids = append(ids, RunID(id))
+	}
+	return ids, err
 }
 
 // Cancel cancels a queued or running run; ErrState if it already ended.
@@ -408,6 +491,35 @@ func (s *Scheduler) MigrateToLegacy() (uint64, error) {
 	call, msg := s.begin()
 	err := s.finish(call, C.go_jobq_migrate_to_legacy(s.g, call, &msg[0], errCap, &out), msg)
 	return uint64(out), err
+}
+
+// Cleanup applies retention now: it deletes the terminal runs (and their
+// events) that ended more than retentionPeriod seconds ago, at most
+// maxRuns of them (0: all), whether or not jobRunCleanup is enabled, and
+// returns how many it deleted.
+func (s *Scheduler) Cleanup(maxRuns uint64) (uint64, error) {
+	var out C.uint64_t
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_cleanup(s.g, call, &msg[0], errCap,
+		C.uint64_t(maxRuns), &out), msg)
+	return uint64(out), err
+}
+
+// MetricsContentType is the Content-Type to serve Metrics with.
+const MetricsContentType = C.JOBQ_METRICS_CONTENT_TYPE
+
+// Metrics renders every metric in the Prometheus text exposition format
+// 0.0.4, for a host to serve on /metrics (with MetricsContentType).
+func (s *Scheduler) Metrics() (string, error) {
+	var out *C.char
+	var n C.size_t
+	call, msg := s.begin()
+	if err := s.finish(call, C.go_jobq_metrics_render(s.g, call, &msg[0], errCap,
+		&out, &n), msg); err != nil {
+		return "", err
+	}
+	defer C.jobq_free(unsafe.Pointer(out))
+	return C.GoStringN(out, C.int(n)), nil
 }
 
 // Version is the version of the loaded library ("0.1.0").

@@ -148,6 +148,22 @@ int gojobq_open(gojobq **out, uintptr_t token, int hosts, const char *config,
     return 0;
 }
 
+int gojobq_open_read_only(gojobq **out, const char *db, char *err, size_t cap)
+{
+    *out = NULL;
+    gojobq *g = calloc(1, sizeof *g);
+    if (!g)
+        return fail(err, cap, JOBQ_ENOMEM, "out of memory");
+    int rc = jobq_open_read_only(&g->s, db, err, cap);
+    if (rc) {
+        free(g);
+        return rc;
+    }
+    pthread_mutex_init(&g->mu, NULL);
+    *out = g;
+    return 0;
+}
+
 int gojobq_close(gojobq *g, char *err, size_t cap)
 {
     int rc = enter(g, 0, err, cap);

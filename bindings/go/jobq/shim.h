@@ -30,6 +30,8 @@ typedef struct gojobq gojobq;
  * while other goroutines use the handle. */
 int gojobq_open(gojobq **out, uintptr_t token, int hosts, const char *config,
                 const char *db, int durability, char *err, size_t cap);
+/* Open `db` read-only (jobq_open_read_only): no host interfaces. */
+int gojobq_open_read_only(gojobq **out, const char *db, char *err, size_t cap);
 /* Free the library handle; idempotent; JOBQ_EBUSY from its own callback. */
 int gojobq_close(gojobq *g, char *err, size_t cap);
 /* Free the shim itself, once no Go code can reach it (the finalizer). */
@@ -56,7 +58,22 @@ void gojobq_free(gojobq *g);
     X(jobq_run_report,                                                         \
       P(jobq_run_id id, jobq_run_state state, const char *detail),             \
       P(id, state, detail))                                                    \
+    X(jobq_run_submit_batch,                                                   \
+      P(jobq_run_id *out_ids, const char *const *jobs,                         \
+        const jobq_submit_opts *opts, size_t count),                           \
+      P(out_ids, jobs, opts, count))                                           \
     X(jobq_run_get, P(jobq_run_info *info, jobq_run_id id), P(info, id))       \
+    X(jobq_run_list,                                                           \
+      P(jobq_run_id **out_ids, size_t *out_count,                              \
+        const jobq_run_filter *filter),                                        \
+      P(out_ids, out_count, filter))                                           \
+    X(jobq_run_search,                                                         \
+      P(jobq_run_id **out_ids, size_t *out_count, const char *text,            \
+        size_t limit),                                                         \
+      P(out_ids, out_count, text, limit))                                      \
+    X(jobq_run_explain, P(char **out_json, jobq_run_id id), P(out_json, id))   \
+    X(jobq_cleanup, P(uint64_t max_runs, uint64_t *out_deleted),               \
+      P(max_runs, out_deleted))                                                \
     X(jobq_tick, P(jobq_time_ms now, jobq_tick_stats *stats), P(now, stats))   \
     X(jobq_next_deadline, P(jobq_time_ms *out), P(out))                        \
     X(jobq_configure, P(const char *json), P(json))                            \
@@ -64,7 +81,9 @@ void gojobq_free(gojobq *g);
     X(jobq_property_get, P(const char *key, char *buf, size_t buf_cap),        \
       P(key, buf, buf_cap))                                                    \
     X(jobq_config_dump, P(char **out_json), P(out_json))                       \
-    X(jobq_migrate_to_legacy, P(uint64_t *out_moved), P(out_moved))
+    X(jobq_migrate_to_legacy, P(uint64_t *out_moved), P(out_moved))            \
+    X(jobq_metrics_render, P(char **out_text, size_t *out_len),                \
+      P(out_text, out_len))
 
 #define GOJOBQ_DECLARE(name, params, args)                                     \
     int go_##name(gojobq *g, uint64_t call, char *err, size_t cap params);

@@ -14,7 +14,7 @@ build tree next to this checkout (build/lib), else the system linker path.
         print(s.run(run_id).state)
 """
 
-from ._ffi import UNLIMITED, ffi, lib, library_path
+from ._ffi import METRICS_CONTENT_TYPE, UNLIMITED, ffi, lib, library_path
 from ._host import DeployError
 from .errors import (AlreadyExists, BusyError, CallbackError, InvalidArgument,
                      JobqError, NotFound, OutOfMemory, ParseError, RangeError,
@@ -27,7 +27,8 @@ from .scheduler import Scheduler
 
 __all__ = [
     "AlreadyExists", "Blocked", "BusyError", "CallbackError", "DeployError",
-    "DeployRequest", "Event", "InvalidArgument", "JobqError", "NotFound",
+    "DeployRequest", "Event", "InvalidArgument", "JobqError",
+    "METRICS_CONTENT_TYPE", "NotFound",
     "OutOfMemory", "ParseError", "QUOTA_REJECTED", "RESOURCES", "RangeError",
     "Resources", "RunInfo", "Scheduler", "StateError", "StorageError",
     "TickStats", "UNLIMITED", "UnexpectedError", "VersionError",

@@ -2,7 +2,7 @@
 
 This is cffi's ABI mode: nothing is compiled when the package is installed,
 the declarations below are matched against libjobq.so.0 at run time. They are
-a hand copy of include/jobq/{jobq,host,errors}.h and must follow those
+a hand copy of include/jobq/{jobq,host,errors,metrics}.h and must follow those
 headers exactly (same field order, same types); tests/test_abi.py compares
 every struct size and field offset with what a C compiler computes from the
 real headers, so a drift fails the tests instead of corrupting memory.
@@ -176,6 +176,14 @@ typedef struct jobq_run_info {
     char detail[512];
 } jobq_run_info;
 
+typedef struct jobq_run_filter {
+    unsigned version;
+    const char *ns;
+    int priority;
+    int state;
+    size_t limit;
+} jobq_run_filter;
+
 typedef struct jobq_tick_stats {
     unsigned version;
     unsigned finished;
@@ -206,6 +214,8 @@ const char *jobq_run_state_name(jobq_run_state state);
 int jobq_options_init(jobq_options *opts, unsigned version);
 int jobq_open(jobq_scheduler **out, const jobq_options *opts, char *err,
               size_t err_cap);
+int jobq_open_read_only(jobq_scheduler **out, const char *db_path, char *err,
+                        size_t err_cap);
 void jobq_close(jobq_scheduler *s);
 int jobq_errmsg(jobq_scheduler *s, char *buf, size_t cap);
 
@@ -216,11 +226,21 @@ int jobq_job_set_flow(jobq_scheduler *s, const char *job, jobq_flow flow);
 int jobq_submit_opts_init(jobq_submit_opts *opts, unsigned version);
 int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
                     const jobq_submit_opts *opts);
+int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
+                          const char *const *jobs, const jobq_submit_opts *opts,
+                          size_t count);
 int jobq_run_cancel(jobq_scheduler *s, jobq_run_id id, const char *detail);
 int jobq_run_report(jobq_scheduler *s, jobq_run_id id, jobq_run_state state,
                     const char *detail);
 int jobq_run_info_init(jobq_run_info *info, unsigned version);
 int jobq_run_get(jobq_scheduler *s, jobq_run_info *info, jobq_run_id id);
+int jobq_run_filter_init(jobq_run_filter *filter, unsigned version);
+int jobq_run_list(jobq_scheduler *s, jobq_run_id **out_ids, size_t *out_count,
+                  const jobq_run_filter *filter);
+int jobq_run_search(jobq_scheduler *s, jobq_run_id **out_ids, size_t *out_count,
+                    const char *text, size_t limit);
+int jobq_run_explain(jobq_scheduler *s, char **out_json, jobq_run_id id);
+int jobq_cleanup(jobq_scheduler *s, uint64_t max_runs, uint64_t *out_deleted);
 
 int jobq_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *stats);
 int jobq_next_deadline(jobq_scheduler *s, jobq_time_ms *out);
@@ -231,6 +251,8 @@ int jobq_property_get(jobq_scheduler *s, const char *key, char *buf, size_t cap)
 int jobq_config_dump(jobq_scheduler *s, char **out_json);
 int jobq_migrate_to_legacy(jobq_scheduler *s, uint64_t *out_moved);
 void jobq_free(void *ptr);
+
+int jobq_metrics_render(jobq_scheduler *s, char **out_text, size_t *out_len);
 """
 
 # Versions of the structs and vtables this declaration matches.
@@ -242,6 +264,7 @@ EVENT_SINK_VERSION = 1
 JOB_DEF_VERSION = 1
 SUBMIT_OPTS_VERSION = 1
 RUN_INFO_VERSION = 1
+RUN_FILTER_VERSION = 1
 TICK_STATS_VERSION = 1
 
 # Macros ABI mode cannot see (they are not plain integer literals in C).
@@ -250,6 +273,8 @@ UNLIMITED = INT64_MAX        # JOBQ_UNLIMITED
 TIME_NOW = -(2**63)          # JOBQ_TIME_NOW
 NO_DEADLINE = INT64_MAX      # JOBQ_NO_DEADLINE
 PRIORITY_DEFAULT = -1        # JOBQ_PRIORITY_DEFAULT
+ANY = -1                     # JOBQ_ANY (jobq_run_filter)
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DEPLOY_QUOTA_REJECTED = 1    # JOBQ_DEPLOY_QUOTA_REJECTED
 
 SONAME = "libjobq.so.0"

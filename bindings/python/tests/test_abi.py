@@ -42,7 +42,8 @@ def layout():
 STRUCTS = ["jobq_resources", "jobq_clock", "jobq_probe", "jobq_event_sink",
            "jobq_deploy_request",
            "jobq_deployer", "jobq_event", "jobq_options", "jobq_job_def",
-           "jobq_submit_opts", "jobq_run_info", "jobq_tick_stats"]
+           "jobq_submit_opts", "jobq_run_info", "jobq_run_filter",
+           "jobq_tick_stats"]
 
 
 # A fixed-size value type (host.h: "it will not grow").
@@ -72,8 +73,11 @@ def test_constants_match_the_headers(layout):
     assert _ffi.NO_DEADLINE == c["JOBQ_NO_DEADLINE"]
     assert _ffi.PRIORITY_DEFAULT == c["JOBQ_PRIORITY_DEFAULT"]
     assert _ffi.DEPLOY_QUOTA_REJECTED == c["JOBQ_DEPLOY_QUOTA_REJECTED"]
+    assert _ffi.ANY == c["JOBQ_ANY"]
+    assert _ffi.METRICS_CONTENT_TYPE == c["JOBQ_METRICS_CONTENT_TYPE"] == \
+        jobq.METRICS_CONTENT_TYPE
     for name in ("OPTIONS", "CLOCK", "PROBE", "DEPLOYER", "JOB_DEF",
-                 "SUBMIT_OPTS", "RUN_INFO", "TICK_STATS"):
+                 "SUBMIT_OPTS", "RUN_INFO", "RUN_FILTER", "TICK_STATS"):
         # The binding may speak an older version of a struct, never a newer.
         ours, theirs = getattr(_ffi, name + "_VERSION"), c[f"JOBQ_{name}_VERSION"]
         assert ours <= theirs, name
