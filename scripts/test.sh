@@ -5,7 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
 builddir=${BUILDDIR:-build}
-if [ ! -d "$builddir" ]; then
+# Reconfigure an existing build directory (say, one scripts/demo.sh made
+# before the test packages were installed): meson looks for the optional
+# tools (go, pytest, promtool, chromium...) when it configures.
+if [ -d "$builddir" ]; then
+    meson setup --reconfigure "$builddir" -Dwerror=true >/dev/null
+else
     meson setup "$builddir" -Dwerror=true >/dev/null
 fi
 meson compile -C "$builddir" >/dev/null
