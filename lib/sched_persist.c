@@ -23,18 +23,6 @@
 #define CLEANUP_PER_TICK 500
 #define CLEANUP_PER_BATCH 1000
 
-/* The lock discipline of scheduler.c's public entry points. */
-#define ENTER(s)                                                               \
-    const jobq_scheduler *saved_;                                              \
-    do {                                                                       \
-        if (!(s))                                                              \
-            return JOBQ_EINVAL;                                                \
-        int enter_rc_ = jq_sched_enter((s), &saved_);                          \
-        if (enter_rc_)                                                         \
-            return enter_rc_;                                                  \
-    } while (0)
-
-#define LEAVE(s, rc) jq_sched_leave((s), saved_, (rc))
 
 static int store_failed(jobq_scheduler *s, int rc)
 {

@@ -264,17 +264,6 @@ JOBQ_API int jobq_job_def_init(jobq_job_def *def, unsigned version)
     return 0;
 }
 
-#define ENTER(s)                                                               \
-    const jobq_scheduler *saved_;                                              \
-    do {                                                                       \
-        if (!(s))                                                              \
-            return JOBQ_EINVAL;                                                \
-        int enter_rc_ = jq_sched_enter((s), &saved_);                          \
-        if (enter_rc_)                                                         \
-            return enter_rc_;                                                  \
-    } while (0)
-
-#define LEAVE(s, rc) jq_sched_leave((s), saved_, (rc))
 
 static int struct_version_error(jobq_scheduler *s, const char *what,
                                 unsigned version, unsigned known)

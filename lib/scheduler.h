@@ -32,6 +32,22 @@ struct jobq_scheduler {
 /* Lock discipline for every public entry point. */
 int jq_sched_enter(jobq_scheduler *s, const jobq_scheduler **saved);
 int jq_sched_leave(jobq_scheduler *s, const jobq_scheduler *saved, int rc);
+
+/* The shape of every public entry point:
+ *     ENTER(s);  ...work, setting rc...  return LEAVE(s, rc);
+ * ENTER returns JOBQ_EINVAL for a NULL handle and JOBQ_EBUSY for a call
+ * from inside one of the handle's own callbacks. */
+#define ENTER(s)                                                               \
+    const jobq_scheduler *saved_;                                              \
+    do {                                                                       \
+        if (!(s))                                                              \
+            return JOBQ_EINVAL;                                                \
+        int enter_rc_ = jq_sched_enter((s), &saved_);                          \
+        if (enter_rc_)                                                         \
+            return enter_rc_;                                                  \
+    } while (0)
+
+#define LEAVE(s, rc) jq_sched_leave((s), saved_, (rc))
 jobq_time_ms jq_sched_now(const jobq_scheduler *s);
 
 /* Persistence glue (sched_persist.c). Without a database these are thin
