@@ -23,7 +23,6 @@
 #define CLEANUP_PER_TICK 500
 #define CLEANUP_PER_BATCH 1000
 
-
 static int store_failed(jobq_scheduler *s, int rc)
 {
     return jq_core_fail(&s->core, rc, "%s", jq_store_errmsg(s->store));
