@@ -368,6 +368,7 @@ static void admit(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
     int64_t budget = c->config.batch_size;
     size_t idle = 0; /* consecutive namespaces that deployed nothing */
     size_t turn = c->ns_turn % c->ns_count;
+    uint64_t turn_before = c->ns_turn;
     while (budget > 0 && idle < c->ns_count && c->journal_status == 0) {
         jq_namespace *ns = c->ns_order[turn];
         turn = (turn + 1) % c->ns_count;
@@ -380,7 +381,7 @@ static void admit(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
         idle = 0;
         c->ns_turn = turn;
     }
-    if (c->journal.turn_saved)
+    if (c->journal.turn_saved && c->ns_turn != turn_before)
         jq_journal_result(c, c->journal.turn_saved(c->journal.ctx, c->ns_turn));
 }
 
