@@ -70,8 +70,13 @@ static int load_state(jobq_scheduler *s, const jobq_options *opts, char *err,
     jq_store_snapshot_end(s->store);
     if (rc != 0)
         return rc;
+    /* What was loaded is what is on disk: the base of the first
+     * transaction. */
+    jq_txn_commit(&s->core);
     if (jq_store_read_only(s->store))
         return 0;
+    if ((rc = jq_sched_writable(s)) != 0)
+        return rc;
     if (new_database || opts->config_json)
         rc = jq_sched_save_config(s);
     /* Before any admission: runs a crash left DEPLOYING. */
@@ -113,28 +118,66 @@ int jq_sched_writable(jobq_scheduler *s)
     if (s->store && jq_store_read_only(s->store))
         return jq_core_fail(&s->core, JOBQ_ESTATE, "the database was opened "
                             "read-only (jobq_open_read_only)");
+    if (s->store)
+        jq_store_call_start(s->store);
+    s->call_mark = jq_txn_mark_now(&s->core);
+    return s->core.journal_status;
+}
+
+/* Commit the open transaction, memory with it: the pending events are
+ * delivered only once the commit succeeded. A failed commit (whose outcome
+ * may be unknown, SPEC section 2) rolls memory back to the last commit,
+ * group-commit waiters' runs included; they get the error too. */
+static int commit_all(jobq_scheduler *s)
+{
+    int rc = jq_store_commit(s->store);
+    if (rc != 0) {
+        jq_txn_rollback(&s->core, NULL);
+        return store_failed(s, rc);
+    }
+    jq_txn_commit(&s->core);
+    /* Terminal runs live on in the database only. */
+    jq_core_evict_ended(&s->core);
     return 0;
 }
 
 int jq_sched_write(jobq_scheduler *s, int rc)
 {
-    if (!s->store || jq_store_read_only(s->store))
-        return rc;
-    if (s->core.journal_status != 0) {
-        jq_store_rollback(s->store);
-        if (!s->core.errmsg[0])
-            store_failed(s, s->core.journal_status);
-        return rc ? rc : s->core.journal_status;
+    jq_core *c = &s->core;
+    int journal = c->journal_status;
+    if (!s->store || jq_store_read_only(s->store)) {
+        if (rc != 0 || journal != 0)
+            jq_txn_rollback(c, &s->call_mark);
+        else
+            jq_txn_commit(c);
+        return rc ? rc : journal;
     }
-    int commit_rc = jq_store_commit(s->store);
-    if (commit_rc != 0) {
-        s->core.journal_status = commit_rc;
-        store_failed(s, commit_rc);
-        return rc ? rc : commit_rc;
+    if (rc == 0 && journal == 0) {
+        int commit_rc = commit_all(s);
+        return commit_rc;
     }
-    /* Terminal runs live on in the database only. */
-    jq_core_evict_ended(&s->core);
-    return rc;
+    if (journal == 0) {
+        /* The call failed by itself. Inside a transaction shared with
+         * group-commit waiters, undo only this call's rows and commit the
+         * waiters' for them; otherwise the whole transaction is this
+         * call's. */
+        bool shared = jq_store_call_end(s->store, false) ||
+                      (jq_store_in_transaction(s->store) &&
+                       jq_store_has_waiters(s->store));
+        if (shared) {
+            jq_txn_rollback(c, &s->call_mark);
+            char msg[sizeof c->errmsg];
+            snprintf(msg, sizeof msg, "%s", c->errmsg);
+            commit_all(s); /* a failure there fails the waiters */
+            snprintf(c->errmsg, sizeof c->errmsg, "%s", msg);
+            return rc;
+        }
+    }
+    jq_store_rollback(s->store);
+    jq_txn_rollback(c, NULL);
+    if (!c->errmsg[0])
+        store_failed(s, journal);
+    return rc ? rc : journal;
 }
 
 /* One submit inside the caller's transaction (not committed). */
@@ -174,9 +217,13 @@ static int submit_one(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
 
 static int commit_with_others(jobq_scheduler *s)
 {
+    /* Our rows stay in the transaction whoever commits it. */
+    jq_store_call_end(s->store, true);
     int rc = jq_store_await_commit(s->store, &s->lock, GROUP_COMMIT_WAIT_MS);
-    if (rc == JOBQ_EBUSY) /* nobody committed in time */
+    if (rc == JOBQ_EBUSY) { /* nobody committed in time */
+        s->core.journal_status = 0;
         return jq_sched_write(s, 0);
+    }
     if (rc != 0)
         return jq_core_fail(&s->core, rc, "the transaction holding this "
                             "submit could not be committed");
@@ -274,8 +321,6 @@ static int submit_all(jobq_scheduler *s, jobq_run_id *out_ids,
             char msg[sizeof s->core.errmsg];
             snprintf(msg, sizeof msg, "%s", s->core.errmsg);
             jq_core_fail(&s->core, rc, "runs[%zu]: %s", i, msg);
-            for (size_t j = i; out_ids && j < count; j++)
-                out_ids[j] = 0;
             return rc;
         }
         if (out_ids)
@@ -294,7 +339,11 @@ JOBQ_API int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
         rc = jq_core_fail(&s->core, JOBQ_EINVAL, "jobs must not be NULL");
     if (rc == 0)
         rc = submit_all(s, out_ids, jobs, opts, count);
-    return LEAVE(s, jq_sched_write(s, rc));
+    rc = jq_sched_write(s, rc);
+    /* All or none (the transaction rolled back). */
+    for (size_t i = 0; rc != 0 && out_ids && i < count; i++)
+        out_ids[i] = 0;
+    return LEAVE(s, rc);
 }
 
 /* ------------------------------------------------------------ list/search */
@@ -469,12 +518,13 @@ static int cleanup_store(jobq_scheduler *s, jobq_time_ms cutoff,
         if (want == 0)
             return 0;
         int rc = jq_store_cleanup(s->store, cutoff, want, &deleted);
-        if (rc == 0)
-            rc = jq_store_commit(s->store);
         if (rc != 0) {
             jq_store_rollback(s->store);
+            jq_txn_rollback(&s->core, NULL);
             return store_failed(s, rc);
         }
+        if ((rc = commit_all(s)) != 0)
+            return rc;
         *total += deleted;
         if (deleted < want)
             return 0;
@@ -494,7 +544,9 @@ JOBQ_API int jobq_cleanup(jobq_scheduler *s, uint64_t max_runs,
     else if (rc == 0)
         total = jq_core_forget_ended(&s->core, cutoff,
                                      max_runs ? max_runs : UINT64_MAX);
+    if (!s->store)
+        rc = jq_sched_write(s, rc);
     if (out_deleted)
-        *out_deleted = total;
+        *out_deleted = rc == 0 ? total : 0;
     return LEAVE(s, rc);
 }

@@ -326,6 +326,8 @@ JOBQ_API int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id,
                                   JOBQ_SUBMIT_OPTS_VERSION);
     else
         rc = jq_sched_submit(s, out_id, job, opts);
+    if (rc != 0 && out_id)
+        *out_id = 0; /* nothing was submitted */
     return LEAVE(s, rc);
 }
 

@@ -26,6 +26,9 @@ struct jobq_scheduler {
     jobq_event_sink events; /* on_event NULL when the host has none */
     struct jq_store *store;     /* NULL without a database */
     struct jq_metrics *metrics; /* counters and histograms (metrics.c) */
+    /* Where the mutating call in progress began (jq_sched_writable): a
+     * call that fails rolls memory back to it (core/undo.c). */
+    jq_txn_mark call_mark;
     char errmsg[512];
 };
 
@@ -55,12 +58,15 @@ jobq_time_ms jq_sched_now(const jobq_scheduler *s);
 int jq_sched_attach_store(jobq_scheduler *s, const jobq_options *opts,
                           bool read_only, char *err, size_t err_cap);
 void jq_sched_detach_store(jobq_scheduler *s);
-/* End of a mutating call: make the changes the core announced durable (one
- * transaction per public call). Returns rc, or JOBQ_EIO if rc was 0 and the
- * commit failed. */
+/* End of a mutating call: the call is a transaction over memory and disk.
+ * If rc is 0 and nothing failed, commit (the changes the core announced
+ * become durable, then its events are delivered); otherwise roll back, in
+ * memory and on disk, to where the call began. Returns rc, or the error
+ * of the journal or the commit. */
 int jq_sched_write(jobq_scheduler *s, int rc);
-/* 0, or JOBQ_ESTATE (with a message) when the database is read-only: every
- * mutating entry point asks before changing anything. */
+/* 0, or JOBQ_ESTATE (with a message) when the database is read-only. Every
+ * mutating entry point asks before changing anything, and this is where
+ * its transaction begins (a savepoint in memory). */
 int jq_sched_writable(jobq_scheduler *s);
 /* The core answered JOBQ_ENOTFOUND for run `id`: with a database the run
  * may have ended (terminal runs live on disk only); then JOBQ_ESTATE with

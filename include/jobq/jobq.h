@@ -332,8 +332,9 @@ JOBQ_API int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id,
 /* Submit `count` runs in one transaction (one fsync for all of them with a
  * database): run i is of job jobs[i] with options opts[i] (opts may be
  * NULL for defaults everywhere). out_ids (may be NULL) receives the ids.
- * Runs are submitted in order; if run i fails, runs 0..i-1 stay submitted,
- * out_ids[i..count-1] are set to 0 and the message names index i.
+ * Runs are submitted in order, all or none: if run i fails, no run of the
+ * batch is submitted (with or without a database), every out_ids[] is set
+ * to 0 and the message names index i.
  *
  * Concurrent single submits are also group-committed: while other threads
  * wait for the handle, a submit leaves its transaction open for the next

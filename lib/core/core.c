@@ -73,13 +73,14 @@ jq_namespace *jq_core_namespace(jq_core *c, const char *name, bool create)
         c->ns_order = order;
         c->ns_capacity = capacity;
     }
-    ns = calloc(1, sizeof *ns);
+    ns = jq_core_calloc(1, sizeof *ns);
     if (!ns || !(ns->name = jq_copy_string(name)))
         goto fail;
     if (jq_strmap_put(&c->namespaces, ns) != 0)
         goto fail;
     ns->index = c->ns_count;
-    c->ns_order[c->ns_count++] = ns;
+    c->ns_order[c->ns_count++] = ns; /* ns_count: restored by the mark */
+    jq_undo_created_ns(c, ns);
     return ns;
 fail:
     if (ns)
@@ -121,7 +122,7 @@ int jq_core_init(jq_core *c, const jobq_probe *probe,
 jq_run *jq_run_alloc(const char *name)
 {
     size_t length = name ? strlen(name) : 0;
-    jq_run *run = calloc(1, sizeof *run + length + 1);
+    jq_run *run = jq_core_calloc(1, sizeof *run + length + 1);
     if (run && length)
         memcpy(run->name, name, length + 1);
     return run;
@@ -146,6 +147,7 @@ static void free_list(jq_list *list)
 
 void jq_core_destroy(jq_core *c)
 {
+    jq_txn_destroy(c);
     for (size_t i = 0; i < c->ns_count; i++) {
         jq_namespace *ns = c->ns_order[i];
         for (int p = 0; p < JQ_PRIORITIES; p++)
@@ -238,13 +240,14 @@ int jq_core_define_job(jq_core *c, jobq_time_ms now, const jobq_job_def *def)
         return jq_core_fail(c, JOBQ_EINVAL, "payload is NULL but payload_len "
                             "is %zu", def->payload_len);
 
+    /* A namespace created here is undone with the rest if the call fails. */
     jq_namespace *ns = jq_core_namespace(c, def->ns, true);
     char *domain = jq_copy_string(def->domain ? def->domain : "");
-    void *payload = def->payload_len ? malloc(def->payload_len) : NULL;
+    void *payload = def->payload_len ? jq_core_malloc(def->payload_len) : NULL;
     jq_job *job = jq_core_job(c, def->name);
     bool created = job == NULL;
     if (created)
-        job = calloc(1, sizeof *job);
+        job = jq_core_calloc(1, sizeof *job);
     if (!ns || !domain || (def->payload_len && !payload) || !job)
         goto oom;
     if (created) {
@@ -254,11 +257,15 @@ int jq_core_define_job(jq_core *c, jobq_time_ms now, const jobq_job_def *def)
             free(job->name);
             goto oom;
         }
+        jq_undo_created_job(c, job);
     }
     if (payload)
         memcpy(payload, def->payload, def->payload_len);
-    free(job->domain);
-    free(job->payload);
+    jq_undo_job(c, job);
+    jq_defer_free(c, job->domain);
+    jq_defer_free(c, job->payload);
+    jq_undo_alloc(c, domain);
+    jq_undo_alloc(c, payload);
     job->domain = domain;
     job->payload = payload;
     job->payload_len = def->payload_len;
@@ -270,7 +277,7 @@ int jq_core_define_job(jq_core *c, jobq_time_ms now, const jobq_job_def *def)
     job->flow = (uint8_t)def->flow;
     jq_save_job(c, job);
     if (c->journal.load_payload) { /* on disk now; read back at deploy */
-        free(job->payload);
+        jq_defer_free(c, job->payload);
         job->payload = NULL;
     }
     if (to_legacy && !created)
@@ -295,6 +302,7 @@ int jq_core_set_job_flow(jq_core *c, jobq_time_ms now, const char *name,
         return jq_core_fail(c, JOBQ_EINVAL, "flow: %d is not priority (0) or "
                             "legacy (1)", (int)flow);
     bool to_legacy = job->flow != JOBQ_FLOW_LEGACY && flow == JOBQ_FLOW_LEGACY;
+    jq_undo_job(c, job);
     job->flow = (uint8_t)flow;
     jq_save_job(c, job);
     if (to_legacy)
@@ -332,6 +340,8 @@ int jq_core_submit(jq_core *c, jobq_time_ms now, jobq_run_id *out_id,
         jq_free_run(run);
         return jq_core_fail(c, JOBQ_ENOMEM, "out of memory submitting a run");
     }
+    jq_undo_created_run(c, run);
+    jq_undo_idmap_put(c, run);
     c->next_id++;
     run->job = job;
     run->ns = job->ns;
@@ -347,7 +357,7 @@ int jq_core_submit(jq_core *c, jobq_time_ms now, jobq_run_id *out_id,
         *out_id = run->id;
 
     if (!legacy) {
-        jq_list_push_back(&jq_queue_of(run)->runs, run);
+        jq_tx_push_back(c, &jq_queue_of(run)->runs, run);
         c->queued++;
     }
     jq_save_run(c, run);
@@ -447,6 +457,7 @@ int jq_core_migrate_to_legacy(jq_core *c, jobq_time_ms now,
     for (size_t i = 0; i < c->jobs.capacity; i++) {
         jq_job *job = c->jobs.slots[i];
         if (job && job->flow != JOBQ_FLOW_LEGACY) {
+            jq_undo_job(c, job);
             job->flow = JOBQ_FLOW_LEGACY;
             jq_save_job(c, job);
         }
@@ -466,11 +477,12 @@ uint64_t jq_core_forget_ended(jq_core *c, jobq_time_ms cutoff,
     while (removed < max_runs && c->ended.first &&
            c->ended.first->ended_at < cutoff) {
         jq_run *run = c->ended.first;
-        jq_list_remove(&c->ended, run);
+        jq_tx_remove(c, &c->ended, run);
         jq_idmap_remove(&c->runs, run->id);
+        jq_undo_idmap_removed(c, run);
         if (c->journal.run_deleted)
             jq_journal_result(c, c->journal.run_deleted(c->journal.ctx, run));
-        jq_free_run(run);
+        jq_defer_free_run(c, run);
         removed++;
     }
     return removed;

@@ -24,6 +24,7 @@
 #include "jobq/jobq.h"
 #include "queue.h"
 #include "runtable.h"
+#include "undo.h"
 #include "wrr.h"
 
 #define JQ_PRIORITIES 2
@@ -162,6 +163,9 @@ typedef struct jq_core {
     uint64_t next_id;
     uint64_t cycle;
     jobq_time_ms last_tick;
+
+    /* The open transaction over this memory (undo.c). */
+    jq_txn txn;
 
     char errmsg[512];
 } jq_core;

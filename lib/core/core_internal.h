@@ -34,6 +34,9 @@ jq_queue *jq_queue_of(const jq_run *run);
 void jq_reset_head_state(jq_queue *q);
 void jq_dequeue(jq_core *c, jq_run *run);
 void jq_release(jq_run *run);
+/* Count the run's request as allocated in its namespace (jq_release's
+ * inverse). */
+void jq_allocate(jq_run *run);
 void jq_end_run(jq_core *c, jq_run *run, jobq_time_ms now,
                 jobq_run_state state, jq_reason reason, const char *detail);
 void jq_end_deployed_run(jq_core *c, jq_run *run, jobq_time_ms now,

@@ -20,10 +20,11 @@
  * the head of its queue and that queue sits out the rest of the cycle. */
 static void jq_reschedule_deployed(jq_core *c, jq_run *run, jobq_time_ms now)
 {
-    jq_list_remove(&c->running, run);
+    jq_undo_run(c, run);
+    jq_tx_remove(c, &c->running, run);
     jq_release(run);
     jq_queue *q = jq_queue_of(run);
-    jq_list_insert_by_seq(&q->runs, run);
+    jq_tx_insert_by_seq(c, &q->runs, run);
     c->queued++;
     if (q->runs.first == run)
         jq_reset_head_state(q);
@@ -137,6 +138,7 @@ static void expire_head(jq_core *c, jq_queue *q, jobq_time_ms now,
     if (now - q->head_blocked_since < c->config.head_timeout_s * 1000)
         return;
     if (head->retries_used < c->config.head_retry_count) {
+        jq_undo_run(c, head);
         head->retries_used++;
         q->head_blocked_since = now;
         jq_save_run(c, head);
@@ -246,6 +248,7 @@ static bool deploy_head(jq_core *c, jq_queue *q, jq_run *head,
                         jobq_time_ms now, jobq_tick_stats *st)
 {
     char msg[256];
+    jq_undo_run(c, head);
     head->state = JOBQ_RUN_DEPLOYING;
     head->deploy_attempts++;
     jq_save_run(c, head);

@@ -49,7 +49,8 @@ int jq_core_restore_run(jq_core *c, jq_run *run)
 static void requeue_undeployed(jq_core *c, jq_run *run, jobq_time_ms now,
                                const char *reason)
 {
-    jq_list_remove(&c->running, run);
+    jq_undo_run(c, run);
+    jq_tx_remove(c, &c->running, run);
     jq_release(run);
     run->state = JOBQ_RUN_QUEUED;
     if (run->flow == JOBQ_FLOW_LEGACY) {
@@ -57,7 +58,7 @@ static void requeue_undeployed(jq_core *c, jq_run *run, jobq_time_ms now,
         return;
     }
     jq_queue *q = jq_queue_of(run);
-    jq_list_insert_by_seq(&q->runs, run);
+    jq_tx_insert_by_seq(c, &q->runs, run);
     c->queued++;
     if (q->runs.first == run)
         jq_reset_head_state(q);
@@ -73,6 +74,7 @@ static void requeue_undeployed(jq_core *c, jq_run *run, jobq_time_ms now,
 /* The deploy happened: record it as the normal path would have. */
 static void settle_deployed(jq_core *c, jq_run *run, jobq_time_ms now)
 {
+    jq_undo_run(c, run);
     run->state = JOBQ_RUN_RUNNING;
     run->deployed_at = now;
     jq_save_run(c, run);
@@ -140,6 +142,7 @@ void jq_core_settle_deploying(jq_core *c, jobq_time_ms now)
     }
 }
 
+/* After a commit, outside any transaction: not recorded. */
 void jq_core_evict_ended(jq_core *c)
 {
     while (c->ended.first) {

@@ -164,3 +164,28 @@ void *jq_strmap_get(const jq_strmap *map, const char *key)
             return map->slots[i];
     return NULL;
 }
+
+void jq_strmap_remove(jq_strmap *map, const char *key)
+{
+    if (map->capacity == 0)
+        return;
+    size_t mask = map->capacity - 1;
+    size_t i = hash_string(key) & mask;
+    while (map->slots[i] && strcmp(map->key_of(map->slots[i]), key) != 0)
+        i = (i + 1) & mask;
+    if (!map->slots[i])
+        return;
+    /* Backward-shift deletion, as for the id map. */
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; map->slots[j]; j = (j + 1) & mask) {
+        size_t home = hash_string(map->key_of(map->slots[j])) & mask;
+        bool movable = (j > hole) ? (home <= hole || home > j)
+                                  : (home <= hole && home > j);
+        if (movable) {
+            map->slots[hole] = map->slots[j];
+            hole = j;
+        }
+    }
+    map->slots[hole] = NULL;
+    map->count--;
+}

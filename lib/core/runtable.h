@@ -43,5 +43,7 @@ void jq_strmap_init(jq_strmap *map, jq_key_fn key_of);
 void jq_strmap_free(jq_strmap *map);
 int jq_strmap_put(jq_strmap *map, void *value);
 void *jq_strmap_get(const jq_strmap *map, const char *key);
+/* Remove the value stored under `key`, if any (the value is not freed). */
+void jq_strmap_remove(jq_strmap *map, const char *key);
 
 #endif

@@ -58,12 +58,13 @@ void jq_event_for_run(jobq_event *ev, jobq_event_type type,
     ev->detail = "";
 }
 
+/* Journal the event now; deliver it (metrics, the host's sink) when the
+ * transaction commits (undo.c). ev->reason must be a static string. */
 void jq_publish(jq_core *c, const jobq_event *ev)
 {
     if (c->journal.event)
         jq_journal_result(c, c->journal.event(c->journal.ctx, ev));
-    if (c->emit)
-        c->emit(c->emit_ctx, ev);
+    jq_txn_event(c, ev);
 }
 
 void jq_emit_simple(jq_core *c, jobq_event_type type, jobq_time_ms now,
@@ -101,16 +102,18 @@ void jq_dequeue(jq_core *c, jq_run *run)
 {
     jq_queue *q = jq_queue_of(run);
     bool was_head = q->runs.first == run;
-    jq_list_remove(&q->runs, run);
+    jq_tx_remove(c, &q->runs, run);
     c->queued--;
     if (was_head)
         jq_reset_head_state(q);
 }
 
-static void jq_set_detail(jq_run *run, const char *detail)
+/* The caller recorded the run (jq_undo_run) before changing it. */
+static void jq_set_detail(jq_core *c, jq_run *run, const char *detail)
 {
-    free(run->detail);
+    jq_defer_free(c, run->detail);
     run->detail = (detail && *detail) ? jq_copy_string(detail) : NULL;
+    jq_undo_alloc(c, run->detail);
 }
 
 /* Sums of requests (what a namespace has allocated, what this cycle
@@ -131,17 +134,25 @@ void jq_release(jq_run *run)
             run->ns->allocated.amount[d], -run->request.amount[d]);
 }
 
+void jq_allocate(jq_run *run)
+{
+    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++)
+        run->ns->allocated.amount[d] = jq_add_clamped(
+            run->ns->allocated.amount[d], run->request.amount[d]);
+}
+
 /* Move a run that is in no list (just dequeued, or taken off the running
  * list) into a terminal state and announce it. */
 void jq_end_run(jq_core *c, jq_run *run, jobq_time_ms now,
                     jobq_run_state state, jq_reason reason,
                     const char *detail)
 {
+    jq_undo_run(c, run);
     run->state = (uint8_t)state;
     run->reason = (uint8_t)reason;
     run->ended_at = now;
-    jq_set_detail(run, detail);
-    jq_list_push_back(&c->ended, run);
+    jq_set_detail(c, run, detail);
+    jq_tx_push_back(c, &c->ended, run);
     jq_save_run(c, run);
     jobq_event_type type = state == JOBQ_RUN_FINISHED ? JOBQ_EVENT_FINISHED
                            : state == JOBQ_RUN_FAILED ? JOBQ_EVENT_FAILED
@@ -153,16 +164,17 @@ void jq_end_deployed_run(jq_core *c, jq_run *run, jobq_time_ms now,
                              jobq_run_state state, jq_reason reason,
                              const char *detail)
 {
-    jq_list_remove(&c->running, run);
+    jq_tx_remove(c, &c->running, run);
     jq_release(run);
     jq_end_run(c, run, now, state, reason, detail);
 }
 
 void jq_mark_running(jq_core *c, jq_run *run, jobq_time_ms now)
 {
+    jq_undo_run(c, run);
     run->state = JOBQ_RUN_RUNNING;
     run->deployed_at = now;
-    jq_list_push_back(&c->running, run);
+    jq_tx_push_back(c, &c->running, run);
     for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++) {
         run->ns->allocated.amount[d] = jq_add_clamped(
             run->ns->allocated.amount[d], run->request.amount[d]);
@@ -182,9 +194,14 @@ void jq_mark_running(jq_core *c, jq_run *run, jobq_time_ms now)
  * deploying twice. False if the journal failed (nothing is deployed). */
 bool jq_persist_before_deploy(jq_core *c)
 {
-    if (!c->journal.barrier)
-        return c->journal_status == 0;
-    jq_journal_result(c, c->journal.barrier(c->journal.ctx));
+    if (c->journal_status == 0 && c->journal.barrier)
+        jq_journal_result(c, c->journal.barrier(c->journal.ctx));
+    if (c->journal_status != 0)
+        return false;
+    /* A commit point, with or without a database: what came before is
+     * kept whatever happens to the rest of the call (undo.c). */
+    jq_txn_commit(c);
+    jq_txn_mark_now(c);
     return c->journal_status == 0;
 }
 
@@ -195,6 +212,10 @@ int jq_call_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
     msg[0] = '\0';
     if (!c->has_deployer || !c->deployer.deploy)
         return 0;
+    /* After the write-ahead commit: a rollback from here on puts the run
+     * back as committed, then where a reopen would (undo.c). */
+    jq_undo_run(c, run);
+    jq_undo_deploying(c, run);
     const void *payload = run->job->payload;
     size_t payload_len = run->job->payload_len;
     void *loaded = NULL;
@@ -234,6 +255,7 @@ int jq_call_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
 void jq_deploy_legacy(jq_core *c, jq_run *run, jobq_time_ms now)
 {
     char msg[256];
+    jq_undo_run(c, run);
     run->flow = JOBQ_FLOW_LEGACY;
     run->state = JOBQ_RUN_DEPLOYING;
     run->deploy_attempts++;

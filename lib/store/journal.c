@@ -67,7 +67,8 @@ static int job_saved(void *ctx, const jq_job *job)
                           SQLITE_STATIC);
     if (id)
         sqlite3_bind_int(stmt, 11, payload_known);
-    rc = jq_store_exec(st, stmt, "saving a job");
+    rc = id ? jq_store_exec_one(st, stmt, "saving a job")
+            : jq_store_exec(st, stmt, "saving a job");
     if (rc == 0 && !id)
         rc = jq_store_remember_job(st, job->name,
                                    sqlite3_last_insert_rowid(st->db));
@@ -119,7 +120,7 @@ static int update_run(jq_store *st, const jq_run *run)
     sqlite3_bind_text(stmt, 8, jq_reason_name((jq_reason)run->reason), -1,
                       SQLITE_STATIC);
     jq_store_bind_text(stmt, 9, run->detail, true);
-    return jq_store_exec(st, stmt, "saving a run");
+    return jq_store_exec_one(st, stmt, "saving a run");
 }
 
 static int run_saved(void *ctx, const jq_run *run)
@@ -221,7 +222,7 @@ static int turn_saved(void *ctx, uint64_t turn)
     if (!stmt)
         return rc ? rc : JOBQ_EIO;
     sqlite3_bind_int64(stmt, 1, (int64_t)turn);
-    rc = jq_store_exec(st, stmt, "saving the namespace turn");
+    rc = jq_store_exec_one(st, stmt, "saving the namespace turn");
     if (rc == 0) {
         st->saved_turn = turn;
         st->turn_known = true;
@@ -386,5 +387,5 @@ int jq_store_save_config(jq_store *st, const char *json)
     if (!stmt)
         return rc ? rc : JOBQ_EIO;
     sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
-    return jq_store_exec(st, stmt, "saving the configuration");
+    return jq_store_exec_one(st, stmt, "saving the configuration");
 }

@@ -231,6 +231,15 @@ int jq_store_exec(jq_store *st, sqlite3_stmt *stmt, const char *what)
     return jq_store_sql_error(st, what);
 }
 
+int jq_store_exec_one(jq_store *st, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = jq_store_exec(st, stmt, what);
+    if (rc == 0 && sqlite3_changes(st->db) != 1)
+        return set_error(st, JOBQ_EIO, "database: %s: expected to change one "
+                         "row, changed %d", what, sqlite3_changes(st->db));
+    return rc;
+}
+
 int jq_store_bind_text(sqlite3_stmt *stmt, int index, const char *text,
                        bool empty_is_null)
 {
@@ -251,10 +260,97 @@ bool jq_store_read_only(const jq_store *st)
 
 /* ---------------------------------------------------------- transactions */
 
+static int exec_savepoint(jq_store *st)
+{
+    if (sqlite3_exec(st->db, "SAVEPOINT jq_call", NULL, NULL, NULL) ==
+        SQLITE_OK)
+        return 0;
+    return jq_store_sql_error(st, "taking a savepoint");
+}
+
+/* Caches of what is on disk follow a rollback: what we believed written
+ * may not be. Namespace and turn rows are written again at the next
+ * commit; runs the rollback removed are inserted (not updated) again; job
+ * row ids are read back. */
+static void forget_unwritten(jq_store *st)
+{
+    st->saved_ns_count = 0;
+    st->turn_known = false;
+    free(st->submit_key);
+    st->submit_key = NULL;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM runs",
+                           -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        st->max_saved_id = (jobq_run_id)sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    for (size_t i = 0; i < st->job_rows.capacity; i++) {
+        jq_job_row *row = st->job_rows.slots[i];
+        if (row) {
+            free(row->name);
+            free(row);
+        }
+    }
+    jq_strmap_free(&st->job_rows);
+    /* If this fails, unknown jobs are inserted again and the UNIQUE name
+     * refuses it: the call fails rather than writing a wrong row id. */
+    stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, name FROM jobs", -1, &stmt,
+                           NULL) == SQLITE_OK)
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(stmt, 1);
+            if (name && jq_store_remember_job(st, name,
+                                              sqlite3_column_int64(stmt, 0)))
+                break;
+        }
+    sqlite3_finalize(stmt);
+}
+
+void jq_store_call_start(jq_store *st)
+{
+    st->call_savepoint = false;
+}
+
+bool jq_store_has_waiters(const jq_store *st)
+{
+    return st->waiters != NULL;
+}
+
+bool jq_store_call_end(jq_store *st, bool keep)
+{
+    if (!st->call_savepoint)
+        return false;
+    st->call_savepoint = false;
+    if (keep) {
+        sqlite3_exec(st->db, "RELEASE jq_call", NULL, NULL, NULL);
+        return true;
+    }
+    if (sqlite3_exec(st->db, "ROLLBACK TO jq_call; RELEASE jq_call", NULL,
+                     NULL, NULL) != SQLITE_OK ||
+        sqlite3_get_autocommit(st->db)) {
+        /* The whole transaction is gone: the caller rolls back all. */
+        jq_store_rollback(st);
+        return false;
+    }
+    forget_unwritten(st);
+    return true;
+}
+
 int jq_store_begin(jq_store *st)
 {
-    if (st->in_transaction)
-        return 0;
+    if (st->in_transaction) {
+        /* SQLite rolls a transaction back by itself after some errors (a
+         * full disk, an I/O error): never write on in autocommit mode. */
+        if (sqlite3_get_autocommit(st->db))
+            return set_error(st, JOBQ_EIO, "database: the transaction was "
+                             "rolled back after an earlier error");
+        if (!st->waiters || st->call_savepoint)
+            return 0;
+        int rc = exec_savepoint(st);
+        if (rc == 0)
+            st->call_savepoint = true;
+        return rc;
+    }
     sqlite3_stmt *stmt = jq_store_stmt(st, STMT_BEGIN);
     if (!stmt)
         return JOBQ_EIO;
@@ -321,6 +417,7 @@ int jq_store_commit(jq_store *st)
         return rc;
     }
     st->in_transaction = false;
+    st->call_savepoint = false;
     st->commits++;
     release_waiters(st, 0);
     return 0;
@@ -334,17 +431,9 @@ void jq_store_rollback(jq_store *st)
     if (stmt)
         sqlite3_step(stmt), sqlite3_reset(stmt);
     st->in_transaction = false;
+    st->call_savepoint = false;
     release_waiters(st, JOBQ_EIO);
-    /* What we believed written may not be: write everything again, and
-     * insert (not update) runs the rolled-back transaction inserted. */
-    st->saved_ns_count = 0;
-    st->turn_known = false;
-    sqlite3_stmt *max = NULL;
-    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM runs",
-                           -1, &max, NULL) == SQLITE_OK &&
-        sqlite3_step(max) == SQLITE_ROW)
-        st->max_saved_id = (jobq_run_id)sqlite3_column_int64(max, 0);
-    sqlite3_finalize(max);
+    forget_unwritten(st);
 }
 
 /* ------------------------------------------------------------ open/close */

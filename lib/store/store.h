@@ -64,6 +64,15 @@ void jq_store_snapshot_end(jq_store *st);
 int jq_store_commit(jq_store *st);
 void jq_store_rollback(jq_store *st);
 bool jq_store_in_transaction(const jq_store *st);
+/* Calls sharing a transaction (group commit): a call that writes into a
+ * transaction that holds other callers' changes first takes a savepoint.
+ * jq_store_call_start() begins a call; jq_store_call_end() keeps (RELEASE)
+ * or undoes (ROLLBACK TO) what the call wrote since its savepoint, and
+ * returns whether it had one. */
+void jq_store_call_start(jq_store *st);
+bool jq_store_call_end(jq_store *st, bool keep);
+/* Whether submitters are waiting for the open transaction to commit. */
+bool jq_store_has_waiters(const jq_store *st);
 
 /* Group commit: wait, releasing `lock` (held by the caller), until the
  * open transaction is committed by another caller, or for at most

@@ -79,6 +79,10 @@ struct jq_store {
     jobq_run_id max_saved_id; /* runs above it are not in the table yet */
     char *submit_key;         /* idempotency key of the next insert */
     jq_commit_waiter *waiters; /* in the open transaction */
+    /* The current call holds the SQL savepoint "jq_call": it writes into a
+     * transaction that also holds group-commit waiters' runs, so that its
+     * failure undoes only its own rows. */
+    bool call_savepoint;
     pthread_cond_t committed;  /* broadcast when a transaction ends */
     uint64_t commits;          /* transactions committed (for tests) */
     char errmsg[512];
@@ -92,6 +96,9 @@ sqlite3_stmt *jq_store_stmt(jq_store *st, jq_stmt_id id);
 int jq_store_sql_error(jq_store *st, const char *what);
 /* Step a statement that returns no rows; 0 or an error code. */
 int jq_store_exec(jq_store *st, sqlite3_stmt *stmt, const char *what);
+/* The same for an UPDATE of a row that must exist: JOBQ_EIO unless it
+ * changed exactly one row (memory and file would disagree otherwise). */
+int jq_store_exec_one(jq_store *st, sqlite3_stmt *stmt, const char *what);
 /* Open a transaction if none is open. */
 int jq_store_begin(jq_store *st);
 /* Bind text, NULL for NULL or "" when empty_is_null. */

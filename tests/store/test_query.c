@@ -213,10 +213,12 @@ START_TEST(batch_submit_is_ordered_and_stops_at_a_bad_run)
     jobq_run_id ids[4] = {0};
     ck_assert_int_eq(jobq_run_submit_batch(s, ids, jobs, NULL, 2), 0);
     ck_assert_uint_eq(ids[1], ids[0] + 1);
+    jobq_run_id first = ids[0];
     ck_assert_int_eq(jobq_run_submit_batch(s, ids, jobs, NULL, 4),
                      JOBQ_ENOTFOUND);
-    ck_assert_uint_ne(ids[0], 0);
-    ck_assert_uint_ne(ids[1], 0);
+    /* All or none: runs 0 and 1 of the failed batch are not submitted. */
+    ck_assert_uint_eq(ids[0], 0);
+    ck_assert_uint_eq(ids[1], 0);
     ck_assert_uint_eq(ids[2], 0);
     ck_assert_uint_eq(ids[3], 0);
     char msg[256];
@@ -228,8 +230,11 @@ START_TEST(batch_submit_is_ordered_and_stops_at_a_bad_run)
     jobq_run_id *all = NULL;
     size_t count = 0;
     ck_assert_int_eq(jobq_run_list(s, &all, &count, NULL), 0);
-    ck_assert_uint_eq(count, 4);
+    ck_assert_uint_eq(count, 2);
     jobq_free(all);
+    /* The ids the failed batch used are handed out again. */
+    ck_assert_int_eq(jobq_run_submit_batch(s, ids, jobs, NULL, 1), 0);
+    ck_assert_uint_eq(ids[0], first + 2);
 }
 END_TEST
 

@@ -1,0 +1,500 @@
+/*
+ * Every public call and every cycle is a transaction over memory and disk
+ * (SPEC section 2: "a call or cycle that fails changes nothing, in memory
+ * or on disk, and an event is delivered only once the change it reports is
+ * committed"). This file is the memory half: an undo log.
+ *
+ * Why an undo log and not a shadow copy: a call touches a handful of runs
+ * among possibly millions, so copying state up front would cost more than
+ * the call. The log records, before each change, how to reverse it, and a
+ * rollback replays it backwards. It holds:
+ *
+ *   - saved bytes: whole structs copied before their first change in the
+ *     call (a run, a job), list headers and link fields before a list
+ *     operation. Whole structs, so that a field someone adds later is
+ *     covered without touching this file;
+ *   - at every savepoint (jq_txn_mark_now: the start of each public call
+ *     and every commit) the core's scalars (configuration, turn pointer,
+ *     next id, counters) and EVERY namespace whole, queues and WRR state
+ *     included. That costs O(namespaces) per call and means the cycle's
+ *     many small changes to queue heads, WRR, probe readings and
+ *     reservations (cycle.c) need no recording of their own;
+ *   - logical entries for what bytes cannot express: objects created (freed
+ *     on rollback), lookup-table inserts and removals (reversed), memory
+ *     released (freed only at commit, so a rollback can put it back, and
+ *     so pending events may point into it);
+ *   - a marker when the deployer is called for a run (below).
+ *
+ * Savepoints: a mark is a position in the log; rolling back to it undoes
+ * only what came after. The scheduler takes one at the start of each call,
+ * so that a call that fails inside a transaction it shares with group-
+ * commit waiters undoes only its own changes (the store does the same with
+ * an SQL SAVEPOINT). The same mechanism can undo the rest of a planned
+ * batch.
+ *
+ * Commit points. The store commits at the end of each public call and at
+ * the write-ahead barrier before every deploy; after each commit the log
+ * starts afresh (a rollback never goes behind a commit). The deployer is
+ * called only after its run's DEPLOYING record is committed; if a later
+ * commit of the same call fails, memory goes back to that committed state,
+ * and the run whose deployer was called is put where reopening the file
+ * would put it (DEPLOYING, on the deployed list: the next cycle settles it
+ * through the deployer's poll exactly like after a restart). A call that
+ * fails therefore changes nothing beyond its last commit point, and a
+ * commit point precedes every deploy.
+ *
+ * When a commit fails its outcome may be unknown (a failed fsync: the
+ * write may still surface when the file is next opened). Memory is rolled
+ * back all the same and nothing that commit contained is deployed or
+ * reported; the file, when next opened, decides. Ids handed out by a
+ * rolled-back submit are handed out again.
+ *
+ * Events are queued here and delivered, in order, by jq_txn_commit; a
+ * rollback drops those published after its mark.
+ *
+ * Allocation failures while recording mark the call failed (JOBQ_ENOMEM);
+ * each savepoint reserves room first, so a call that cannot reserve fails
+ * before it changes anything.
+ */
+#include "undo.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_internal.h"
+
+enum {
+    UNDO_BYTES,        /* restore saved bytes at ptr */
+    UNDO_SCALARS,      /* restore the core's scalars */
+    UNDO_CREATED_RUN,  /* rollback: free the run */
+    UNDO_CREATED_JOB,  /* rollback: drop from the job table, free */
+    UNDO_CREATED_NS,   /* rollback: drop from the namespace table, free */
+    UNDO_IDMAP_PUT,    /* rollback: remove the run's id */
+    UNDO_IDMAP_REMOVE, /* rollback: put the run back */
+    UNDO_ALLOC,        /* rollback: free(ptr) */
+    UNDO_FREE,         /* commit: free(ptr) */
+    UNDO_FREE_RUN,     /* commit: free the run */
+    UNDO_DEPLOYING,    /* rollback: the run's deployer was called */
+};
+
+/* The core's fields that are not inside a namespace, run or job. */
+typedef struct core_scalars {
+    jq_config config;
+    size_t ns_count, ns_turn;
+    uint64_t queued, next_id, cycle;
+    jobq_time_ms last_tick;
+} core_scalars;
+
+/* ------------------------------------------------------- test allocator */
+
+static uint64_t fail_after; /* tests: the Nth allocation fails */
+
+void jq_core_fail_alloc_after(uint64_t n)
+{
+    fail_after = n;
+}
+
+static bool injected_failure(void)
+{
+    if (fail_after == 0)
+        return false;
+    return --fail_after == 0;
+}
+
+void *jq_core_malloc(size_t n)
+{
+    return injected_failure() ? NULL : malloc(n);
+}
+
+void *jq_core_calloc(size_t count, size_t n)
+{
+    return injected_failure() ? NULL : calloc(count, n);
+}
+
+/* ------------------------------------------------------------ recording */
+
+static void txn_failed(jq_core *c)
+{
+    jq_journal_result(c, JOBQ_ENOMEM);
+    jq_core_fail(c, JOBQ_ENOMEM, "out of memory recording a change");
+}
+
+static bool reserve_entries(jq_txn *t, size_t more)
+{
+    if (t->len + more <= t->cap)
+        return true;
+    size_t cap = t->cap ? t->cap : 64;
+    while (cap < t->len + more)
+        cap *= 2;
+    jq_undo_entry *log = injected_failure()
+                             ? NULL
+                             : realloc(t->log, cap * sizeof *log);
+    if (!log)
+        return false;
+    t->log = log;
+    t->cap = cap;
+    return true;
+}
+
+static bool reserve_bytes(jq_txn *t, size_t more)
+{
+    if (t->used + more <= t->bytes_cap)
+        return true;
+    size_t cap = t->bytes_cap ? t->bytes_cap : 4096;
+    while (cap < t->used + more)
+        cap *= 2;
+    unsigned char *bytes = injected_failure() ? NULL : realloc(t->bytes, cap);
+    if (!bytes)
+        return false;
+    t->bytes = bytes;
+    t->bytes_cap = cap;
+    return true;
+}
+
+static void push(jq_core *c, int kind, void *ptr)
+{
+    jq_txn *t = &c->txn;
+    if (!reserve_entries(t, 1)) {
+        txn_failed(c);
+        return;
+    }
+    t->log[t->len++] = (jq_undo_entry){.kind = (uint8_t)kind, .ptr = ptr};
+}
+
+static void *push_bytes(jq_core *c, int kind, void *addr, size_t len)
+{
+    jq_txn *t = &c->txn;
+    size_t aligned = (len + 7) & ~(size_t)7;
+    if (!reserve_entries(t, 1) || !reserve_bytes(t, aligned)) {
+        txn_failed(c);
+        return NULL;
+    }
+    void *copy = t->bytes + t->used;
+    t->log[t->len++] = (jq_undo_entry){.kind = (uint8_t)kind,
+                                       .len = (uint32_t)len,
+                                       .ptr = addr,
+                                       .offset = t->used};
+    t->used += aligned;
+    return copy;
+}
+
+void jq_undo_bytes(jq_core *c, void *addr, size_t len)
+{
+    void *copy = push_bytes(c, UNDO_BYTES, addr, len);
+    if (copy)
+        memcpy(copy, addr, len);
+}
+
+void jq_undo_run(jq_core *c, jq_run *run)
+{
+    jq_undo_bytes(c, run, sizeof *run);
+}
+
+void jq_undo_job(jq_core *c, jq_job *job)
+{
+    jq_undo_bytes(c, job, sizeof *job);
+}
+
+void jq_undo_created_run(jq_core *c, jq_run *run)
+{
+    push(c, UNDO_CREATED_RUN, run);
+}
+
+void jq_undo_created_job(jq_core *c, jq_job *job)
+{
+    push(c, UNDO_CREATED_JOB, job);
+}
+
+void jq_undo_created_ns(jq_core *c, jq_namespace *ns)
+{
+    push(c, UNDO_CREATED_NS, ns);
+}
+
+void jq_undo_idmap_put(jq_core *c, jq_run *run)
+{
+    push(c, UNDO_IDMAP_PUT, run);
+}
+
+void jq_undo_idmap_removed(jq_core *c, jq_run *run)
+{
+    push(c, UNDO_IDMAP_REMOVE, run);
+}
+
+void jq_undo_alloc(jq_core *c, void *ptr)
+{
+    if (ptr)
+        push(c, UNDO_ALLOC, ptr);
+}
+
+void jq_defer_free(jq_core *c, void *ptr)
+{
+    /* If it cannot be recorded, it leaks: better than freeing memory a
+     * rollback may need. */
+    if (ptr)
+        push(c, UNDO_FREE, ptr);
+}
+
+void jq_defer_free_run(jq_core *c, jq_run *run)
+{
+    push(c, UNDO_FREE_RUN, run);
+}
+
+void jq_undo_deploying(jq_core *c, jq_run *run)
+{
+    push(c, UNDO_DEPLOYING, run);
+}
+
+/* ---------------------------------------------------------------- lists */
+
+static void save_links(jq_core *c, jq_run *run)
+{
+    if (run)
+        jq_undo_bytes(c, &run->prev, 2 * sizeof run->prev);
+}
+
+void jq_tx_push_back(jq_core *c, jq_list *list, jq_run *run)
+{
+    jq_undo_bytes(c, list, sizeof *list);
+    save_links(c, run);
+    save_links(c, list->last);
+    jq_list_push_back(list, run);
+}
+
+void jq_tx_remove(jq_core *c, jq_list *list, jq_run *run)
+{
+    jq_undo_bytes(c, list, sizeof *list);
+    save_links(c, run);
+    save_links(c, run->prev);
+    save_links(c, run->next);
+    jq_list_remove(list, run);
+}
+
+void jq_tx_insert_by_seq(jq_core *c, jq_list *list, jq_run *run)
+{
+    jq_run *before = list->first;
+    while (before && before->id < run->id)
+        before = before->next;
+    jq_undo_bytes(c, list, sizeof *list);
+    save_links(c, run);
+    save_links(c, before);
+    save_links(c, before ? before->prev : list->last);
+    jq_list_insert_by_seq(list, run);
+}
+
+/* --------------------------------------------------------------- events */
+
+void jq_txn_event(jq_core *c, const jobq_event *ev)
+{
+    jq_txn *t = &c->txn;
+    if (t->events_len == t->events_cap) {
+        size_t cap = t->events_cap ? t->events_cap * 2 : 16;
+        jq_pending_event *events =
+            injected_failure() ? NULL : realloc(t->events, cap * sizeof *events);
+        if (!events) {
+            txn_failed(c);
+            return;
+        }
+        t->events = events;
+        t->events_cap = cap;
+    }
+    jq_pending_event *p = &t->events[t->events_len];
+    p->event = *ev;
+    p->detail = NULL;
+    if (ev->detail && *ev->detail) {
+        if (!(p->detail = jq_copy_string(ev->detail))) {
+            txn_failed(c);
+            return;
+        }
+        p->event.detail = p->detail;
+    }
+    t->events_len++;
+}
+
+static void drop_events(jq_txn *t, size_t keep)
+{
+    for (size_t i = keep; i < t->events_len; i++)
+        free(t->events[i].detail);
+    t->events_len = keep < t->events_len ? keep : t->events_len;
+}
+
+/* ------------------------------------------------------------ savepoint */
+
+jq_txn_mark jq_txn_mark_now(jq_core *c)
+{
+    jq_txn *t = &c->txn;
+    jq_txn_mark mark = {.generation = t->generation,
+                        .len = t->len,
+                        .used = t->used,
+                        .events = t->events_len};
+    /* Room for the snapshot below and a call's usual changes, so that a
+     * call that cannot get it fails before changing anything. */
+    size_t bytes = sizeof(core_scalars) + c->ns_count * sizeof(jq_namespace) +
+                   8 * c->ns_count + 2048;
+    if (!reserve_entries(t, c->ns_count + 64) || !reserve_bytes(t, bytes)) {
+        txn_failed(c);
+        return mark;
+    }
+    core_scalars *s = push_bytes(c, UNDO_SCALARS, NULL, sizeof *s);
+    if (s) {
+        memset(s, 0, sizeof *s);
+        s->config = c->config;
+        s->ns_count = c->ns_count;
+        s->ns_turn = c->ns_turn;
+        s->queued = c->queued;
+        s->next_id = c->next_id;
+        s->cycle = c->cycle;
+        s->last_tick = c->last_tick;
+    }
+    for (size_t i = 0; i < c->ns_count; i++)
+        jq_undo_bytes(c, c->ns_order[i], sizeof *c->ns_order[i]);
+    return mark;
+}
+
+static void truncate_log(jq_txn *t)
+{
+    t->len = 0;
+    t->used = 0;
+    t->generation++;
+}
+
+void jq_txn_commit(jq_core *c)
+{
+    jq_txn *t = &c->txn;
+    /* Deliver first: pending events may point into memory freed below. */
+    for (size_t i = 0; i < t->events_len; i++) {
+        if (c->emit)
+            c->emit(c->emit_ctx, &t->events[i].event);
+        free(t->events[i].detail);
+    }
+    t->events_len = 0;
+    for (size_t i = 0; i < t->len; i++) {
+        jq_undo_entry *e = &t->log[i];
+        if (e->kind == UNDO_FREE)
+            free(e->ptr);
+        else if (e->kind == UNDO_FREE_RUN)
+            jq_free_run(e->ptr);
+    }
+    truncate_log(t);
+    t->commits++;
+}
+
+void jq_txn_destroy(jq_core *c)
+{
+    jq_txn *t = &c->txn;
+    drop_events(t, 0);
+    for (size_t i = 0; i < t->len; i++) {
+        jq_undo_entry *e = &t->log[i];
+        if (e->kind == UNDO_FREE)
+            free(e->ptr);
+        else if (e->kind == UNDO_FREE_RUN)
+            jq_free_run(e->ptr);
+    }
+    free(t->log);
+    free(t->bytes);
+    free(t->events);
+    memset(t, 0, sizeof *t);
+}
+
+/* ------------------------------------------------------------- rollback */
+
+static void free_job(jq_job *job)
+{
+    free(job->name);
+    free(job->domain);
+    free(job->payload);
+    free(job);
+}
+
+static void free_namespace(jq_namespace *ns)
+{
+    free(ns->name);
+    free(ns);
+}
+
+static void restore_scalars(jq_core *c, const core_scalars *s)
+{
+    c->config = s->config;
+    c->ns_count = s->ns_count;
+    c->ns_turn = s->ns_turn;
+    c->queued = s->queued;
+    c->next_id = s->next_id;
+    c->cycle = s->cycle;
+    c->last_tick = s->last_tick;
+}
+
+/* A run whose deployer was called after its DEPLOYING record committed:
+ * put it where reopening the file would (restore.c), deployed and
+ * unsettled. */
+static void settle_later(jq_core *c, jq_run *run)
+{
+    if (run->state != JOBQ_RUN_DEPLOYING)
+        return;
+    /* A queued run is deployed from the head of its queue, where it still
+     * is; a legacy run is in no list while it is being deployed. */
+    jq_queue *q = jq_queue_of(run);
+    if (run->flow == JOBQ_FLOW_PRIORITY &&
+        (q->runs.first == run || run->prev)) {
+        bool was_head = q->runs.first == run;
+        jq_list_remove(&q->runs, run);
+        c->queued--;
+        if (was_head)
+            jq_reset_head_state(q);
+    }
+    jq_list_push_back(&c->running, run);
+    jq_allocate(run);
+}
+
+void jq_txn_rollback(jq_core *c, const jq_txn_mark *mark)
+{
+    jq_txn *t = &c->txn;
+    bool whole = !mark || mark->generation != t->generation;
+    size_t to = whole ? 0 : mark->len;
+    for (size_t i = t->len; i-- > to;) {
+        jq_undo_entry *e = &t->log[i];
+        switch (e->kind) {
+        case UNDO_BYTES:
+            memcpy(e->ptr, t->bytes + e->offset, e->len);
+            break;
+        case UNDO_SCALARS:
+            restore_scalars(c, (const core_scalars *)(t->bytes + e->offset));
+            break;
+        case UNDO_CREATED_RUN:
+            jq_free_run(e->ptr);
+            break;
+        case UNDO_CREATED_JOB:
+            jq_strmap_remove(&c->jobs, ((jq_job *)e->ptr)->name);
+            free_job(e->ptr);
+            break;
+        case UNDO_CREATED_NS:
+            jq_strmap_remove(&c->namespaces, ((jq_namespace *)e->ptr)->name);
+            free_namespace(e->ptr);
+            break;
+        case UNDO_IDMAP_PUT:
+            jq_idmap_remove(&c->runs, ((jq_run *)e->ptr)->id);
+            break;
+        case UNDO_IDMAP_REMOVE:
+            /* Cannot fail: removing never shrinks the table. */
+            (void)jq_idmap_put(&c->runs, e->ptr);
+            break;
+        case UNDO_ALLOC:
+            free(e->ptr);
+            break;
+        default: /* UNDO_FREE, UNDO_FREE_RUN, UNDO_DEPLOYING: below */
+            break;
+        }
+    }
+    /* Once everything after the commit is undone: the runs whose deployer
+     * was called. (An UNDO_DEPLOYING entry always follows a commit, so only
+     * a whole rollback meets one.) */
+    for (size_t i = to; i < t->len; i++)
+        if (t->log[i].kind == UNDO_DEPLOYING)
+            settle_later(c, t->log[i].ptr);
+    if (whole) {
+        drop_events(t, 0);
+        truncate_log(t);
+    } else {
+        drop_events(t, mark->events);
+        t->len = mark->len;
+        t->used = mark->used;
+    }
+}
