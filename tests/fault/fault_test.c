@@ -1,0 +1,674 @@
+/*
+ * The fault-injection test (issue 8): a mixed workload against a database
+ * whose storage fails. The SQLite VFS wrapper in fault_vfs.c makes the Nth
+ * write, fsync or truncate fail; for every N of the workload, and for each
+ * mode (the fault once, from then on, a full disk), this checks:
+ *
+ *   - a call that failed left no visible change (every run, the
+ *     configuration, the metrics text, before and after, compared as text)
+ *     and caused no event; it caused no deploy either, unless it was a
+ *     cycle that passed a write-ahead commit point first (then the runs it
+ *     launched are DEPLOYING, exactly as the file says);
+ *   - after every call, memory agrees with the file: a read-only handle
+ *     opened on it shows the same runs and configuration;
+ *   - every event delivered to the sink is in the file's event log, in
+ *     the same order, and the other way round;
+ *   - afterwards the file opens again (with the real VFS), passes
+ *     PRAGMA integrity_check, holds every acknowledged run (unless
+ *     retention deleted it after it ended), and the reopened handle shows
+ *     what the last one showed;
+ *   - across everything, including the reopened handle's cycles, no run is
+ *     deployed twice.
+ *
+ * When an fsync fails, the commit may still surface when the file is next
+ * opened (SPEC section 2); the comparisons that would see it are then
+ * skipped, the others hold.
+ *
+ *   fault-test [--long] [--verbose]     (or JOBQ_FAULT_LONG=1)
+ *
+ * The default run covers every N of a short workload; the long one repeats
+ * the workload's middle part to cover thousands of N. It prints
+ * "fault: N covered ..." and exits 1 on any inconsistency.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fault_vfs.h"
+#include "jobq/jobq.h"
+#include "jobq/metrics.h"
+
+#define MAX_RUNS 4096
+#define MAX_EVENTS 65536
+
+/* ----------------------------------------------------------- the world */
+
+/* The fake cluster and the test's record of what the library said; it
+ * outlives the handles (a reopened handle talks to the same cluster). */
+static struct {
+    jobq_time_ms now;
+    int tick;
+    int deploy_calls;
+    int deployed[MAX_RUNS];      /* accepted deploys of each run */
+    int deployed_tick[MAX_RUNS]; /* when */
+    int64_t cpu[MAX_RUNS];
+    bool ended_event[MAX_RUNS];  /* a terminal event was delivered */
+    bool acked[MAX_RUNS];        /* a call returned this id with 0 */
+    jobq_run_id max_id;
+    struct {
+        jobq_run_id run;
+        int type;
+    } events[MAX_EVENTS];
+    int nevents;
+    int twice; /* runs deployed a second time */
+} W;
+
+static bool verbose;
+static int inconsistencies;
+static char context[128]; /* which N and mode, for messages */
+
+static void inconsistent(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static void inconsistent(const char *fmt, ...)
+{
+    inconsistencies++;
+    if (inconsistencies > 20)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "INCONSISTENT (%s): ", context);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+}
+
+static jobq_time_ms clock_now(void *ctx)
+{
+    (void)ctx;
+    return W.now;
+}
+
+static bool still_running(jobq_run_id id)
+{
+    return W.deployed[id] && W.tick - W.deployed_tick[id] < 2;
+}
+
+/* team-a has 3 cpu; team-b no quota. */
+static int read_quota(void *ctx, const char *ns, jobq_resources *hard,
+                      jobq_resources *used)
+{
+    (void)ctx;
+    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++) {
+        hard->amount[d] = JOBQ_UNLIMITED;
+        used->amount[d] = 0;
+    }
+    if (strcmp(ns, "team-a") == 0) {
+        hard->amount[JOBQ_RESOURCE_CPU] = 3000;
+        for (jobq_run_id id = 1; id <= W.max_id && id < MAX_RUNS; id++)
+            if (still_running(id))
+                used->amount[JOBQ_RESOURCE_CPU] += W.cpu[id];
+    }
+    return 0;
+}
+
+/* Every fifth call is refused on quota (stale quota); a second launch of
+ * a run is recorded as the worst inconsistency there is. */
+static int deploy(void *ctx, const jobq_deploy_request *req, char *msg,
+                  size_t cap)
+{
+    (void)ctx;
+    W.deploy_calls++;
+    if (req->run_id >= MAX_RUNS)
+        return -1;
+    if (W.deploy_calls % 5 == 0) {
+        snprintf(msg, cap, "exceeded quota (fake)");
+        return JOBQ_DEPLOY_QUOTA_REJECTED;
+    }
+    if (W.deployed[req->run_id]++) {
+        W.twice++;
+        inconsistent("run %" PRIu64 " deployed twice", req->run_id);
+    }
+    W.deployed_tick[req->run_id] = W.tick;
+    W.cpu[req->run_id] = req->request.amount[JOBQ_RESOURCE_CPU];
+    if (req->run_id > W.max_id)
+        W.max_id = req->run_id;
+    return 0;
+}
+
+static int poll_run(void *ctx, jobq_run_id id, jobq_poll_status *status,
+                    char *msg, size_t cap)
+{
+    (void)ctx;
+    (void)msg;
+    (void)cap;
+    if (id >= MAX_RUNS || !W.deployed[id])
+        *status = JOBQ_POLL_GONE;
+    else
+        *status = still_running(id) ? JOBQ_POLL_RUNNING : JOBQ_POLL_FINISHED;
+    return 0;
+}
+
+static void on_event(void *ctx, const jobq_event *ev)
+{
+    (void)ctx;
+    if (W.nevents < MAX_EVENTS) {
+        W.events[W.nevents].run = ev->run;
+        W.events[W.nevents].type = (int)ev->type;
+        W.nevents++;
+    }
+    if (ev->run < MAX_RUNS &&
+        (ev->type == JOBQ_EVENT_FINISHED || ev->type == JOBQ_EVENT_FAILED ||
+         ev->type == JOBQ_EVENT_CANCELLED))
+        W.ended_event[ev->run] = true;
+    if (ev->run > W.max_id)
+        W.max_id = ev->run;
+}
+
+static jobq_scheduler *open_handle(const char *path, char *err, size_t cap)
+{
+    jobq_clock clock = {JOBQ_CLOCK_VERSION, NULL, clock_now};
+    jobq_probe probe = {JOBQ_PROBE_VERSION, NULL, read_quota};
+    jobq_deployer deployer = {JOBQ_DEPLOYER_VERSION, NULL, deploy, NULL,
+                              poll_run};
+    jobq_event_sink sink = {JOBQ_EVENT_SINK_VERSION, NULL, on_event};
+    jobq_options opts = JOBQ_OPTIONS_INIT;
+    opts.db_path = path;
+    opts.clock = &clock;
+    opts.probe = &probe;
+    opts.deployer = &deployer;
+    opts.events = &sink;
+    opts.config_json = "{\"services\":{\"jobOrchestrator\":{\"settings\":"
+                       "{\"batchSize\":4}}}}";
+    jobq_scheduler *s = NULL;
+    if (jobq_open(&s, &opts, err, cap) != 0)
+        return NULL;
+    return s;
+}
+
+/* ----------------------------------------------------------- the dumps */
+
+typedef struct text {
+    char *data;
+    size_t len, cap;
+} text;
+
+static void add(text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void add(text *t, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = t->cap - t->len;
+        int n = vsnprintf(t->data ? t->data + t->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < room) {
+            t->len += (size_t)n;
+            return;
+        }
+        t->cap = t->cap * 2 + (size_t)n + 256;
+        t->data = realloc(t->data, t->cap);
+        if (!t->data)
+            abort();
+    }
+}
+
+/* Everything a host can see: every run (and the ids around them), the
+ * configuration, and (with_metrics) the metrics text without the cycle
+ * timings. */
+static char *dump(jobq_scheduler *s, bool with_metrics)
+{
+    text t = {0};
+    add(&t, "%s", "");
+    for (jobq_run_id id = 1; id <= W.max_id + 3; id++) {
+        jobq_run_info i = {.version = JOBQ_RUN_INFO_VERSION};
+        int rc = jobq_run_get(s, &i, id);
+        if (rc != 0) {
+            add(&t, "%" PRIu64 " rc=%d\n", id, rc);
+            continue;
+        }
+        add(&t,
+            "%" PRIu64 " %s name=%s job=%s ns=%s p=%d f=%d cpu=%" PRId64
+            " sub=%" PRId64 " dep=%" PRId64 " end=%" PRId64 " pos=%" PRIu64
+            " blk=%d/%d/%" PRId64 "/%" PRId64 "/%" PRId64 " to=%" PRId64
+            " retries=%u/%u attempts=%u reason=%s detail=%s\n",
+            id, jobq_run_state_name(i.state), i.run_name, i.job, i.ns,
+            (int)i.priority, (int)i.flow, i.request.amount[0], i.submitted_at,
+            i.deployed_at, i.ended_at, i.queue_position, i.blocked,
+            (int)i.blocked_resource, i.blocked_requested, i.blocked_available,
+            i.blocked_since, i.head_timeout_at, i.retries_used,
+            i.retries_left, i.deploy_attempts, i.reason, i.detail);
+    }
+    char *config = NULL;
+    if (jobq_config_dump(s, &config) == 0) {
+        add(&t, "config %s\n", config);
+        jobq_free(config);
+    }
+    char *metrics = NULL;
+    size_t len = 0;
+    if (with_metrics && jobq_metrics_render(s, &metrics, &len) == 0) {
+        for (char *line = strtok(metrics, "\n"); line;
+             line = strtok(NULL, "\n"))
+            if (!strstr(line, "cycle_duration"))
+                add(&t, "%s\n", line);
+        jobq_free(metrics);
+    }
+    return t.data;
+}
+
+/* Report a difference between two dumps, with the first differing line. */
+static void compare(const char *what, const char *a, const char *b)
+{
+    if (strcmp(a, b) == 0)
+        return;
+    inconsistent("%s", what);
+    if (inconsistencies > 20)
+        return;
+    size_t i = 0;
+    while (a[i] && a[i] == b[i])
+        i++;
+    while (i > 0 && a[i - 1] != '\n')
+        i--;
+    fprintf(stderr, "  %.*s\n  vs\n  %.*s\n", (int)strcspn(a + i, "\n"),
+            a + i, (int)strcspn(b + i, "\n"), b + i);
+}
+
+/* Memory agrees with the file: what a read-only handle loads from it. */
+static void check_against_file(jobq_scheduler *s, const char *path,
+                               const char *label)
+{
+    jobq_scheduler *ro = NULL;
+    char err[256];
+    if (jobq_open_read_only(&ro, path, err, sizeof err) != 0) {
+        inconsistent("%s: read-only open failed: %s", label, err);
+        return;
+    }
+    char *mine = dump(s, false), *file = dump(ro, false);
+    char what[160];
+    snprintf(what, sizeof what, "%s: memory and file disagree", label);
+    compare(what, mine, file);
+    free(mine);
+    free(file);
+    jobq_close(ro);
+}
+
+/* ------------------------------------------------------------ workload */
+
+static int define(jobq_scheduler *s, const char *name, const char *ns,
+                  jobq_priority priority, jobq_flow flow, int64_t cpu,
+                  const char *payload)
+{
+    jobq_job_def def = JOBQ_JOB_DEF_INIT;
+    def.name = name;
+    def.ns = ns;
+    def.priority = priority;
+    def.flow = flow;
+    def.request.amount[JOBQ_RESOURCE_CPU] = cpu;
+    def.payload = payload;
+    def.payload_len = strlen(payload);
+    return jobq_job_define(s, &def);
+}
+
+static void acknowledge(jobq_run_id id)
+{
+    if (id > 0 && id < MAX_RUNS)
+        W.acked[id] = true;
+    if (id > W.max_id)
+        W.max_id = id;
+}
+
+static int submit(jobq_scheduler *s, const char *job, const char *name,
+                  const char *key)
+{
+    jobq_submit_opts opts = JOBQ_SUBMIT_OPTS_INIT;
+    opts.run_name = name;
+    opts.idempotency_key = key;
+    jobq_run_id id = 0;
+    int rc = jobq_run_submit(s, &id, job, &opts);
+    if (rc == 0)
+        acknowledge(id);
+    return rc;
+}
+
+static int batch(jobq_scheduler *s, const char *const *jobs, size_t n)
+{
+    jobq_run_id ids[8] = {0};
+    int rc = jobq_run_submit_batch(s, ids, jobs, NULL, n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        acknowledge(ids[i]);
+    return rc;
+}
+
+static int tick(jobq_scheduler *s)
+{
+    W.tick++;
+    return jobq_tick(s, W.now, NULL);
+}
+
+/* The newest run in `state`, or 0. */
+static jobq_run_id newest(jobq_scheduler *s, jobq_run_state state)
+{
+    jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
+    f.state = (int)state;
+    jobq_run_id *ids = NULL;
+    size_t n = 0;
+    jobq_run_id id = 0;
+    if (jobq_run_list(s, &ids, &n, &f) == 0 && n > 0)
+        id = ids[n - 1];
+    jobq_free(ids);
+    return id;
+}
+
+/* Step `i` of the workload; `round` varies names in the repeated part.
+ * Returns the call's result (-1000 past the end). */
+static int step(jobq_scheduler *s, int i, int round)
+{
+    char name[32], key[32];
+    snprintf(name, sizeof name, "r%d-%d", round, i);
+    snprintf(key, sizeof key, "k%d", round);
+    static const char *const mixed[] = {"etl", "train", "etl", "legacy"};
+    static const char *const bad[] = {"train", "train", "no-such-job"};
+    switch (i) {
+    case 0: return define(s, "etl", "team-a", JOBQ_PRIORITY_HIGH,
+                          JOBQ_FLOW_PRIORITY, 1000, "etl-v1");
+    case 1: return define(s, "train", "team-b", JOBQ_PRIORITY_NORMAL,
+                          JOBQ_FLOW_PRIORITY, 500, "train-v1");
+    case 2: return define(s, "legacy", "team-a", JOBQ_PRIORITY_NORMAL,
+                          JOBQ_FLOW_LEGACY, 100, "legacy-v1");
+    case 3: return submit(s, "etl", name, NULL);
+    case 4: return submit(s, "train", name, key);
+    case 5: return batch(s, mixed, 4);
+    case 6: return tick(s);
+    case 7: return submit(s, "etl", name, NULL);
+    case 8: {
+        jobq_run_id id = newest(s, JOBQ_RUN_QUEUED);
+        return id ? jobq_run_cancel(s, id, "changed my mind") : 0;
+    }
+    case 9: return jobq_property_set(
+                s, "job-orchestrator.queue.high.scheduling-share-percentage",
+                round % 2 ? "60" : "70");
+    case 10: return tick(s);
+    case 11: return batch(s, bad, 3); /* fails: all or nothing */
+    case 12: return define(s, "etl", "team-a", JOBQ_PRIORITY_HIGH,
+                           JOBQ_FLOW_PRIORITY, 700 + round, "etl-v2");
+    case 13: return tick(s);
+    case 14: return jobq_job_set_flow(s, "train", round % 2
+                                                      ? JOBQ_FLOW_PRIORITY
+                                                      : JOBQ_FLOW_LEGACY);
+    case 15: return submit(s, "train", name, key); /* same key again */
+    case 16: return tick(s);
+    case 17: return jobq_property_set(s, "services.jobOrchestrator.settings."
+                                         "jobRunCleanup.retentionPeriod",
+                                      "3");
+    case 18: return tick(s);
+    case 19: {
+        uint64_t deleted = 0;
+        return jobq_cleanup(s, 0, &deleted);
+    }
+    case 20: {
+        jobq_run_id id = newest(s, JOBQ_RUN_RUNNING);
+        return id ? jobq_run_report(s, id, JOBQ_RUN_FINISHED, "reported") : 0;
+    }
+    case 21: return tick(s);
+    case 22: return tick(s);
+    default: return -1000;
+    }
+}
+
+/* ------------------------------------------------------------- checks */
+
+/* The file's event log is exactly what the sink saw (runs retention
+ * deleted left out of both). */
+static void check_events(const char *path, bool exact)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        inconsistent("cannot open the file to read its events");
+        sqlite3_close(db);
+        return;
+    }
+    sqlite3_stmt *stmt = NULL;
+    sqlite3_prepare_v2(db, "SELECT run_id, type FROM events ORDER BY id", -1,
+                       &stmt, NULL);
+    sqlite3_stmt *exists = NULL;
+    sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE id = ?1", -1, &exists,
+                       NULL);
+    int next = 0; /* in W.events */
+    while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+        jobq_run_id run = (jobq_run_id)sqlite3_column_int64(stmt, 0);
+        int type = sqlite3_column_int(stmt, 1);
+        /* Skip delivered events of runs that are gone. */
+        for (;;) {
+            if (next >= W.nevents)
+                break;
+            sqlite3_reset(exists);
+            sqlite3_bind_int64(exists, 1, (int64_t)W.events[next].run);
+            if (sqlite3_step(exists) == SQLITE_ROW)
+                break;
+            next++;
+        }
+        if (next < W.nevents && W.events[next].run == run &&
+            W.events[next].type == type) {
+            next++;
+            continue;
+        }
+        if (exact) {
+            inconsistent("the file logged event %d of run %" PRIu64
+                         " that was not delivered (or not in this order)",
+                         type, run);
+            break;
+        }
+    }
+    for (; exact && next < W.nevents; next++) {
+        sqlite3_reset(exists);
+        sqlite3_bind_int64(exists, 1, (int64_t)W.events[next].run);
+        if (sqlite3_step(exists) == SQLITE_ROW) {
+            inconsistent("event %d of run %" PRIu64 " was delivered but is "
+                         "not in the file", W.events[next].type,
+                         W.events[next].run);
+            break;
+        }
+    }
+    if (!exact && next < W.nevents) {
+        /* Delivered events must all be in the file even then. */
+        sqlite3_reset(exists);
+        sqlite3_bind_int64(exists, 1, (int64_t)W.events[next].run);
+        if (sqlite3_step(exists) == SQLITE_ROW)
+            inconsistent("event %d of run %" PRIu64 " was delivered but is "
+                         "not in the file", W.events[next].type,
+                         W.events[next].run);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_finalize(exists);
+    sqlite3_close(db);
+}
+
+static void check_integrity(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    const char *answer = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        answer = (const char *)sqlite3_column_text(stmt, 0);
+    if (!answer || strcmp(answer, "ok") != 0)
+        inconsistent("integrity_check: %s", answer ? answer : "failed");
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+typedef struct totals {
+    long long runs, failed_calls, failed_ticks_after_deploy, sync_faults;
+} totals;
+
+/* One run of the workload with the fault at operation n (0: none). Returns
+ * how many operations the workload performed. */
+static long long run_workload(const char *dir, long long n, fault_mode mode,
+                              int rounds, totals *tot)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/fault.db", dir);
+    memset(&W, 0, sizeof W);
+    W.now = 1700000000000;
+    char err[256];
+    jobq_scheduler *s = open_handle(path, err, sizeof err);
+    if (!s) {
+        inconsistent("open failed: %s", err);
+        return 0;
+    }
+    fault_arm(n, n ? mode : FAULT_COUNT);
+    char *last = NULL;
+    int steps = 3 + 20 * rounds;
+    for (int k = 0; k < steps; k++) {
+        int i = k < 3 ? k : 3 + (k - 3) % 20;
+        int round = k < 3 ? 0 : (k - 3) / 20;
+        W.now += 1000;
+        char *before = dump(s, true);
+        int events_before = W.nevents, deploys_before = W.deploy_calls;
+        int rc = step(s, i, round);
+        char *after = dump(s, true);
+        char label[96];
+        snprintf(label, sizeof label, "step %d (%d of round %d), rc %d", k,
+                 i, round, rc);
+        if (rc != 0) {
+            tot->failed_calls++;
+            if (W.deploy_calls == deploys_before) {
+                char what[160];
+                snprintf(what, sizeof what,
+                         "%s: the failed call changed what is visible", label);
+                compare(what, before, after);
+                if (W.nevents != events_before)
+                    inconsistent("%s: the failed call delivered %d events",
+                                 label, W.nevents - events_before);
+            } else {
+                tot->failed_ticks_after_deploy++;
+            }
+        }
+        check_against_file(s, path, label);
+        free(before);
+        free(last);
+        last = after;
+    }
+    long long ops = fault.counter;
+    bool sync_fault = fault.fired && fault.first_kind == FAULT_SYNC;
+    if (sync_fault)
+        tot->sync_faults++;
+    char *live = dump(s, false);
+    jobq_close(s);
+    fault_disarm();
+
+    /* The file afterwards, with the real VFS behaviour. */
+    check_events(path, !sync_fault);
+    check_integrity(path);
+    jobq_scheduler *ro = NULL;
+    if (jobq_open_read_only(&ro, path, err, sizeof err) != 0) {
+        inconsistent("the file does not open read-only: %s", err);
+    } else {
+        char *file = dump(ro, false);
+        if (!sync_fault)
+            compare("reopened file differs from the last handle", live, file);
+        jobq_close(ro);
+        free(file);
+    }
+    s = open_handle(path, err, sizeof err);
+    if (!s) {
+        inconsistent("the file does not open again: %s", err);
+    } else {
+        for (jobq_run_id id = 1; id < MAX_RUNS && id <= W.max_id; id++) {
+            jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+            if (W.acked[id] && !W.ended_event[id] &&
+                jobq_run_get(s, &info, id) != 0)
+                inconsistent("acknowledged run %" PRIu64 " is missing after "
+                             "reopen", id);
+        }
+        for (int t = 0; t < 4; t++) {
+            W.now += 1000;
+            if (tick(s) != 0)
+                inconsistent("a cycle after reopen failed");
+        }
+        jobq_close(s);
+    }
+    free(live);
+    free(last);
+    unlink(path);
+    char side[600];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-lock", path);
+    unlink(side);
+    tot->runs++;
+    return ops;
+}
+
+int main(int argc, char **argv)
+{
+    bool longer = getenv("JOBQ_FAULT_LONG") &&
+                  strcmp(getenv("JOBQ_FAULT_LONG"), "0") != 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--long") == 0)
+            longer = true;
+        else if (strcmp(argv[i], "--verbose") == 0)
+            verbose = true;
+    }
+    if (fault_vfs_install() != SQLITE_OK) {
+        fprintf(stderr, "fault-test: cannot install the VFS\n");
+        return 2;
+    }
+    /* tmpfs when there is one: the test is about failed syncs, not slow
+     * ones. */
+    char dir[] = "/dev/shm/jobq-fault-XXXXXX";
+    if (access("/dev/shm", W_OK) != 0)
+        memcpy(dir, "/tmp/jobq-fault-XXXXXX", sizeof "/tmp/jobq-fault-XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    int rounds = longer ? 30 : 1;
+    totals tot = {0};
+    snprintf(context, sizeof context, "no fault");
+    long long ops = run_workload(dir, 0, FAULT_COUNT, rounds, &tot);
+    if (inconsistencies) {
+        fprintf(stderr, "fault-test: inconsistent without any fault\n");
+        return 1;
+    }
+    static const struct {
+        fault_mode mode;
+        const char *name;
+    } modes[] = {{FAULT_ONCE, "once"},
+                 {FAULT_STICKY, "from then on"},
+                 {FAULT_FULL, "disk full"}};
+    long long covered = 0;
+    for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
+        for (long long n = 1; n <= ops; n++) {
+            snprintf(context, sizeof context, "fault at operation %lld, %s",
+                     n, modes[m].name);
+            run_workload(dir, n, modes[m].mode, rounds, &tot);
+            covered++;
+            if (verbose && n % 100 == 0)
+                fprintf(stderr, "%s: %lld faults injected, %d "
+                        "inconsistencies\n", context, fault.injected,
+                        inconsistencies);
+        }
+    }
+    rmdir(dir);
+    printf("fault: N covered: %lld (1..%lld, in %zu modes: once, from then "
+           "on, disk full)\n", covered, ops,
+           sizeof modes / sizeof *modes);
+    printf("fault: faults injected %lld, failed calls %lld (of which cycles "
+           "that had deployed before failing %lld), runs whose first fault "
+           "hit an fsync %lld\n", fault.injected, tot.failed_calls,
+           tot.failed_ticks_after_deploy, tot.sync_faults);
+    printf("fault: inconsistencies %d, runs deployed twice %s\n",
+           inconsistencies, inconsistencies ? "see above" : "0");
+    return inconsistencies ? 1 : 0;
+}
