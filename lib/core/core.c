@@ -42,7 +42,7 @@ char *jq_copy_string(const char *s)
     if (!s)
         return NULL;
     size_t n = strlen(s) + 1;
-    char *copy = malloc(n);
+    char *copy = jq_core_malloc(n);
     if (copy)
         memcpy(copy, s, n);
     return copy;
@@ -240,6 +240,8 @@ int jq_core_define_job(jq_core *c, jobq_time_ms now, const jobq_job_def *def)
         return jq_core_fail(c, JOBQ_EINVAL, "payload is NULL but payload_len "
                             "is %zu", def->payload_len);
 
+    if (!jq_txn_reserve(c, JQ_TXN_OP_ENTRIES, JQ_TXN_OP_BYTES))
+        return JOBQ_ENOMEM;
     /* A namespace created here is undone with the rest if the call fails. */
     jq_namespace *ns = jq_core_namespace(c, def->ns, true);
     char *domain = jq_copy_string(def->domain ? def->domain : "");
@@ -302,6 +304,8 @@ int jq_core_set_job_flow(jq_core *c, jobq_time_ms now, const char *name,
         return jq_core_fail(c, JOBQ_EINVAL, "flow: %d is not priority (0) or "
                             "legacy (1)", (int)flow);
     bool to_legacy = job->flow != JOBQ_FLOW_LEGACY && flow == JOBQ_FLOW_LEGACY;
+    if (!jq_txn_reserve(c, JQ_TXN_OP_ENTRIES, JQ_TXN_OP_BYTES))
+        return JOBQ_ENOMEM;
     jq_undo_job(c, job);
     job->flow = (uint8_t)flow;
     jq_save_job(c, job);
@@ -332,6 +336,8 @@ int jq_core_submit(jq_core *c, jobq_time_ms now, jobq_run_id *out_id,
         return jq_core_fail(c, JOBQ_EINVAL, "priority: %d is not high (0), "
                             "normal (1) or default (-1)", priority);
 
+    if (!jq_txn_reserve(c, JQ_TXN_OP_ENTRIES, JQ_TXN_OP_BYTES))
+        return JOBQ_ENOMEM;
     jq_run *run = jq_run_alloc(run_name);
     if (!run)
         return jq_core_fail(c, JOBQ_ENOMEM, "out of memory submitting a run");
@@ -382,6 +388,8 @@ int jq_core_cancel(jq_core *c, jobq_time_ms now, jobq_run_id id,
     if (!run)
         return JOBQ_ENOTFOUND;
     const char *text = (detail && *detail) ? detail : "cancelled by request";
+    if (!jq_txn_reserve(c, JQ_TXN_OP_ENTRIES, JQ_TXN_OP_BYTES))
+        return JOBQ_ENOMEM;
     switch ((jobq_run_state)run->state) {
     case JOBQ_RUN_QUEUED:
         jq_dequeue(c, run);
@@ -424,6 +432,8 @@ int jq_core_report(jq_core *c, jobq_time_ms now, jobq_run_id id,
         return jq_core_fail(c, JOBQ_ESTATE, "run %" PRIu64 " is %s, not "
                             "running", id,
                             jobq_run_state_name((jobq_run_state)run->state));
+    if (!jq_txn_reserve(c, JQ_TXN_OP_ENTRIES, JQ_TXN_OP_BYTES))
+        return JOBQ_ENOMEM;
     jq_end_deployed_run(c, run, now, state,
                      state == JOBQ_RUN_FAILED ? JQ_REASON_RUN_FAILED
                                               : JQ_REASON_NONE,
@@ -454,6 +464,9 @@ int jq_core_set_config(jq_core *c, const jq_config *config)
 int jq_core_migrate_to_legacy(jq_core *c, jobq_time_ms now,
                               uint64_t *out_moved)
 {
+    if (!jq_txn_reserve(c, JQ_TXN_OP_ENTRIES + c->jobs.count,
+                        JQ_TXN_OP_BYTES + c->jobs.count * sizeof(jq_job)))
+        return JOBQ_ENOMEM;
     for (size_t i = 0; i < c->jobs.capacity; i++) {
         jq_job *job = c->jobs.slots[i];
         if (job && job->flow != JOBQ_FLOW_LEGACY) {

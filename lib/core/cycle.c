@@ -396,6 +396,13 @@ int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
         return jq_core_fail(c, JOBQ_EINVAL, "time went backwards: %" PRId64
                             " ms is before the last cycle at %" PRId64 " ms",
                             now, c->last_tick);
+    /* Room to record the cycle's changes up to its first commit point (a
+     * commit keeps the room for the next), so that recording cannot fail
+     * half-way. */
+    size_t ops = (size_t)c->running.length + 2 * c->ns_count * JQ_PRIORITIES +
+                 (c->config.cleanup_enabled ? 1000 : 0) + 4;
+    if (!jq_txn_reserve(c, ops * 8, ops * (2 * sizeof(jq_run) + 64)))
+        return JOBQ_ENOMEM;
     c->last_tick = now;
     c->cycle++;
     reconcile(c, now, st);

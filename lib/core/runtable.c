@@ -46,7 +46,7 @@ static void idmap_insert_slot(jq_run **slots, size_t capacity, jq_run *run)
 static int idmap_grow(jq_idmap *map)
 {
     size_t capacity = map->capacity ? map->capacity * 2 : 64;
-    jq_run **slots = calloc(capacity, sizeof *slots);
+    jq_run **slots = jq_core_calloc(capacity, sizeof *slots);
     if (!slots)
         return JOBQ_ENOMEM;
     for (size_t i = 0; i < map->capacity; i++)
@@ -139,7 +139,7 @@ int jq_strmap_put(jq_strmap *map, void *value)
 {
     if (needs_growth(map->count, map->capacity)) {
         size_t capacity = map->capacity ? map->capacity * 2 : 16;
-        void **slots = calloc(capacity, sizeof *slots);
+        void **slots = jq_core_calloc(capacity, sizeof *slots);
         if (!slots)
             return JOBQ_ENOMEM;
         for (size_t i = 0; i < map->capacity; i++)

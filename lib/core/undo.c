@@ -151,6 +151,15 @@ static bool reserve_bytes(jq_txn *t, size_t more)
     return true;
 }
 
+bool jq_txn_reserve(jq_core *c, size_t entries, size_t bytes)
+{
+    jq_txn *t = &c->txn;
+    if (reserve_entries(t, entries) && reserve_bytes(t, bytes))
+        return true;
+    txn_failed(c);
+    return false;
+}
+
 static void push(jq_core *c, int kind, void *ptr)
 {
     jq_txn *t = &c->txn;

@@ -67,9 +67,18 @@ void jq_txn_rollback(struct jq_core *c, const jq_txn_mark *mark);
 /* Free what the transaction holds without delivering anything (close). */
 void jq_txn_destroy(struct jq_core *c);
 
+/* Make room for `entries` records holding `bytes` saved bytes, before an
+ * operation changes anything: false (and the call marked failed with
+ * JOBQ_ENOMEM) when there is none. Within the room reserved, recording
+ * cannot fail, so a rollback is exact. */
+bool jq_txn_reserve(struct jq_core *c, size_t entries, size_t bytes);
+/* Room for one run-sized operation (a submit, a cancel, an end). */
+#define JQ_TXN_OP_ENTRIES 32
+#define JQ_TXN_OP_BYTES 2048
+
 /* Recording, called before each change. A recording that cannot allocate
- * marks the transaction failed (the public call then fails with
- * JOBQ_ENOMEM and rolls back). */
+ * (more than was reserved) marks the transaction failed (the public call
+ * then fails with JOBQ_ENOMEM and rolls back). */
 void jq_undo_bytes(struct jq_core *c, void *addr, size_t len);
 void jq_undo_run(struct jq_core *c, struct jq_run *run);
 void jq_undo_job(struct jq_core *c, struct jq_job *job);

@@ -914,6 +914,133 @@ START_TEST(probe_failure_admits_nothing_that_cycle)
 }
 END_TEST
 
+/* ------------------------------------------ all or nothing, no database */
+
+/* Test hook of the core (lib/core/undo.h): the Nth allocation fails. */
+void jq_core_fail_alloc_after(uint64_t n);
+
+/* Everything the host can see of the handle. */
+static char *visible_state(void)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    jobq_run_id *ids = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(jobq_run_list(F->s, &ids, &n, NULL), 0);
+    for (size_t i = 0; i < n; i++) {
+        jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+        ck_assert_int_eq(jobq_run_get(F->s, &info, ids[i]), 0);
+        len += (size_t)snprintf(out + len, cap - len,
+                                "%llu %d %s %s %s %llu %d %u\n",
+                                (unsigned long long)info.id, (int)info.state,
+                                info.job, info.ns, info.detail,
+                                (unsigned long long)info.queue_position,
+                                info.blocked, info.deploy_attempts);
+        ck_assert_uint_lt(len, cap);
+    }
+    jobq_free(ids);
+    char *text = NULL, *config = NULL;
+    size_t text_len = 0;
+    ck_assert_int_eq(jobq_metrics_render(F->s, &text, &text_len), 0);
+    ck_assert_int_eq(jobq_config_dump(F->s, &config), 0);
+    len += (size_t)snprintf(out + len, cap - len, "%s\n%s", config, text);
+    ck_assert_uint_lt(len, cap);
+    jobq_free(text);
+    jobq_free(config);
+    return out;
+}
+
+START_TEST(failed_batch_submit_changes_nothing_in_memory)
+{
+    open_with(NULL);
+    define("j", "ns0", JOBQ_PRIORITY_HIGH, JOBQ_FLOW_PRIORITY);
+    jobq_run_id first = submit_cpu("j", 1);
+    char *before = visible_state();
+    int events = F->nevents;
+    const char *jobs[3] = {"j", "j", "no-such-job"};
+    jobq_run_id ids[3] = {7, 7, 7};
+    ck_assert_int_eq(jobq_run_submit_batch(F->s, ids, jobs, NULL, 3),
+                     JOBQ_ENOTFOUND);
+    for (int i = 0; i < 3; i++)
+        ck_assert_uint_eq(ids[i], 0);
+    char msg[256];
+    jobq_errmsg(F->s, msg, sizeof msg);
+    ck_assert_ptr_nonnull(strstr(msg, "runs[2]"));
+    char *after = visible_state();
+    ck_assert_str_eq(before, after);
+    ck_assert_int_eq(F->nevents, events); /* not even "submitted" */
+    ck_assert_uint_eq(submit_cpu("j", 1), first + 1); /* ids handed out again */
+    free(before);
+    free(after);
+}
+END_TEST
+
+/* Every allocation of a call fails in turn: the call either succeeds or
+ * leaves everything as it was, publishes nothing, and leaks nothing (the
+ * unit tests also run under valgrind). */
+START_TEST(allocation_failures_change_nothing)
+{
+    int op = _i;
+    bool succeeded = false;
+    for (uint64_t n = 1; n < 200 && !succeeded; n++) {
+        open_with(NULL);
+        define("j", "ns0", JOBQ_PRIORITY_HIGH, JOBQ_FLOW_PRIORITY);
+        define("k", "ns1", JOBQ_PRIORITY_NORMAL, JOBQ_FLOW_PRIORITY);
+        jobq_run_id a = submit_cpu("j", 1);
+        submit_cpu("k", 1);
+        char *before = visible_state();
+        int events = F->nevents;
+        jq_core_fail_alloc_after(n);
+        int rc;
+        if (op == 0) { /* a new job in a new namespace, with a payload */
+            jobq_job_def def = JOBQ_JOB_DEF_INIT;
+            def.name = "fresh";
+            def.ns = "ns-new";
+            def.domain = "somewhere";
+            def.payload = "0123456789";
+            def.payload_len = 10;
+            rc = jobq_job_define(F->s, &def);
+        } else if (op == 1) { /* redefining an existing job */
+            jobq_job_def def = JOBQ_JOB_DEF_INIT;
+            def.name = "j";
+            def.ns = "ns2";
+            def.domain = "elsewhere";
+            def.payload = "abc";
+            def.payload_len = 3;
+            rc = jobq_job_define(F->s, &def);
+        } else if (op == 2) { /* enough runs to grow the lookup table */
+            const char *jobs[80];
+            jobq_submit_opts opts[80];
+            for (int i = 0; i < 80; i++) {
+                jobs[i] = i % 2 ? "j" : "k";
+                jobq_submit_opts_init(&opts[i], JOBQ_SUBMIT_OPTS_VERSION);
+                opts[i].run_name = "a-run-with-a-name";
+            }
+            rc = jobq_run_submit_batch(F->s, NULL, jobs, opts, 80);
+        } else { /* cancel: a detail string and an event */
+            rc = jobq_run_cancel(F->s, a, "no longer needed");
+        }
+        jq_core_fail_alloc_after(0);
+        if (rc == 0) {
+            succeeded = true;
+        } else {
+            ck_assert_int_eq(rc, JOBQ_ENOMEM);
+            char *after = visible_state();
+            ck_assert_msg(strcmp(before, after) == 0,
+                          "allocation %llu: the failed call changed state",
+                          (unsigned long long)n);
+            ck_assert_int_eq(F->nevents, events);
+            free(after);
+            /* The handle stays usable. */
+            ck_assert_uint_gt(submit_cpu("j", 1), 0);
+        }
+        free(before);
+        teardown();
+    }
+    ck_assert(succeeded);
+}
+END_TEST
+
 Suite *suite_under_test(void)
 {
     Suite *s = suite_create("core");
@@ -946,6 +1073,8 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, bad_arguments_are_refused_with_messages);
     tcase_add_test(tc, retention_forgets_old_ended_runs);
     tcase_add_test(tc, probe_failure_admits_nothing_that_cycle);
+    tcase_add_test(tc, failed_batch_submit_changes_nothing_in_memory);
+    tcase_add_loop_test(tc, allocation_failures_change_nothing, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }
