@@ -20,6 +20,18 @@
  * is detected and fails with JOBQ_EBUSY. Other threads calling into the
  * handle wait until the callback returns, so keep callbacks short or make
  * them hand work to another thread.
+ *
+ * Transactions: every public call and every scheduling cycle is a
+ * transaction over memory and the database. A call that fails changes
+ * nothing beyond its last commit point, and the library commits (makes
+ * durable, per the durability mode) a run's DEPLOYING record before it
+ * calls `deploy` for it. So `deploy` is called only for a run whose record
+ * is committed; if a later commit of the same cycle fails, that run stays
+ * DEPLOYING and the next cycle settles it through `poll`, exactly as after
+ * a restart. Events reach the event sink only after the commit that makes
+ * the change they report durable, in the order they happened, still with
+ * the lock held and on the thread that made the call (or, for a submit
+ * that group-committed, on the thread whose commit included it).
  */
 #ifndef JOBQ_HOST_H
 #define JOBQ_HOST_H

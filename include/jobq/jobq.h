@@ -154,7 +154,12 @@ typedef struct jobq_event_sink {
     unsigned version; /* JOBQ_EVENT_SINK_VERSION */
     void *ctx;
     /* v1: called for every event, in order, while the scheduler lock is
-     * held (see the re-entrancy rule in host.h). */
+     * held (see the re-entrancy rule in host.h), and only once the change
+     * the event reports is committed: durable per the durability mode
+     * (FULL: fsync'd). A call or cycle that fails delivers no event for
+     * what it rolled back; when a commit's fsync fails, its events are not
+     * delivered even though a later open may find the commit (SPEC
+     * section 2). */
     void (*on_event)(void *ctx, const jobq_event *event);
 } jobq_event_sink;
 

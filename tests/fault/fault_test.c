@@ -24,13 +24,14 @@
  * opened (SPEC section 2); the comparisons that would see it are then
  * skipped, the others hold.
  *
- *   fault-test [--long] [--verbose]     (or JOBQ_FAULT_LONG=1)
+ *   fault-test [--long] [--verbose] [--group-only]  (or JOBQ_FAULT_LONG=1)
  *
  * The default run covers every N of a short workload; the long one repeats
  * the workload's middle part to cover thousands of N. It prints
  * "fault: N covered ..." and exits 1 on any inconsistency.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -610,8 +611,135 @@ static long long run_workload(const char *dir, long long n, fault_mode mode,
     return ops;
 }
 
+/* ------------------------------------------------ group commit, faulted */
+
+/* Concurrent single submitters share transactions (group commit): when a
+ * shared commit fails, every submit in it must fail and leave nothing; a
+ * submit that returned 0 must be there. */
+#define G_THREADS 4
+#define G_MAX_PER 25
+static int G_PER = 5; /* submits per thread; 25 in the long run */
+
+static struct {
+    jobq_scheduler *s;
+    pthread_mutex_t mu;
+    jobq_run_id acked[G_THREADS * G_MAX_PER];
+    int nacked, failed;
+} G = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void *group_submitter(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < G_PER; i++) {
+        jobq_run_id id = 0;
+        int rc = jobq_run_submit(G.s, &id, "etl", NULL);
+        pthread_mutex_lock(&G.mu);
+        if (rc == 0)
+            G.acked[G.nacked++] = id;
+        else
+            G.failed++;
+        pthread_mutex_unlock(&G.mu);
+    }
+    return NULL;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    jobq_run_id x = *(const jobq_run_id *)a, y = *(const jobq_run_id *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The ids the handle lists equal the acknowledged ones (subset: only the
+ * ones acknowledged must be there). */
+static void check_ids(jobq_scheduler *s, bool subset, const char *label)
+{
+    jobq_run_id *ids = NULL;
+    size_t n = 0;
+    if (jobq_run_list(s, &ids, &n, NULL) != 0) {
+        inconsistent("%s: cannot list runs", label);
+        return;
+    }
+    qsort(G.acked, (size_t)G.nacked, sizeof *G.acked, compare_ids);
+    size_t j = 0;
+    for (int i = 0; i < G.nacked; i++) {
+        while (j < n && ids[j] < G.acked[i])
+            j++;
+        if (j == n || ids[j] != G.acked[i]) {
+            inconsistent("%s: acknowledged run %" PRIu64 " is missing",
+                         label, G.acked[i]);
+            break;
+        }
+    }
+    if (!subset && n != (size_t)G.nacked)
+        inconsistent("%s: %zu runs, %d acknowledged", label, n, G.nacked);
+    jobq_free(ids);
+}
+
+static long long group_workload(const char *dir, long long n, fault_mode mode,
+                                totals *tot)
+{
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/group.db", dir);
+    memset(&W, 0, sizeof W);
+    W.now = 1700000000000;
+    G.nacked = G.failed = 0;
+    G.s = open_handle(path, err, sizeof err);
+    if (!G.s) {
+        inconsistent("open failed: %s", err);
+        return 0;
+    }
+    define(G.s, "etl", "team-a", JOBQ_PRIORITY_HIGH, JOBQ_FLOW_PRIORITY, 1000,
+           "etl-v1");
+    fault_arm(n, n ? mode : FAULT_COUNT);
+    pthread_t threads[G_THREADS];
+    for (int i = 0; i < G_THREADS; i++)
+        pthread_create(&threads[i], NULL, group_submitter, NULL);
+    for (int i = 0; i < G_THREADS; i++)
+        pthread_join(threads[i], NULL);
+    long long ops = fault.counter;
+    bool sync_fault = fault.fired && fault.first_kind == FAULT_SYNC;
+    tot->failed_calls += G.failed;
+    W.max_id = 0;
+    for (int i = 0; i < G.nacked; i++)
+        if (G.acked[i] > W.max_id)
+            W.max_id = G.acked[i];
+    W.max_id += G.failed; /* ids a rolled-back submit used */
+    check_ids(G.s, false, "group commit, live handle");
+    check_against_file(G.s, path, "group commit");
+    /* Each acknowledged run's "submitted" event was delivered once, and
+     * no other. */
+    int submitted = 0;
+    for (int i = 0; i < W.nevents; i++)
+        if (W.events[i].type == JOBQ_EVENT_SUBMITTED)
+            submitted++;
+    if (submitted != G.nacked)
+        inconsistent("group commit: %d submitted events for %d acknowledged "
+                     "runs", submitted, G.nacked);
+    jobq_close(G.s);
+    fault_disarm();
+    check_integrity(path);
+    jobq_scheduler *ro = NULL;
+    if (jobq_open_read_only(&ro, path, err, sizeof err) != 0) {
+        inconsistent("group commit: the file does not open: %s", err);
+    } else {
+        check_ids(ro, sync_fault, "group commit, reopened");
+        jobq_close(ro);
+    }
+    unlink(path);
+    char side[600];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-lock", path);
+    unlink(side);
+    tot->runs++;
+    return ops;
+}
+
 int main(int argc, char **argv)
 {
+    bool group_only = false;
     bool longer = getenv("JOBQ_FAULT_LONG") &&
                   strcmp(getenv("JOBQ_FAULT_LONG"), "0") != 0;
     for (int i = 1; i < argc; i++) {
@@ -619,6 +747,8 @@ int main(int argc, char **argv)
             longer = true;
         else if (strcmp(argv[i], "--verbose") == 0)
             verbose = true;
+        else if (strcmp(argv[i], "--group-only") == 0)
+            group_only = true;
     }
     if (fault_vfs_install() != SQLITE_OK) {
         fprintf(stderr, "fault-test: cannot install the VFS\n");
@@ -634,9 +764,12 @@ int main(int argc, char **argv)
         return 2;
     }
     int rounds = longer ? 4 : 1;
+    if (longer)
+        G_PER = G_MAX_PER;
     totals tot = {0};
     snprintf(context, sizeof context, "no fault");
-    long long ops = run_workload(dir, 0, FAULT_COUNT, rounds, &tot);
+    long long ops = group_only ? 0
+                               : run_workload(dir, 0, FAULT_COUNT, rounds, &tot);
     if (inconsistencies) {
         fprintf(stderr, "fault-test: inconsistent without any fault\n");
         return 1;
@@ -660,10 +793,26 @@ int main(int argc, char **argv)
                         inconsistencies);
         }
     }
+    /* Group commit: the operation count varies with thread timing. */
+    snprintf(context, sizeof context, "group commit, no fault");
+    long long group_ops = group_workload(dir, 0, FAULT_COUNT, &tot);
+    long long group_covered = 0;
+    for (size_t m = 0; m < 2; m++) {
+        for (long long n = 1; n <= group_ops; n++) {
+            snprintf(context, sizeof context,
+                     "group commit, fault at operation %lld, %s", n,
+                     modes[m].name);
+            group_workload(dir, n, modes[m].mode, &tot);
+            group_covered++;
+        }
+    }
     rmdir(dir);
     printf("fault: N covered: %lld (1..%lld, in %zu modes: once, from then "
            "on, disk full)\n", covered, ops,
            sizeof modes / sizeof *modes);
+    printf("fault: group commit (%d threads x %d submits): N covered %lld "
+           "(1..%lld, once and from then on)\n", G_THREADS, G_PER,
+           group_covered, group_ops);
     printf("fault: faults injected %lld, failed calls %lld (of which cycles "
            "that had deployed before failing %lld), runs whose first fault "
            "hit an fsync %lld\n", fault.injected, tot.failed_calls,
