@@ -119,9 +119,9 @@ def test_submit_batch(sched):
 def test_submit_batch_partial_failure(sched):
     with pytest.raises(jobq.NotFound, match=r"runs\[1\]") as caught:
         sched.submit_batch(["nightly-etl", "no-such-job", "train"])
-    # The runs before the failing one stay submitted.
-    assert len(caught.value.submitted) == 1
-    assert sched.list_runs() == caught.value.submitted
+    # All or none: not even the run before the failing one is submitted.
+    assert caught.value.submitted == []
+    assert sched.list_runs() == []
 
 
 def test_submit_batch_refuses_bad_items_before_calling(sched):
