@@ -119,8 +119,10 @@ struct jq_namespace {
 
 /* The durable side of the core's changes (implemented by the store). Any
  * member may be NULL. A non-zero return marks the journal failed: the public
- * call then reports JOBQ_EIO. `barrier` must make everything announced so
- * far durable; the core calls it before every deploy (write-ahead). */
+ * call then fails and is rolled back, in memory (undo.c) and on disk.
+ * `barrier` must make everything announced so far durable; the core calls
+ * it before every deploy (write-ahead), and it is a commit point of the
+ * memory transaction too. */
 typedef struct jq_journal {
     void *ctx;
     int (*job_saved)(void *ctx, const jq_job *job);

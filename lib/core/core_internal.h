@@ -9,6 +9,13 @@
  *   cycle.c        one scheduling cycle: reconcile, head timeouts, admission
  *   restore.c      rebuilding state from the store and settling DEPLOYING
  *                  runs after a restart
+ *   undo.c         every call is a transaction over this memory: the undo
+ *                  log, savepoints, events held until the commit
+ *
+ * Every change to a run, job, list or lookup table is recorded in the undo
+ * log first (jq_undo_run, jq_tx_push_back...); namespaces, queues and the
+ * core's scalars are saved whole at each savepoint, so cycle.c's changes to
+ * them need no recording.
  */
 #ifndef JQ_CORE_INTERNAL_H
 #define JQ_CORE_INTERNAL_H
