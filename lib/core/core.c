@@ -488,7 +488,8 @@ uint64_t jq_core_forget_ended(jq_core *c, jobq_time_ms cutoff,
 {
     uint64_t removed = 0;
     while (removed < max_runs && c->ended.first &&
-           c->ended.first->ended_at < cutoff) {
+           c->ended.first->ended_at < cutoff &&
+           jq_txn_reserve(c, JQ_TXN_OP_ENTRIES, JQ_TXN_OP_BYTES)) {
         jq_run *run = c->ended.first;
         jq_tx_remove(c, &c->ended, run);
         jq_idmap_remove(&c->runs, run->id);

@@ -57,6 +57,9 @@ static void reconcile(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
         msg[sizeof msg - 1] = '\0';
         if (rc < 0)
             status = JOBQ_POLL_RUNNING; /* unknown: ask again next cycle */
+        if (status != JOBQ_POLL_RUNNING &&
+            !jq_txn_reserve(c, JQ_TXN_OP_ENTRIES, JQ_TXN_OP_BYTES))
+            return; /* out of memory: the cycle fails, nothing half-done */
         switch (status) {
         case JOBQ_POLL_FINISHED:
             jq_end_deployed_run(c, run, now, JOBQ_RUN_FINISHED, JQ_REASON_NONE,
@@ -137,6 +140,8 @@ static void expire_head(jq_core *c, jq_queue *q, jobq_time_ms now,
         return;
     if (now - q->head_blocked_since < c->config.head_timeout_s * 1000)
         return;
+    if (!jq_txn_reserve(c, JQ_TXN_OP_ENTRIES, JQ_TXN_OP_BYTES))
+        return; /* out of memory: the cycle fails, nothing half-done */
     if (head->retries_used < c->config.head_retry_count) {
         jq_undo_run(c, head);
         head->retries_used++;
@@ -399,8 +404,7 @@ int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
     /* Room to record the cycle's changes up to its first commit point (a
      * commit keeps the room for the next), so that recording cannot fail
      * half-way. */
-    size_t ops = (size_t)c->running.length + 2 * c->ns_count * JQ_PRIORITIES +
-                 (c->config.cleanup_enabled ? 1000 : 0) + 4;
+    size_t ops = 2 * c->ns_count * JQ_PRIORITIES + 4;
     if (!jq_txn_reserve(c, ops * 8, ops * (2 * sizeof(jq_run) + 64)))
         return JOBQ_ENOMEM;
     c->last_tick = now;

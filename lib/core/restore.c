@@ -97,6 +97,8 @@ void jq_settle_deploying_run(jq_core *c, jq_run *run, jobq_time_ms now)
         if (rc < 0)
             return; /* unknown: ask again next cycle */
     }
+    if (!jq_txn_reserve(c, JQ_TXN_OP_ENTRIES, JQ_TXN_OP_BYTES))
+        return; /* out of memory: the call fails, nothing half-done */
     switch (status) {
     case JOBQ_POLL_GONE:
         requeue_undeployed(c, run, now, "recovered");
