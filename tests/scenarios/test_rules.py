@@ -482,7 +482,8 @@ def stale_quota():
     """A quota rejection puts the run back at the head (original position):
     rescheduled (stale_quota), one attempt per cycle, its queue sits out the
     rest of the cycle while the other queue of the namespace still
-    deploys."""
+    deploys; then 1 s after the first refusal, 2 s after the second
+    (SPEC 2.5 backoff), nothing behind it moving meanwhile."""
     runs = [run('h1', prio='high', dur=10), run('h2', prio='high', dur=11),
             run('n1', dur=10), run('n2', dur=11)]
     res = SIM.events(scenario({'a': {}}, runs, config(),
@@ -493,10 +494,10 @@ def stale_quota():
         (0, 'rescheduled', 'h1', {'reason': 'stale_quota'}),
         (0, 'deployed', 'n1'), (0, 'deployed', 'n2'),
         (1, 'rescheduled', 'h1', {'reason': 'stale_quota'}),
-        (2, 'deployed', 'h1', {'wait_s': 2}),
-        (2, 'deployed', 'h2', {'wait_s': 2}),
+        (3, 'deployed', 'h1', {'wait_s': 3}),
+        (3, 'deployed', 'h2', {'wait_s': 3}),
         (10, 'finished', 'n1'), (11, 'finished', 'n2'),
-        (12, 'finished', 'h1'), (13, 'finished', 'h2')])
+        (13, 'finished', 'h1'), (14, 'finished', 'h2')])
 
 
 def stale_quota_other_namespace():

@@ -677,10 +677,17 @@ START_TEST(stale_quota_reschedules_at_head)
     ck_assert_int_eq(state_of(n), JOBQ_RUN_RUNNING); /* other queue served */
     ck_assert_str_eq(last_event(JOBQ_EVENT_RESCHEDULED, a)->reason,
                      "stale_quota");
-    tick_at(1);
+    tick_at(1); /* the first refusal's backoff (1 s) is over */
     ck_assert_int_eq(count_events(JOBQ_EVENT_RESCHEDULED, a), 2);
     ck_assert_int_eq(state_of(b), JOBQ_RUN_QUEUED);
-    tick_at(2);
+    jobq_time_ms deadline;
+    jobq_next_deadline(F->s, &deadline);
+    ck_assert_int_eq(deadline, 3000); /* the second refusal: 2 s */
+    tick_at(2); /* the queue sits out: a is not even tried */
+    ck_assert_int_eq(count_events(JOBQ_EVENT_RESCHEDULED, a), 2);
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_QUEUED);
+    ck_assert_int_eq(state_of(b), JOBQ_RUN_QUEUED);
+    tick_at(3);
     ck_assert_int_eq(state_of(a), JOBQ_RUN_RUNNING);
     ck_assert_int_eq(state_of(b), JOBQ_RUN_RUNNING);
     /* a went first: its original position was kept. */
@@ -689,7 +696,7 @@ START_TEST(stale_quota_reschedules_at_head)
 }
 END_TEST
 
-START_TEST(a_head_that_fits_is_no_longer_blocked)
+START_TEST(a_refused_head_keeps_its_timer)
 {
     open_with("{\"systemProperties\":{"
               "\"job-orchestrator.queue.head-timeout-seconds\":100}}");
@@ -702,9 +709,43 @@ START_TEST(a_head_that_fits_is_no_longer_blocked)
     tick_at(50); /* fits, but the cluster refuses it: rescheduled */
     ck_assert_int_eq(count_events(JOBQ_EVENT_RESCHEDULED, a), 1);
     F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(1);
-    tick_at(60); /* blocked again: a new blocked event, a new timer */
+    tick_at(60); /* blocked again: news (it fitted), but the same timer */
     ck_assert_int_eq(count_events(JOBQ_EVENT_BLOCKED, a), 2);
-    tick_at(100); /* 100 s after the first block, only 40 s after this one */
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    jobq_run_get(F->s, &info, a);
+    ck_assert_int_eq(info.head_timeout_at, 100 * 1000);
+    tick_at(99);
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_QUEUED);
+    tick_at(100); /* 100 s after the first block (SPEC 2.5) */
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_CANCELLED);
+    const recorded *c = last_event(JOBQ_EVENT_CANCELLED, a);
+    ck_assert_str_eq(c->reason, "head_timeout");
+    /* Short of cpu now, and the cluster's refusal quoted. */
+    ck_assert_ptr_nonnull(strstr(c->detail, "on cpu"));
+    ck_assert_ptr_nonnull(strstr(c->detail, "exceeded quota: q"));
+    ck_assert_ptr_nonnull(strstr(c->detail, "refused by the cluster 1 "));
+}
+END_TEST
+
+START_TEST(a_head_that_fits_but_fails_to_deploy_is_no_longer_blocked)
+{
+    /* Only the cluster's refusals count as blocked time: a deploy error
+     * after a block ends the block, and the timer starts afresh when the
+     * head is next found short. */
+    open_with("{\"systemProperties\":{"
+              "\"job-orchestrator.queue.head-timeout-seconds\":100}}");
+    F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(1);
+    define("j", "ns0", JOBQ_PRIORITY_HIGH, JOBQ_FLOW_PRIORITY);
+    jobq_run_id a = submit_cpu("j", 2);
+    tick_at(0);
+    F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(4);
+    F->fail_deploy[a] = 1;
+    tick_at(50);
+    ck_assert_int_eq(count_events(JOBQ_EVENT_DEPLOY_RETRY, a), 1);
+    F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(1);
+    tick_at(60);
+    ck_assert_int_eq(count_events(JOBQ_EVENT_BLOCKED, a), 2);
+    tick_at(100);
     ck_assert_int_eq(state_of(a), JOBQ_RUN_QUEUED);
     tick_at(160);
     ck_assert_int_eq(state_of(a), JOBQ_RUN_CANCELLED);
@@ -936,7 +977,8 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, disable_refused_while_queued_then_migrate);
     tcase_add_test(tc, job_switched_to_legacy_leaves_queue);
     tcase_add_test(tc, stale_quota_reschedules_at_head);
-    tcase_add_test(tc, a_head_that_fits_is_no_longer_blocked);
+    tcase_add_test(tc, a_refused_head_keeps_its_timer);
+    tcase_add_test(tc, a_head_that_fits_but_fails_to_deploy_is_no_longer_blocked);
     tcase_add_test(tc, async_quota_rejection_returns_run_to_head);
     tcase_add_test(tc, deploy_errors_retry_with_backoff_then_fail);
     tcase_add_test(tc, cancel_queued_running_and_ended);
