@@ -663,6 +663,48 @@ def stale_quota_success_ends_streak_long_timeout():
         (27, 'finished', 'r1'), (30, 'finished', 'r2')])
 
 
+def stale_quota_async_counts():
+    """An asynchronous refusal ("async": true: the cluster accepts the
+    deployment and refuses it when next polled, as a Spark operator whose
+    driver pod is refused) counts like a synchronous one: deployed at 0,
+    refused at 1 (sits out 1 s), deployed at 2, refused at 3 (2 s),
+    deployed at 5, refused at 6 (4 s), deployed for good at 10. The normal
+    queue goes on meanwhile."""
+    runs = [run('r', prio='high', dur=5), run('n1', dur=100)]
+    res = SIM.events(scenario({'a': {}}, runs, config(timeout=3600),
+                              stale_quota=[{'run': 'r', 'times': 3,
+                                            'async': True}]))
+    expect_events(res, [
+        (0, 'submitted', 'r'), (0, 'submitted', 'n1'),
+        (0, 'deployed', 'r', {'wait_s': 0}), (0, 'deployed', 'n1'),
+        (1, 'rescheduled', 'r', {'reason': 'stale_quota'}),
+        (2, 'deployed', 'r', {'wait_s': 2}),
+        (3, 'rescheduled', 'r', {'reason': 'stale_quota'}),
+        (5, 'deployed', 'r', {'wait_s': 5}),
+        (6, 'rescheduled', 'r', {'reason': 'stale_quota'}),
+        (10, 'deployed', 'r', {'wait_s': 10}),
+        (15, 'finished', 'r'), (100, 'finished', 'n1')])
+
+
+def stale_quota_async_times_out():
+    """Asynchronous refusals start the head timer at the first one (1) and
+    never restart it: head timeout 8 s, cancelled at 9 while sitting out
+    after the third refusal, the detail quoting the cluster."""
+    runs = [run('r', dur=5)]
+    res = SIM.events(scenario({'a': {}}, runs, config(timeout=8),
+                              stale_quota=[{'run': 'r', 'times': 50,
+                                            'async': True}]))
+    expect_events(res, [
+        (0, 'submitted', 'r'), (0, 'deployed', 'r'),
+        (1, 'rescheduled', 'r'), (2, 'deployed', 'r'),
+        (3, 'rescheduled', 'r'), (5, 'deployed', 'r'),
+        (6, 'rescheduled', 'r'),
+        (9, 'cancelled', 'r', {'reason': 'head_timeout'})])
+    d = res.of('cancelled', 'r')[0]['detail']
+    assert 'refused by the cluster 3 times' in d and \
+        'reported after the deployment' in d, d
+
+
 # ---------------------------------------------------------- quota changes
 
 def quota_changes():
@@ -1069,6 +1111,10 @@ def main():
          stale_quota_success_ends_streak),
         ('stale quota: a successful deployment ends the streak',
          stale_quota_success_ends_streak_long_timeout),
+        ('stale quota: asynchronous refusals count and back off',
+         stale_quota_async_counts),
+        ('stale quota: asynchronous refusals and the head timeout',
+         stale_quota_async_times_out),
         ('quota changes at exact times', quota_changes),
         ('quota change of one dimension', quota_change_other_dimension),
         ('quota changes: by time, ties in input order',
