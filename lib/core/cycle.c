@@ -142,15 +142,14 @@ static void refused_head_detail(char *buf, size_t cap, const jq_core *c,
                                 const jq_queue *q, const jq_run *head,
                                 jobq_time_ms now)
 {
-    char blocked[400] = "";
     jobq_time_ms since = q->head_refused_since;
-    if (q->head_blocked)
+    if (q->head_blocked) {
+        char blocked[400];
         head_timeout_detail(blocked, sizeof blocked, c, q, head, since, now);
-    if (q->head_blocked)
         snprintf(buf, cap, "%s; refused by the cluster %u times in a row, "
                  "last: %s", blocked, (unsigned)q->head_refusals,
                  q->head_refusal);
-    else
+    } else
         snprintf(buf, cap,
                  "refused by the cluster %u times in a row at the head of "
                  "the %s queue of namespace %s, last: %s; waited %" PRId64
