@@ -499,7 +499,8 @@ static void render_head_blocked(text *t, jq_namespace *const *ns, size_t n)
     text_family(t, metric, "gauge",
                 "1 when the queue head did not fit the quota the last time "
                 "it was considered, on the first insufficient resource "
-                "(reason); 0 otherwise.");
+                "(reason), or fitted but was refused by the cluster "
+                "(reason stale_quota); 0 otherwise.");
     for (size_t i = 0; i < n; i++)
         for (int p = 0; p < JQ_PRIORITIES; p++) {
             const jq_queue *q = &ns[i]->queue[p];
@@ -512,6 +513,12 @@ static void render_head_blocked(text *t, jq_namespace *const *ns, size_t n)
                                q->head_resource == d;
                 text_sample_int(t, metric, &l, blocked ? 1 : 0);
             }
+            /* SPEC 2.5: a refused head counts as blocked too. */
+            labels l = {{"namespace", "priority", "reason"},
+                        {ns[i]->name, priority_names[p], "stale_quota"},
+                        3};
+            bool refused = !q->head_blocked && jq_head_refused(q);
+            text_sample_int(t, metric, &l, refused ? 1 : 0);
         }
 }
 

@@ -253,6 +253,11 @@ void out_explain(const cJSON *o)
     else if (cJSON_IsObject(queue))
         printf("blocked:         no (its queue head was not found short of "
                "resources)\n");
+    const cJSON *refused = cJSON_GetObjectItem(o, "refused");
+    if (cJSON_IsObject(refused))
+        printf("refused:         the head of the queue (run %.0f) was %s; "
+               "last: %s\n", number(refused, "head_run"),
+               string(refused, "text"), string(refused, "last"));
     const cJSON *retries = cJSON_GetObjectItem(o, "retries");
     printf("head retries:    %.0f used, %.0f left\n", number(retries, "used"),
            number(retries, "left"));

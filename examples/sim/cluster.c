@@ -3,7 +3,9 @@
  * each namespace's quota and the requests of its live runs (legacy ones
  * included), and a deployer that starts runs instantly, finishes them after
  * their duration, and refuses a run's first N deploy attempts on quota when
- * the scenario says so (stale_quota).
+ * the scenario says so (stale_quota): at once, or, with "async": true,
+ * after accepting the deployment, when it is next polled (as a Spark
+ * operator does when the driver pod is refused; no usage is charged).
  */
 #include <string.h>
 
@@ -59,7 +61,7 @@ static int deploy(void *ctx, const jobq_deploy_request *req, char *msg,
         return -1;
     }
     sim_run_state *st = &sim->state[run];
-    if (st->deployed_at >= 0) {
+    if (st->deployed_at >= 0 || st->async_refused) {
         sim->error = "a run was deployed twice";
         return -1;
     }
@@ -69,6 +71,11 @@ static int deploy(void *ctx, const jobq_deploy_request *req, char *msg,
         snprintf(msg, cap, "exceeded quota in namespace %s (simulated stale "
                  "quota)", sim->sc.namespaces[r->ns].name);
         return JOBQ_DEPLOY_QUOTA_REJECTED;
+    }
+    if (st->async_left > 0) {
+        st->async_left--;
+        st->async_refused = true;
+        return 0;
     }
     st->deployed_at = sim->now;
     st->running_slot = sim->running_count;
@@ -91,6 +98,8 @@ static int cancel(void *ctx, jobq_run_id id, char *msg, size_t cap)
 {
     simulation *sim = ctx;
     size_t run = sim_run_index(sim, id);
+    if (run != (size_t)-1)
+        sim->state[run].async_refused = false;
     if (run != (size_t)-1 && sim->state[run].deployed_at >= 0)
         stop(sim, run);
     return 0;
@@ -101,6 +110,14 @@ static int poll(void *ctx, jobq_run_id id, jobq_poll_status *status,
 {
     simulation *sim = ctx;
     size_t run = sim_run_index(sim, id);
+    if (run != (size_t)-1 && sim->state[run].async_refused) {
+        sim->state[run].async_refused = false;
+        snprintf(msg, cap, "exceeded quota in namespace %s (simulated stale "
+                 "quota, reported after the deployment)",
+                 sim->sc.namespaces[sim->sc.runs[run].ns].name);
+        *status = JOBQ_POLL_QUOTA_REJECTED;
+        return 0;
+    }
     if (run == (size_t)-1 || sim->state[run].deployed_at < 0) {
         *status = JOBQ_POLL_GONE;
         return 0;

@@ -250,6 +250,7 @@ static int setup_cluster(simulation *sim)
     for (size_t i = 0; i < sim->sc.run_count; i++) {
         sim->state[i].deployed_at = -1;
         sim->state[i].stale_left = sim->sc.runs[i].stale_quota_times;
+        sim->state[i].async_left = sim->sc.runs[i].stale_quota_async_times;
     }
     return 0;
 }

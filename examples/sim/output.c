@@ -184,7 +184,11 @@ void sim_on_event(void *payload, const jobq_event *ev)
         break;
     case JOBQ_EVENT_HEAD_TIMEOUT_RETRY:
         field_int(out, "retry", ev->retry);
-        field_string(out, "reason", jobq_resource_name(ev->resource));
+        /* What blocks the head: a resource, or the cluster's refusals
+         * ("stale_quota", SPEC 2.5). */
+        field_string(out, "reason", ev->reason[0]
+                                        ? ev->reason
+                                        : jobq_resource_name(ev->resource));
         break;
     case JOBQ_EVENT_CANCELLED:
         field_string(out, "reason", ev->reason);

@@ -356,7 +356,7 @@ static int parse_stale_quota(parser *p, sim_scenario *s, const cJSON *root)
         return 0;
     if (!cJSON_IsArray(list))
         return fail(p, "stale_quota", "must be an array");
-    static const char *const keys[] = {"run", "times", NULL};
+    static const char *const keys[] = {"run", "times", "async", NULL};
     size_t index = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, list)
@@ -381,7 +381,15 @@ static int parse_stale_quota(parser *p, sim_scenario *s, const cJSON *root)
             snprintf(where, sizeof where, "%s.run", path);
             return fail(p, where, "\"%s\" is not a run of this scenario", run);
         }
-        s->runs[i].stale_quota_times += (int)times->valuedouble;
+        const cJSON *async = cJSON_GetObjectItemCaseSensitive(e, "async");
+        if (async && !cJSON_IsBool(async)) {
+            snprintf(where, sizeof where, "%s.async", path);
+            return fail(p, where, "must be true or false");
+        }
+        if (cJSON_IsTrue(async))
+            s->runs[i].stale_quota_async_times += (int)times->valuedouble;
+        else
+            s->runs[i].stale_quota_times += (int)times->valuedouble;
     }
     return 0;
 }

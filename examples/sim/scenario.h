@@ -28,6 +28,9 @@ typedef struct sim_run {
     jobq_time_ms duration;
     jobq_resources request;
     int stale_quota_times; /* deploy attempts the cluster refuses */
+    /* deployments the cluster accepts, then refuses when next polled (an
+     * operator whose driver pod is refused): "async": true */
+    int stale_quota_async_times;
 } sim_run;
 
 typedef struct sim_quota_change {

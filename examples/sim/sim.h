@@ -19,6 +19,8 @@ typedef struct sim_run_state {
     jobq_run_id id;           /* the library's durable id, 0 until submitted */
     jobq_time_ms deployed_at; /* -1 unless running on the mock cluster */
     int stale_left;           /* quota rejections still to hand out */
+    int async_left;           /* the same, reported by poll after deploy */
+    bool async_refused;       /* accepted, to be refused at the next poll */
     size_t running_slot;      /* index in sim.running while deployed */
     bool queued;              /* waiting in its queue (for the report) */
     char *end_detail;         /* why a cancelled or failed run ended */

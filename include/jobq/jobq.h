@@ -136,13 +136,19 @@ typedef struct jobq_event {
     int64_t available;
     /* DEPLOYED: time from submission to deployment. */
     jobq_time_ms wait_ms;
-    /* HEAD_TIMEOUT_RETRY: 1-based retry number; DEPLOY_RETRY: attempt. */
+    /* HEAD_TIMEOUT_RETRY: 1-based retry number; DEPLOY_RETRY: attempt;
+     * RESCHEDULED (stale_quota): the refusal's number in the head's streak
+     * of refusals in a row (1-based; 0 when it did not come back as the
+     * head). */
     unsigned retry;
     /* RESCHEDULED, CANCELLED, FAILED: a short machine-readable reason
      * ("stale_quota", "head_timeout", "user", "deploy_error", "vanished",
-     * "migrated"...); "" otherwise. */
+     * "migrated"...); HEAD_TIMEOUT_RETRY: "stale_quota" when the head is
+     * blocked because the cluster refused it (then `resource` and the
+     * amounts mean nothing), "" when it is short of `resource`; "" otherwise. */
     const char *reason;
-    /* CANCELLED, FAILED, FINISHED: a sentence for humans, "" if none. */
+    /* CANCELLED, FAILED, FINISHED: a sentence for humans, "" if none;
+     * RESCHEDULED, HEAD_TIMEOUT_RETRY (stale_quota): the cluster's refusal. */
     const char *detail;
 } jobq_event;
 
@@ -446,6 +452,13 @@ JOBQ_API int jobq_run_search(jobq_scheduler *s, jobq_run_id **out_ids,
  *                                   a run behind it: its queue's head)
  *   "retries": {"used", "left"}     head-timeout retries
  *   "head_timeout_at"               ms when the head timeout fires, or null
+ *   "refused": {"times", "last", "since", "head_run", "next_attempt_at",
+ *              "text"} or null: the head of its queue was refused by the
+ *                                   cluster `times` times in a row (SPEC 2.5
+ *                                   stale quota); `last` quotes the latest
+ *                                   refusal, `since` is when its head timer
+ *                                   started, `text` reads "refused 3 times
+ *                                   by the cluster, next attempt in 4 s"
  *   "estimated_start": {"at", "basis"} or null, with "estimate_note"
  *   "events": [...]                 the run's event log (with a database)
  *
@@ -498,7 +511,9 @@ JOBQ_API int jobq_tick(jobq_scheduler *s, jobq_time_ms now,
                        jobq_tick_stats *stats);
 
 /* The earliest time at which a cycle has time-driven work (a head timeout
- * expiring, a deploy retry becoming due), or JOBQ_NO_DEADLINE. A host
+ * expiring, a deploy retry becoming due, the end of the backoff of a queue
+ * whose head the cluster refused), or JOBQ_NO_DEADLINE. A backoff that
+ * ended before the last cycle is no longer reported. A host
  * should also tick when quota may have freed up (a run ended) and
  * periodically while runs are queued. */
 JOBQ_API int jobq_next_deadline(jobq_scheduler *s, jobq_time_ms *out);

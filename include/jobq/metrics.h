@@ -24,8 +24,10 @@
  *
  * Details a reader of the numbers needs:
  *   - jobq_queue_head_blocked has one series per reason (cpu, memory, pods,
- *     storage) for every queue; at most one of them is 1: the first
- *     insufficient dimension of the head the last time it was considered.
+ *     storage, stale_quota) for every queue; at most one of them is 1: the
+ *     first insufficient dimension of the head the last time it was
+ *     considered, or stale_quota when it fitted but the cluster refused it
+ *     (it then waits out its backoff, SPEC 2.5).
  *   - jobq_runs_total outcomes are deployed, finished, failed, cancelled
  *     and rescheduled; every (namespace, domain) seen in an event has all
  *     five outcomes for both priorities, starting at 0.

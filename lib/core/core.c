@@ -546,9 +546,11 @@ int jq_core_run_info(const jq_core *c, jobq_run_info *info, jobq_run_id id)
             info->blocked_requested = q->head_requested;
             info->blocked_available = q->head_available;
             info->blocked_since = q->head_blocked_since;
-            info->head_timeout_at =
-                q->head_blocked_since + c->config.head_timeout_s * 1000;
         }
+        /* Blocked, or refused by the cluster (SPEC 2.5). */
+        jobq_time_ms since;
+        if (q->runs.first == run && jq_head_timer(q, &since))
+            info->head_timeout_at = since + c->config.head_timeout_s * 1000;
     }
     return 0;
 }

@@ -35,6 +35,11 @@
 #define JQ_DEPLOY_BACKOFF_FIRST_MS 1000
 #define JQ_DEPLOY_BACKOFF_MAX_MS 60000
 
+/* SPEC 2.5: after the n-th quota refusal in a row of the same head, its
+ * queue sits out 2^(n-1) s, at most 60 s. */
+#define JQ_REFUSAL_BACKOFF_FIRST_MS 1000
+#define JQ_REFUSAL_BACKOFF_MAX_MS 60000
+
 /* Why a run ended (or was rescheduled). Stored as a byte in each run. */
 typedef enum jq_reason {
     JQ_REASON_NONE = 0,
@@ -100,9 +105,25 @@ typedef struct jq_queue {
     int64_t head_requested;
     int64_t head_available;
     jobq_time_ms head_blocked_since;
-    jobq_time_ms head_retry_at; /* deploy backoff; 0 when none */
+    jobq_time_ms head_retry_at; /* deploy or refusal backoff; 0: none */
     uint64_t ineligible_cycle;  /* == core->cycle: skip for this cycle */
+    /* Stale quota (SPEC 2.5): the cluster refused run head_refused_run
+     * head_refusals times in a row (0: no streak). The streak applies only
+     * while that run is the head (jq_head_refused); it survives the run's
+     * deployment, because the cluster may still refuse it asynchronously
+     * (poll: QUOTA_REJECTED), and ends when the run ends or another head
+     * of this queue is refused. A refused head counts as blocked for the
+     * head timeout, its timer running since head_refused_since. */
+    uint32_t head_refusals;
+    jobq_run_id head_refused_run;
+    jobq_time_ms head_refused_since;
+    char head_refusal[256]; /* the cluster's last refusal, for the detail */
 } jq_queue;
+
+/* Does the head of q carry a refusal streak (SPEC 2.5)? Is its head-timeout
+ * timer running (found blocked, or refused by the cluster), since when? */
+bool jq_head_refused(const jq_queue *q);
+bool jq_head_timer(const jq_queue *q, jobq_time_ms *since);
 
 struct jq_namespace {
     char *name;

@@ -39,6 +39,12 @@ void jq_emit_simple(jq_core *c, jobq_event_type type, jobq_time_ms now,
 /* Run transitions shared by the entry points, the cycle and reopening. */
 jq_queue *jq_queue_of(const jq_run *run);
 void jq_reset_head_state(jq_queue *q);
+/* Stale quota (SPEC 2.5): record a refusal of `run` back at (or still at)
+ * the head of q: one more in its streak, the queue's backoff, the timer
+ * (started at the first refusal, or kept from an earlier block when
+ * was_blocked). A run that is not the head starts no streak. */
+void jq_note_refusal(jq_core *c, jq_queue *q, const jq_run *run,
+                     jobq_time_ms now, bool was_blocked, const char *msg);
 void jq_dequeue(jq_core *c, jq_run *run);
 void jq_release(jq_run *run);
 /* Count the run's request as allocated in its namespace (jq_release's

@@ -17,8 +17,12 @@
 /* ---------------------------------------------------------- 1. reconcile */
 
 /* An asynchronous quota rejection: the run returns to its original place at
- * the head of its queue and that queue sits out the rest of the cycle. */
-static void jq_reschedule_deployed(jq_core *c, jq_run *run, jobq_time_ms now)
+ * the head of its queue and that queue sits out the rest of the cycle. It
+ * counts in the run's refusal streak like a synchronous one (SPEC 2.5): the
+ * deploy call had succeeded, but the cluster refused the run after all, so
+ * the deployment was not a successful one and the streak goes on. */
+static void jq_reschedule_deployed(jq_core *c, jq_run *run, jobq_time_ms now,
+                                   const char *msg)
 {
     jq_undo_run(c, run);
     jq_tx_remove(c, &c->running, run);
@@ -29,12 +33,16 @@ static void jq_reschedule_deployed(jq_core *c, jq_run *run, jobq_time_ms now)
     if (q->runs.first == run)
         jq_reset_head_state(q);
     q->ineligible_cycle = c->cycle;
+    jq_note_refusal(c, q, run, now, false, msg[0] ? msg : "exceeded quota");
     run->state = JOBQ_RUN_QUEUED;
     run->deployed_at = -1;
     jq_save_run(c, run);
     jobq_event ev;
     jq_event_for_run(&ev, JOBQ_EVENT_RESCHEDULED, now, run);
     ev.reason = jq_reason_name(JQ_REASON_STALE_QUOTA);
+    ev.detail = msg;
+    if (jq_head_refused(q) && q->runs.first == run)
+        ev.retry = q->head_refusals;
     jq_publish(c, &ev);
 }
 
@@ -85,7 +93,7 @@ static void reconcile(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
                                  msg[0] ? msg : "exceeded quota");
                 st->failed++;
             } else {
-                jq_reschedule_deployed(c, run, now);
+                jq_reschedule_deployed(c, run, now, msg);
                 st->rescheduled++;
             }
             break;
@@ -114,7 +122,7 @@ static void format_amount(char *buf, size_t cap, int64_t amount,
 
 static void head_timeout_detail(char *buf, size_t cap, const jq_core *c,
                                 const jq_queue *q, const jq_run *head,
-                                jobq_time_ms now)
+                                jobq_time_ms since, jobq_time_ms now)
 {
     jobq_resource_kind kind = (jobq_resource_kind)q->head_resource;
     char requested[32], available[32];
@@ -126,39 +134,84 @@ static void head_timeout_detail(char *buf, size_t cap, const jq_core *c,
              "%" PRId64 " s, %u of %" PRId64 " retries used",
              head->priority == JOBQ_PRIORITY_HIGH ? "high" : "normal",
              head->ns->name, jobq_resource_name(kind), requested, available,
-             (now - q->head_blocked_since) / 1000 +
+             (now - since) / 1000 +
                  (int64_t)head->retries_used * c->config.head_timeout_s,
              c->config.head_timeout_s, (unsigned)head->retries_used,
              c->config.head_retry_count);
 }
 
+/* SPEC 2.5: a head the cluster refused is cancelled with the cluster's last
+ * refusal quoted; if it is also short of a resource now, that comes first. */
+static void refused_head_detail(char *buf, size_t cap, const jq_core *c,
+                                const jq_queue *q, const jq_run *head,
+                                jobq_time_ms now)
+{
+    jobq_time_ms since = q->head_refused_since;
+    if (q->head_blocked) {
+        char blocked[400];
+        head_timeout_detail(blocked, sizeof blocked, c, q, head, since, now);
+        snprintf(buf, cap, "%s; refused by the cluster %u times in a row, "
+                 "last: %s", blocked, (unsigned)q->head_refusals,
+                 q->head_refusal);
+    } else
+        snprintf(buf, cap,
+                 "refused by the cluster %u times in a row at the head of "
+                 "the %s queue of namespace %s, last: %s; waited %" PRId64
+                 " s; head timeout %" PRId64 " s, %u of %" PRId64
+                 " retries used",
+                 (unsigned)q->head_refusals,
+                 head->priority == JOBQ_PRIORITY_HIGH ? "high" : "normal",
+                 head->ns->name, q->head_refusal,
+                 (now - since) / 1000 +
+                     (int64_t)head->retries_used * c->config.head_timeout_s,
+                 c->config.head_timeout_s, (unsigned)head->retries_used,
+                 c->config.head_retry_count);
+}
+
+/* Step 2 for one queue. A head counts as blocked when it was found not to
+ * fit or when the cluster refused it (SPEC 2.5; jq_head_timer). A retry
+ * restarts the timer and nothing else, as in step 2: a refused head keeps
+ * its streak and its backoff, so its next attempt is still at
+ * head_retry_at, and a later refusal backs off further. */
 static void expire_head(jq_core *c, jq_queue *q, jobq_time_ms now,
                         jobq_tick_stats *st)
 {
     jq_run *head = q->runs.first;
-    if (!head || !q->head_blocked)
+    jobq_time_ms since;
+    if (!head || !jq_head_timer(q, &since))
         return;
-    if (now - q->head_blocked_since < c->config.head_timeout_s * 1000)
+    if (now - since < c->config.head_timeout_s * 1000)
         return;
     if (!jq_txn_reserve(c, JQ_TXN_OP_ENTRIES, JQ_TXN_OP_BYTES))
         return; /* out of memory: the cycle fails, nothing half-done */
+    bool refused = jq_head_refused(q);
     if (head->retries_used < c->config.head_retry_count) {
         jq_undo_run(c, head);
         head->retries_used++;
         q->head_blocked_since = now;
+        if (refused)
+            q->head_refused_since = now;
         jq_save_run(c, head);
         jobq_event ev;
         jq_event_for_run(&ev, JOBQ_EVENT_HEAD_TIMEOUT_RETRY, now, head);
         ev.retry = head->retries_used;
-        ev.resource = (jobq_resource_kind)q->head_resource;
-        ev.requested = q->head_requested;
-        ev.available = q->head_available;
+        if (q->head_blocked) {
+            ev.resource = (jobq_resource_kind)q->head_resource;
+            ev.requested = q->head_requested;
+            ev.available = q->head_available;
+        } else {
+            ev.reason = jq_reason_name(JQ_REASON_STALE_QUOTA);
+            ev.detail = q->head_refusal;
+        }
         jq_publish(c, &ev);
         st->timeouts_retried++;
         return;
     }
-    char detail[400];
-    head_timeout_detail(detail, sizeof detail, c, q, head, now);
+    char detail[800];
+    if (refused)
+        refused_head_detail(detail, sizeof detail, c, q, head, now);
+    else
+        head_timeout_detail(detail, sizeof detail, c, q, head, since, now);
     jq_dequeue(c, head);
     jq_end_run(c, head, now, JOBQ_RUN_CANCELLED, JQ_REASON_HEAD_TIMEOUT,
                detail);
@@ -248,9 +301,12 @@ static jobq_time_ms backoff_ms(unsigned attempt)
     return delay < JQ_DEPLOY_BACKOFF_MAX_MS ? delay : JQ_DEPLOY_BACKOFF_MAX_MS;
 }
 
-/* Deploy the head of q. Returns true if it was deployed. */
+/* Deploy the head of q. Returns true if it was deployed. was_blocked: the
+ * head was found blocked before it fitted now (a refusal keeps that
+ * timer). */
 static bool deploy_head(jq_core *c, jq_queue *q, jq_run *head,
-                        jobq_time_ms now, jobq_tick_stats *st)
+                        bool was_blocked, jobq_time_ms now,
+                        jobq_tick_stats *st)
 {
     char msg[256];
     jq_undo_run(c, head);
@@ -273,13 +329,17 @@ static bool deploy_head(jq_core *c, jq_queue *q, jq_run *head,
     head->state = JOBQ_RUN_QUEUED;
     q->ineligible_cycle = c->cycle;
     if (rc == JOBQ_DEPLOY_QUOTA_REJECTED) {
-        /* Not an attempt that counts toward the error budget. */
+        /* Not an attempt that counts toward the error budget, but one of
+         * the head's refusal streak: its queue backs off (SPEC 2.5). */
         head->deploy_attempts--;
+        jq_note_refusal(c, q, head, now, was_blocked,
+                        msg[0] ? msg : "exceeded quota");
         jq_save_run(c, head);
         jobq_event ev;
         jq_event_for_run(&ev, JOBQ_EVENT_RESCHEDULED, now, head);
         ev.reason = jq_reason_name(JQ_REASON_STALE_QUOTA);
         ev.detail = msg;
+        ev.retry = q->head_refusals;
         jq_publish(c, &ev);
         st->rescheduled++;
         return false;
@@ -348,11 +408,13 @@ static bool serve_namespace(jq_core *c, jq_namespace *ns, jobq_time_ms now,
             mark_blocked(c, q, head, shortfall, available, now, st);
             continue;
         }
-        /* It fits, so it is no longer blocked: if the deploy is refused
-         * (stale quota, an error), its head timer starts afresh when it is
-         * next found not to fit. */
+        /* It fits, so it is no longer short of anything (its next block
+         * is news again). After a deploy error its head timer starts
+         * afresh when it is next found not to fit; a refusal of the
+         * cluster keeps it running instead (SPEC 2.5, jq_head_timer). */
+        bool was_blocked = q->head_blocked;
         q->head_blocked = false;
-        if (deploy_head(c, q, head, now, st)) {
+        if (deploy_head(c, q, head, was_blocked, now, st)) {
             jq_wrr_charge(&ns->wrr, weight, eligible, chosen);
             jq_save_namespace(c, ns);
             return true;
@@ -426,15 +488,18 @@ jobq_time_ms jq_core_next_deadline(const jq_core *c)
     for (size_t i = 0; i < c->ns_count; i++) {
         for (int p = 0; p < JQ_PRIORITIES; p++) {
             const jq_queue *q = &c->ns_order[i]->queue[p];
+            jobq_time_ms since;
             if (!q->runs.first)
                 continue;
-            if (q->head_blocked) {
-                jobq_time_ms due =
-                    q->head_blocked_since + c->config.head_timeout_s * 1000;
+            if (jq_head_timer(q, &since)) {
+                jobq_time_ms due = since + c->config.head_timeout_s * 1000;
                 if (due < next)
                     next = due;
             }
-            if (q->head_retry_at > 0 && q->head_retry_at < next)
+            /* The end of a deploy-error or refusal backoff, while it is
+             * still ahead of the last cycle: the queue is eligible again
+             * then (once a cycle has passed it, it is no longer pending). */
+            if (q->head_retry_at > c->last_tick && q->head_retry_at < next)
                 next = q->head_retry_at;
         }
     }

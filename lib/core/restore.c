@@ -45,9 +45,11 @@ int jq_core_restore_run(jq_core *c, jq_run *run)
 
 /* A DEPLOYING run the deployer has no record of: it was never launched.
  * A queued run goes back to its original place in its queue; a legacy run
- * is deployed again (the legacy path has no queue). */
+ * is deployed again (the legacy path has no queue). `refusal`: the
+ * cluster refused it on quota (it counts in its refusal streak, SPEC 2.5),
+ * or NULL. */
 static void requeue_undeployed(jq_core *c, jq_run *run, jobq_time_ms now,
-                               const char *reason)
+                               const char *reason, const char *refusal)
 {
     jq_undo_run(c, run);
     jq_tx_remove(c, &c->running, run);
@@ -62,6 +64,8 @@ static void requeue_undeployed(jq_core *c, jq_run *run, jobq_time_ms now,
     c->queued++;
     if (q->runs.first == run)
         jq_reset_head_state(q);
+    if (refusal)
+        jq_note_refusal(c, q, run, now, false, refusal);
     jq_save_run(c, run);
     jobq_event ev;
     jq_event_for_run(&ev, JOBQ_EVENT_RESCHEDULED, now, run);
@@ -101,12 +105,13 @@ void jq_settle_deploying_run(jq_core *c, jq_run *run, jobq_time_ms now)
         return; /* out of memory: the call fails, nothing half-done */
     switch (status) {
     case JOBQ_POLL_GONE:
-        requeue_undeployed(c, run, now, "recovered");
+        requeue_undeployed(c, run, now, "recovered", NULL);
         break;
     case JOBQ_POLL_QUOTA_REJECTED:
         if (run->flow != JOBQ_FLOW_LEGACY) {
             requeue_undeployed(c, run, now,
-                               jq_reason_name(JQ_REASON_STALE_QUOTA));
+                               jq_reason_name(JQ_REASON_STALE_QUOTA),
+                               msg[0] ? msg : "exceeded quota");
             break;
         }
         settle_deployed(c, run, now);

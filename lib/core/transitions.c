@@ -95,6 +95,63 @@ void jq_reset_head_state(jq_queue *q)
     q->head_retry_at = 0;
 }
 
+bool jq_head_refused(const jq_queue *q)
+{
+    return q->runs.first && q->head_refusals > 0 &&
+           q->runs.first->id == q->head_refused_run;
+}
+
+bool jq_head_timer(const jq_queue *q, jobq_time_ms *since)
+{
+    /* A refused head's timer started no later than any block since (it
+     * started at the first refusal, or at the block before it). */
+    if (jq_head_refused(q)) {
+        *since = q->head_refused_since;
+        return true;
+    }
+    if (q->runs.first && q->head_blocked) {
+        *since = q->head_blocked_since;
+        return true;
+    }
+    return false;
+}
+
+void jq_note_refusal(jq_core *c, jq_queue *q, const jq_run *run,
+                     jobq_time_ms now, bool was_blocked, const char *msg)
+{
+    if (q->runs.first != run)
+        return;
+    if (jq_head_refused(q)) {
+        if (q->head_refusals < UINT32_MAX)
+            q->head_refusals++;
+    } else {
+        q->head_refused_run = run->id;
+        q->head_refusals = 1;
+        q->head_refused_since = was_blocked ? q->head_blocked_since : now;
+    }
+    jobq_time_ms delay = JQ_REFUSAL_BACKOFF_FIRST_MS;
+    for (uint32_t i = 1;
+         i < q->head_refusals && delay < JQ_REFUSAL_BACKOFF_MAX_MS; i++)
+        delay *= 2;
+    if (delay > JQ_REFUSAL_BACKOFF_MAX_MS)
+        delay = JQ_REFUSAL_BACKOFF_MAX_MS;
+    q->head_retry_at = now + delay;
+    snprintf(q->head_refusal, sizeof q->head_refusal, "%s",
+             msg && *msg ? msg : "exceeded quota");
+    q->ineligible_cycle = c->cycle;
+}
+
+/* A run that ends takes its refusal streak with it. */
+static void jq_end_streak(jq_queue *q, const jq_run *run)
+{
+    if (q->head_refused_run != run->id)
+        return;
+    q->head_refusals = 0;
+    q->head_refused_run = 0;
+    q->head_refused_since = 0;
+    q->head_refusal[0] = '\0';
+}
+
 /* Take a queued run out of its queue. If it was the head, the next run
  * becomes head with a fresh state (its timer starts only when it is itself
  * found blocked). */
@@ -152,6 +209,7 @@ void jq_end_run(jq_core *c, jq_run *run, jobq_time_ms now,
     run->reason = (uint8_t)reason;
     run->ended_at = now;
     jq_set_detail(c, run, detail);
+    jq_end_streak(jq_queue_of(run), run);
     jq_tx_push_back(c, &c->ended, run);
     jq_save_run(c, run);
     jobq_event_type type = state == JOBQ_RUN_FINISHED ? JOBQ_EVENT_FINISHED

@@ -49,13 +49,26 @@ static void add_basics(cJSON *o, const jobq_run_info *info)
     cJSON_AddNumberToObject(retries, "left", info->retries_left);
 }
 
+/* The head timeout of the run's queue: its head found blocked, or refused
+ * by the cluster (SPEC 2.5). */
+static void add_head_timeout(cJSON *o, const jq_core *c, const jq_queue *q)
+{
+    jobq_time_ms since;
+    if (q && jq_head_timer(q, &since))
+        cJSON_AddNumberToObject(o, "head_timeout_at",
+                                (double)(since +
+                                         c->config.head_timeout_s * 1000));
+    else
+        cJSON_AddNullToObject(o, "head_timeout_at");
+}
+
 /* What stops the head of the run's queue (the run itself when it is the
  * head), or null. */
 static void add_blocked(cJSON *o, const jq_core *c, const jq_queue *q)
 {
+    add_head_timeout(o, c, q);
     if (!q || !q->head_blocked || !q->runs.first) {
         cJSON_AddNullToObject(o, "blocked");
-        cJSON_AddNullToObject(o, "head_timeout_at");
         return;
     }
     cJSON *b = cJSON_AddObjectToObject(o, "blocked");
@@ -66,9 +79,36 @@ static void add_blocked(cJSON *o, const jq_core *c, const jq_queue *q)
     cJSON_AddNumberToObject(b, "available", (double)q->head_available);
     cJSON_AddNumberToObject(b, "since", (double)q->head_blocked_since);
     cJSON_AddNumberToObject(b, "head_run", (double)q->runs.first->id);
-    cJSON_AddNumberToObject(o, "head_timeout_at",
-                            (double)(q->head_blocked_since +
-                                     c->config.head_timeout_s * 1000));
+}
+
+/* The head's refusal streak (SPEC 2.5 stale quota), or null: how often the
+ * cluster refused it in a row, its last word, and when the queue tries
+ * again. */
+static void add_refused(cJSON *o, const jq_queue *q, jobq_time_ms now)
+{
+    if (!q || !jq_head_refused(q)) {
+        cJSON_AddNullToObject(o, "refused");
+        return;
+    }
+    cJSON *r = cJSON_AddObjectToObject(o, "refused");
+    cJSON_AddNumberToObject(r, "times", (double)q->head_refusals);
+    cJSON_AddStringToObject(r, "last", q->head_refusal);
+    cJSON_AddNumberToObject(r, "since", (double)q->head_refused_since);
+    cJSON_AddNumberToObject(r, "head_run", (double)q->runs.first->id);
+    jobq_time_ms next = q->head_retry_at > now ? q->head_retry_at : now;
+    cJSON_AddNumberToObject(r, "next_attempt_at", (double)next);
+    char text[96];
+    int64_t wait_s = (next - now + 999) / 1000;
+    if (wait_s > 0)
+        snprintf(text, sizeof text, "refused %u time%s by the cluster, "
+                 "next attempt in %lld s", (unsigned)q->head_refusals,
+                 q->head_refusals == 1 ? "" : "s", (long long)wait_s);
+    else
+        snprintf(text, sizeof text, "refused %u time%s by the cluster, "
+                 "next attempt at the next cycle",
+                 (unsigned)q->head_refusals,
+                 q->head_refusals == 1 ? "" : "s");
+    cJSON_AddStringToObject(r, "text", text);
 }
 
 static bool namespace_has_running(const jq_namespace *ns)
@@ -129,6 +169,7 @@ static void add_queue(cJSON *o, const jq_core *c, jq_store *st,
     cJSON_AddNumberToObject(queue, "length", (double)q->runs.length);
     cJSON_AddNumberToObject(queue, "ahead", (double)position);
     add_blocked(o, c, q);
+    add_refused(o, q, now);
     add_estimate(o, c, st, run, position, now);
 }
 
@@ -137,6 +178,7 @@ static void add_not_queued(cJSON *o, const jobq_run_info *info)
     cJSON_AddNullToObject(o, "queue");
     cJSON_AddNullToObject(o, "blocked");
     cJSON_AddNullToObject(o, "head_timeout_at");
+    cJSON_AddNullToObject(o, "refused");
     if (info->deployed_at >= 0) {
         cJSON *e = cJSON_AddObjectToObject(o, "estimated_start");
         cJSON_AddNumberToObject(e, "at", (double)info->deployed_at);

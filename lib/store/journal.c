@@ -8,6 +8,7 @@
  */
 #include "store_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,13 +273,24 @@ static void snapshot_of(const jq_namespace *ns, jq_ns_snapshot *snap)
         const jq_queue *q = &ns->queue[p];
         snap->wrr[p] = ns->wrr.current[p];
         snap->blocked[p] = q->head_blocked;
+        /* A backoff (deploy error, refusal) and a refusal streak outlive
+         * a block, and a streak outlives its run's time at the head (it
+         * may come back refused, see jq_queue). */
+        snap->retry_at[p] = q->runs.first ? q->head_retry_at : 0;
+        if (q->head_refusals > 0) {
+            snap->refusals[p] = q->head_refusals;
+            snap->refused_run[p] = q->head_refused_run;
+            snap->refused_since[p] = q->head_refused_since;
+            /* Only up to its end: bytes past it would defeat memcmp. */
+            snprintf(snap->refusal[p], sizeof snap->refusal[p], "%s",
+                     q->head_refusal);
+        }
         if (!q->head_blocked)
             continue;
         snap->resource[p] = q->head_resource;
         snap->requested[p] = q->head_requested;
         snap->available[p] = q->head_available;
         snap->since[p] = q->head_blocked_since;
-        snap->retry_at[p] = q->head_retry_at;
     }
 }
 
@@ -305,6 +317,10 @@ static int save_namespace(jq_store *st, const jq_namespace *ns,
         sqlite3_bind_int64(stmt, 6, snap->available[p]);
         sqlite3_bind_int64(stmt, 7, snap->since[p]);
         sqlite3_bind_int64(stmt, 8, snap->retry_at[p]);
+        sqlite3_bind_int64(stmt, 9, snap->refusals[p]);
+        sqlite3_bind_int64(stmt, 10, (int64_t)snap->refused_run[p]);
+        sqlite3_bind_int64(stmt, 11, snap->refused_since[p]);
+        sqlite3_bind_text(stmt, 12, snap->refusal[p], -1, SQLITE_STATIC);
         rc = jq_store_exec(st, stmt, "saving a queue");
     }
     return rc;

@@ -50,7 +50,8 @@ static int load_queues(jq_store *st, jq_core *c)
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(st->db, "SELECT ns_id, priority, blocked, "
                            "resource, requested, available, blocked_since, "
-                           "retry_at FROM queues", -1, &stmt,
+                           "retry_at, refusals, refused_run, refused_since, "
+                           "refusal FROM queues", -1, &stmt,
                            NULL) != SQLITE_OK)
         return jq_store_sql_error(st, "loading queues");
     int rc;
@@ -68,6 +69,17 @@ static int load_queues(jq_store *st, jq_core *c)
         q->head_available = sqlite3_column_int64(stmt, 5);
         q->head_blocked_since = sqlite3_column_int64(stmt, 6);
         q->head_retry_at = sqlite3_column_int64(stmt, 7);
+        /* The refusal streak (SPEC 2.5) is kept by run id: it applies only
+         * while that run is the head. */
+        int64_t refusals = sqlite3_column_int64(stmt, 8);
+        q->head_refusals = refusals > 0 && refusals <= UINT32_MAX
+                               ? (uint32_t)refusals
+                               : 0;
+        q->head_refused_run = (jobq_run_id)sqlite3_column_int64(stmt, 9);
+        q->head_refused_since = sqlite3_column_int64(stmt, 10);
+        const char *refusal = (const char *)sqlite3_column_text(stmt, 11);
+        snprintf(q->head_refusal, sizeof q->head_refusal, "%s",
+                 refusal ? refusal : "");
     }
     sqlite3_finalize(stmt);
     return rc == SQLITE_DONE ? 0 : jq_store_sql_error(st, "loading queues");

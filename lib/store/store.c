@@ -104,6 +104,13 @@ static const char *const migrations[JQ_STORE_SCHEMA_VERSION] = {
     "  content_rowid='id', tokenize='trigram');"
     "CREATE TRIGGER jobs_name_insert AFTER INSERT ON jobs BEGIN"
     "  INSERT INTO job_names (rowid, name) VALUES (new.id, new.name); END;",
+    /* 1 -> 2: the refusal streak of a queue's head (SPEC 2.5 stale quota
+     * backoff): how many refusals in a row, of which run, its head-timeout
+     * timer's start and the cluster's last refusal. */
+    "ALTER TABLE queues ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE queues ADD COLUMN refused_run INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE queues ADD COLUMN refused_since INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE queues ADD COLUMN refusal TEXT NOT NULL DEFAULT '';",
 };
 
 static const char *const statement_sql[STMT_COUNT] = {
@@ -141,8 +148,9 @@ static const char *const statement_sql[STMT_COUNT] = {
         " wrr_high = excluded.wrr_high, wrr_normal = excluded.wrr_normal",
     [STMT_QUEUE_UPSERT] =
         "INSERT OR REPLACE INTO queues (ns_id, priority, blocked, resource,"
-        " requested, available, blocked_since, retry_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        " requested, available, blocked_since, retry_at, refusals,"
+        " refused_run, refused_since, refusal)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [STMT_TURN_UPDATE] = "UPDATE scheduler SET ns_turn = ?1 WHERE id = 1",
     [STMT_CONFIG_UPDATE] = "UPDATE scheduler SET config = ?1 WHERE id = 1",
     [STMT_CONFIG_SELECT] = "SELECT config, ns_turn FROM scheduler WHERE id = 1",

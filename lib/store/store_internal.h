@@ -49,6 +49,11 @@ typedef struct jq_ns_snapshot {
     int64_t available[JQ_PRIORITIES];
     jobq_time_ms since[JQ_PRIORITIES];
     jobq_time_ms retry_at[JQ_PRIORITIES];
+    /* The refusal streak (SPEC 2.5), see jq_queue. */
+    uint32_t refusals[JQ_PRIORITIES];
+    jobq_run_id refused_run[JQ_PRIORITIES];
+    jobq_time_ms refused_since[JQ_PRIORITIES];
+    char refusal[JQ_PRIORITIES][sizeof ((jq_queue *)0)->head_refusal];
 } jq_ns_snapshot;
 
 /* A submitter waiting for someone else's commit to include its run. */

@@ -15,9 +15,24 @@ disagreement can be narrowed down):
 * ns_order: the order in which namespaces take turns.  SPEC 2.3 says only
   "round robin"; 'first_use' (order of first appearance among the runs)
   or 'declared' (order under "namespaces").
-* stale_keeps_blocked: whether a head that was found blocked, then found
-  fitting but rejected on stale quota, stays "blocked" (its head-timeout
-  timer keeps running).
+
+Stale quota (SPEC 2.5 as amended), read from the text:
+
+* A refusal ("rescheduled", reason stale_quota) leaves the run at the head;
+  its queue is not eligible for the rest of the cycle, and after the n-th
+  refusal in a row of that head the queue sits out until 2^(n-1) s (at
+  most 60 s) have passed since the refusal: it is eligible again at the
+  first step at or after refusal time + backoff.  Other queues go on.
+* A refused head counts as blocked for the head timeout: its timer starts
+  at the first refusal, or stays where it was if the head was already
+  blocked; further refusals and the probe finding that it fits leave it
+  alone.  When it expires the head is retried (the timer restarts, as in
+  step 2; nothing else changes, so the streak and its backoff stay) or
+  cancelled (head_timeout, the detail quoting the cluster's refusal).
+* Finding that the head fits ends its shortage of a resource (a later
+  block is news again, SPEC 2.4) but not its timer if it was refused.
+* A successful deployment ends the streak (the next head starts afresh:
+  it is a new head, SPEC 2.2).
 """
 from fractions import Fraction
 import math
@@ -79,8 +94,8 @@ class Run:
 
 
 class Queue:
-    __slots__ = ('runs', 'blocked', 'since', 'resource', 'requested',
-                 'available', 'ineligible_cycle')
+    __slots__ = ('runs', 'short', 'since', 'resource', 'requested',
+                 'available', 'ineligible_cycle', 'refusals', 'sit_out_until')
 
     def __init__(self):
         self.runs = []  # run objects, FIFO (index 0 is the head)
@@ -88,11 +103,14 @@ class Queue:
         self.ineligible_cycle = -1
 
     def reset(self):
-        self.blocked = False
-        self.since = 0
+        """A new head: nothing known about it."""
+        self.short = False     # found not to fit (on self.resource)
+        self.since = None      # head-timeout timer start; None: not blocked
         self.resource = None
         self.requested = 0
         self.available = 0
+        self.refusals = 0      # refusals in a row of this head
+        self.sit_out_until = 0  # backoff after the last refusal (ms)
 
 
 def config_of(sc):
@@ -111,11 +129,10 @@ def config_of(sc):
 
 
 class Model:
-    def __init__(self, sc, ns_order='first_use', stale_keeps_blocked=True,
-                 max_steps=2000000, jump=True):
+    def __init__(self, sc, ns_order='first_use', max_steps=2000000,
+                 jump=True):
         self.sc = sc
         self.cfg = config_of(sc)
-        self.stale_keeps_blocked = stale_keeps_blocked
         self.max_steps = max_steps
         self.jump = jump  # False: step through every tick (slow, naive)
         self.tick = seconds_to_ms(sc.get('tick_seconds', 1))
@@ -223,28 +240,34 @@ class Model:
         for ns in self.ns_order:
             for p in (0, 1):
                 q = self.queues[(ns, p)]
-                if not q.runs or not q.blocked:
+                if not q.runs or q.since is None:
                     continue
                 if self.now - q.since < self.cfg['timeout_ms']:
                     continue
                 head = q.runs[0]
+                # What blocks it now: a resource it is short of, or else
+                # the cluster's refusals.
+                why = RESOURCES[q.resource] if q.short else 'stale_quota'
                 if head.retries < self.cfg['retries']:
                     head.retries += 1
                     q.since = self.now
                     self.emit('head_timeout_retry', head, retry=head.retries,
-                              reason=RESOURCES[q.resource])
+                              reason=why)
                 else:
                     q.runs.pop(0)
                     head.ended = True
                     self.emit('cancelled', head, reason='head_timeout',
-                              resource=RESOURCES[q.resource],
+                              resource=RESOURCES[q.resource] if q.short
+                              else None,
+                              refused=q.refusals > 0,
                               requested=q.requested, available=q.available,
                               retries=head.retries)
                     q.reset()
 
     def eligible(self, ns):
         return [bool(self.queues[(ns, p)].runs) and
-                self.queues[(ns, p)].ineligible_cycle != self.cycle
+                self.queues[(ns, p)].ineligible_cycle != self.cycle and
+                self.now >= self.queues[(ns, p)].sit_out_until
                 for p in (0, 1)]
 
     def serve(self, ns):
@@ -272,10 +295,10 @@ class Model:
             if short is not None:
                 d, avail = short
                 q.ineligible_cycle = self.cycle
-                same = q.blocked and q.resource == d
-                if not q.blocked:
+                same = q.short and q.resource == d
+                if q.since is None:
                     q.since = self.now
-                q.blocked = True
+                q.short = True
                 q.resource = d
                 q.requested = head.req[d]
                 q.available = avail
@@ -283,11 +306,15 @@ class Model:
                     self.emit('blocked', head, reason=RESOURCES[d],
                               requested=head.req[d], available=avail)
                 continue
+            q.short = False  # it fits
             if head.stale_left > 0:
                 head.stale_left -= 1
                 q.ineligible_cycle = self.cycle
-                if not self.stale_keeps_blocked:
-                    q.reset()
+                q.refusals += 1
+                q.sit_out_until = self.now + \
+                    min(2 ** (q.refusals - 1), 60) * 1000
+                if q.since is None:
+                    q.since = self.now
                 self.emit('rescheduled', head, reason='stale_quota')
                 continue
             q.runs.pop(0)
@@ -362,8 +389,10 @@ class Model:
                     targets.append(seconds_to_ms(
                         self.changes[next_change][1]['at']))
                 for q in self.queues.values():
-                    if q.runs and q.blocked:
+                    if q.runs and q.since is not None:
                         targets.append(q.since + self.cfg['timeout_ms'])
+                    if q.runs and q.sit_out_until > self.now:
+                        targets.append(q.sit_out_until)
                 if not targets and self.jump:
                     raise RuntimeError('reference model: runs remain but '
                                        'nothing can happen to them')

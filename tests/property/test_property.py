@@ -49,6 +49,9 @@ INVARIANTS = [
     ('j', 'runs finish at the first step >= deployment + duration'),
     ('k', 'legacy runs (and all runs when disabled) deploy at submission '
           'with flow legacy; others with flow priority'),
+    ('l', 'stale-quota backoff: after the n-th refusal in a row a run is '
+          'not tried again (rescheduled or deployed) before 2^(n-1) s, at '
+          'most 60 s, have passed'),
     ('x', 'cross-check: event stream equals the reference model '
           '(refmodel.py)'),
 ]
@@ -203,8 +206,11 @@ def generate(seed):
         sc['quota_changes'] = changes
     stale = []
     for _ in range(rng.choice([0, 0, 1, 3])):
-        stale.append({'run': rng.choice(runs)['id'],
-                      'times': rng.randint(0, 4)})
+        # Mostly a few refusals; sometimes a long streak, to reach the
+        # backoff's 60 s cap and the head timeout of a refused head.
+        times = rng.choice([rng.randint(0, 4), rng.randint(0, 4),
+                            rng.randint(5, 12), rng.randint(13, 1000)])
+        stale.append({'run': rng.choice(runs)['id'], 'times': times})
     if stale:
         sc['stale_quota'] = stale
     cfg = {}
@@ -275,6 +281,7 @@ def check_output(sc, lines):
     deployed_at = {}
     last_blocked = {}
     last_retry = {}
+    refused = {}  # run -> (time of its last refusal, refusals in a row)
     counts = {p: dict.fromkeys(('submitted', 'deployed', 'finished', 'failed',
                                 'cancelled', 'rescheduled', 'blocked',
                                 'head_timeout_retries'), 0)
@@ -325,6 +332,18 @@ def check_output(sc, lines):
                 q.append(rid)
             continue
         need(st != 'new', 'c', 'event before submitted: %s' % line)
+        if ev in ('rescheduled', 'deployed') and rid in refused:
+            # (l) SPEC 2.5: each attempt is a rescheduled or a deployed.
+            at, n = refused[rid]
+            wait = min(2 ** (n - 1), 60) * 1000
+            need(t >= at + wait, 'l', '%s tried again at %s, %s s after '
+                 'its refusal number %d at %s (backoff %d s): %s'
+                 % (rid, e['t'], (t - at) / 1000.0, n, at / 1000.0,
+                    wait // 1000, line))
+        if ev == 'rescheduled':
+            refused[rid] = (t, refused.get(rid, (0, 0))[1] + 1)
+        elif ev == 'deployed':
+            refused.pop(rid, None)
         if ev in ('blocked', 'rescheduled', 'head_timeout_retry'):
             need(st == 'queued' and not r['legacy'], 'c',
                  '%s for a run not queued: %s' % (ev, line))
@@ -465,15 +484,10 @@ def check_output(sc, lines):
 
 # Where SPEC leaves a choice, the model follows jobq-sim's choice (see
 # refmodel.py): namespaces take turns in the order declared under
-# "namespaces", and a head found fitting is no longer blocked (a stale-quota
-# rejection restarts its head-timeout timer). These environment variables
-# select the other reading:
+# "namespaces". This environment variable selects the other reading:
 #   JOBQ_REFMODEL_NS_ORDER=first_use      in the order runs first use them
-#   JOBQ_REFMODEL_STALE_KEEPS_BLOCKED=1   a refused head stays blocked
 MODEL_OPTIONS = {
     'ns_order': os.environ.get('JOBQ_REFMODEL_NS_ORDER', 'declared'),
-    'stale_keeps_blocked':
-        os.environ.get('JOBQ_REFMODEL_STALE_KEEPS_BLOCKED', '0') != '0',
 }
 
 
@@ -507,11 +521,19 @@ def cross_check(sc, lines):
                 diff = (ms(g['wait_s']), g.get('flow')) != (w['wait_ms'],
                                                             w['flow'])
             elif ev == 'head_timeout_retry':
-                diff = g.get('retry') != w['retry']
+                diff = (g.get('retry'), g.get('reason')) != (w['retry'],
+                                                             w['reason'])
             elif ev in ('rescheduled', 'cancelled'):
                 diff = g.get('reason') != w['reason']
                 if ev == 'cancelled' and not diff:
-                    diff = w['resource'] not in g.get('detail', '')
+                    # The detail names what blocks the head: the resource
+                    # it is short of, and the cluster's refusal quoted
+                    # (SPEC 2.5; the simulated cluster says "exceeded
+                    # quota").
+                    detail = g.get('detail', '')
+                    diff = (w['resource'] is not None and
+                            w['resource'] not in detail) or \
+                        (w['refused'] and 'exceeded quota' not in detail)
         if diff:
             lo = max(0, i - 3)
             ctx = '\n'.join('  sim:   ' + x for x in lines[lo:i + 2])

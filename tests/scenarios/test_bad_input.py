@@ -146,6 +146,9 @@ CASES = [
      ['stale_quota[0]', 'times']),
     ('stale_quota without run', mutate(stale({'times': 1})),
      ['stale_quota[0]', 'run']),
+    ('stale_quota async not a boolean', mutate(stale(
+        {'run': 'r1', 'times': 1, 'async': 'yes'})),
+     ['stale_quota[0].async', 'true or false']),
     # references
     ('run in an undeclared namespace', mutate(set_run('namespace', 'prod')),
      ['runs[r7].namespace', 'prod']),

@@ -482,7 +482,8 @@ def stale_quota():
     """A quota rejection puts the run back at the head (original position):
     rescheduled (stale_quota), one attempt per cycle, its queue sits out the
     rest of the cycle while the other queue of the namespace still
-    deploys."""
+    deploys; then 1 s after the first refusal, 2 s after the second
+    (SPEC 2.5 backoff), nothing behind it moving meanwhile."""
     runs = [run('h1', prio='high', dur=10), run('h2', prio='high', dur=11),
             run('n1', dur=10), run('n2', dur=11)]
     res = SIM.events(scenario({'a': {}}, runs, config(),
@@ -493,10 +494,10 @@ def stale_quota():
         (0, 'rescheduled', 'h1', {'reason': 'stale_quota'}),
         (0, 'deployed', 'n1'), (0, 'deployed', 'n2'),
         (1, 'rescheduled', 'h1', {'reason': 'stale_quota'}),
-        (2, 'deployed', 'h1', {'wait_s': 2}),
-        (2, 'deployed', 'h2', {'wait_s': 2}),
+        (3, 'deployed', 'h1', {'wait_s': 3}),
+        (3, 'deployed', 'h2', {'wait_s': 3}),
         (10, 'finished', 'n1'), (11, 'finished', 'n2'),
-        (12, 'finished', 'h1'), (13, 'finished', 'h2')])
+        (13, 'finished', 'h1'), (14, 'finished', 'h2')])
 
 
 def stale_quota_other_namespace():
@@ -511,6 +512,197 @@ def stale_quota_other_namespace():
         (0, 'deployed', 'b1'),
         (1, 'deployed', 'a1', {'wait_s': 1}),
         (6, 'finished', 'a1'), (7, 'finished', 'b1')])
+
+
+def refusal_times(n, start=0):
+    """When the n refusals of a head refused every time it may be tried
+    happen: after the k-th the queue sits out 2^(k-1) s, at most 60 s."""
+    t, out = start, []
+    for k in range(1, n + 1):
+        out.append(t)
+        t += min(2 ** (k - 1), 60)
+    return out, t
+
+
+def stale_quota_backoff_sequence():
+    """SPEC 2.5: ten refusals in a row of one head at 0, 1, 3, 7, 15, 31,
+    63, 123, 183, 243 (waits 1, 2, 4, ..., 32, then capped at 60 s), and
+    the eleventh attempt deploys it at 303. Nothing behind it moves
+    meanwhile; no cycle in between tries it."""
+    times, deploy_at = refusal_times(10)
+    assert times == [0, 1, 3, 7, 15, 31, 63, 123, 183, 243] and \
+        deploy_at == 303
+    runs = [run('r', prio='high', dur=5), run('h2', prio='high', dur=5)]
+    res = SIM.events(scenario({'a': {}}, runs, config(timeout=3600),
+                              stale_quota=[{'run': 'r', 'times': 10}]))
+    expect_events(res, [(0, 'submitted', 'r'), (0, 'submitted', 'h2')] +
+                  [(t, 'rescheduled', 'r', {'reason': 'stale_quota'})
+                   for t in times] +
+                  [(303, 'deployed', 'r', {'wait_s': 303}),
+                   (303, 'deployed', 'h2', {'wait_s': 303}),
+                   (308, 'finished', 'r'), (308, 'finished', 'h2')])
+
+
+def stale_quota_backoff_others_go_on():
+    """While a refused head sits out, the other queue of its namespace and
+    other namespaces deploy at once, whenever their runs arrive; the
+    refused queue's WRR share is not charged (only deployments are)."""
+    runs = [run('r', prio='high', dur=5),
+            run('n1', at=2, dur=3), run('n2', at=10, dur=3),
+            run('b1', ns='b', prio='high', at=5, dur=3),
+            run('b2', ns='b', at=20, dur=3)]
+    res = SIM.events(scenario({'a': {}, 'b': {}}, runs,
+                              config(timeout=3600, batch=1),
+                              stale_quota=[{'run': 'r', 'times': 6}]))
+    times, deploy_at = refusal_times(6)  # 0 1 3 7 15 31 -> 63
+    ev = [(e['t'], e['event'], e['run']) for e in res.events]
+    for rid, t in (('n1', 2), ('n2', 10), ('b1', 5), ('b2', 20)):
+        assert (t, 'deployed', rid) in ev, \
+            '%s should deploy at %d while r sits out:\n%s' % (rid, t,
+                                                             res.stdout)
+    assert [e['t'] for e in res.of('rescheduled', 'r')] == times, res.stdout
+    assert [e['t'] for e in res.of('deployed', 'r')] == [deploy_at], \
+        res.stdout
+
+
+def stale_quota_timer_from_first_refusal():
+    """A refused head counts as blocked from its first refusal (here at 5,
+    when it is submitted): the refusals at 6, 8, 12, 20 and the probe
+    saying it fits do not restart the timer, so with head timeout 20 s and
+    no retries it is cancelled at 25, the detail quoting the cluster."""
+    runs = [run('r', at=5, dur=5)]
+    res = SIM.events(scenario({'a': {'cpu': '4'}}, runs,
+                              config(timeout=20, retries=0),
+                              stale_quota=[{'run': 'r', 'times': 100}]))
+    expect_events(res, [(5, 'submitted', 'r')] +
+                  [(t, 'rescheduled', 'r') for t in (5, 6, 8, 12, 20)] +
+                  [(25, 'cancelled', 'r', {'reason': 'head_timeout'})])
+    d = res.of('cancelled', 'r')[0]['detail']
+    assert 'exceeded quota in namespace a' in d and \
+        'refused by the cluster 5 times' in d, d
+
+
+def stale_quota_timer_kept_from_block():
+    """A head found blocked (cpu, at 0) that then fits (the hog finishes at
+    4) and is refused keeps its timer from 0: cancelled at 10 (timeout 10,
+    no retries), the detail quoting the cluster's refusal, not a resource
+    it is no longer short of. The refusals at 4, 5, 7 are news; the block
+    at 0 is the only blocked event."""
+    runs = [run('hog', dur=4, cpu='4'), run('r', dur=1, cpu='1')]
+    res = SIM.events(scenario({'a': {'cpu': '4'}}, runs,
+                              config(timeout=10, retries=0),
+                              stale_quota=[{'run': 'r', 'times': 50}]))
+    expect_events(res, [
+        (0, 'submitted', 'hog'), (0, 'submitted', 'r'),
+        (0, 'deployed', 'hog'),
+        (0, 'blocked', 'r', {'reason': 'cpu', 'requested': 1000,
+                             'available': 0}),
+        (4, 'finished', 'hog'),
+        (4, 'rescheduled', 'r'), (5, 'rescheduled', 'r'),
+        (7, 'rescheduled', 'r'),
+        (10, 'cancelled', 'r', {'reason': 'head_timeout'})])
+    d = res.of('cancelled', 'r')[0]['detail']
+    assert 'exceeded quota' in d and 'on cpu' not in d, d
+
+
+def stale_quota_head_timeout_retry_then_cancel():
+    """Head timeout 10 s, one retry: refused at 0, 1, 3, 7; at 10 the retry
+    (reason stale_quota) restarts the timer but keeps the backoff, so the
+    next attempt is still at 15 (refusal 5, sitting out 16 s); cancelled
+    at 20 with the cluster's last refusal quoted and the retry counted."""
+    runs = [run('r', prio='high', dur=5)]
+    res = SIM.events(scenario({'a': {}}, runs, config(timeout=10, retries=1),
+                              stale_quota=[{'run': 'r', 'times': 100}]))
+    expect_events(res, [(0, 'submitted', 'r')] +
+                  [(t, 'rescheduled', 'r') for t in (0, 1, 3, 7)] +
+                  [(10, 'head_timeout_retry', 'r',
+                    {'retry': 1, 'reason': 'stale_quota'}),
+                   (15, 'rescheduled', 'r'),
+                   (20, 'cancelled', 'r', {'reason': 'head_timeout'})])
+    d = res.of('cancelled', 'r')[0]['detail']
+    assert 'refused by the cluster 5 times' in d and \
+        'exceeded quota in namespace a (simulated stale quota)' in d and \
+        '1 of 1 retries' in d, d
+
+
+def stale_quota_success_ends_streak():
+    """Head timeout 5 s: r1, refused at 0, 1, 3, is cancelled at 5 (its
+    timer ran from its first refusal). r2, the next head, is a new head:
+    its first refusal (at 5, the same cycle) backs off 1 s, not 8, its
+    second 2 s, and it deploys at 8; its timer started at its own first
+    refusal, so the 5 s timeout has not yet expired."""
+    runs = [run('r1', dur=20), run('r2', dur=20)]
+    res = SIM.events(scenario({'a': {}}, runs, config(timeout=5),
+                              stale_quota=[{'run': 'r1', 'times': 3},
+                                           {'run': 'r2', 'times': 2}]))
+    expect_events(res, [
+        (0, 'submitted', 'r1'), (0, 'submitted', 'r2'),
+        (0, 'rescheduled', 'r1'), (1, 'rescheduled', 'r1'),
+        (3, 'rescheduled', 'r1'),
+        (5, 'cancelled', 'r1', {'reason': 'head_timeout'}),
+        (5, 'rescheduled', 'r2'), (6, 'rescheduled', 'r2'),
+        (8, 'deployed', 'r2', {'wait_s': 8}),
+        (28, 'finished', 'r2')])
+
+
+def stale_quota_success_ends_streak_long_timeout():
+    """As above with a head timeout that does not interfere: r1 deployed
+    at 7 after 3 refusals; r2's refusals at 7 and 8 back off 1 and 2 s
+    (a fresh streak), so it deploys at 10."""
+    runs = [run('r1', dur=20), run('r2', dur=20)]
+    res = SIM.events(scenario({'a': {}}, runs, config(timeout=3600),
+                              stale_quota=[{'run': 'r1', 'times': 3},
+                                           {'run': 'r2', 'times': 2}]))
+    expect_events(res, [
+        (0, 'submitted', 'r1'), (0, 'submitted', 'r2'),
+        (0, 'rescheduled', 'r1'), (1, 'rescheduled', 'r1'),
+        (3, 'rescheduled', 'r1'),
+        (7, 'deployed', 'r1', {'wait_s': 7}),
+        (7, 'rescheduled', 'r2'), (8, 'rescheduled', 'r2'),
+        (10, 'deployed', 'r2', {'wait_s': 10}),
+        (27, 'finished', 'r1'), (30, 'finished', 'r2')])
+
+
+def stale_quota_async_counts():
+    """An asynchronous refusal ("async": true: the cluster accepts the
+    deployment and refuses it when next polled, as a Spark operator whose
+    driver pod is refused) counts like a synchronous one: deployed at 0,
+    refused at 1 (sits out 1 s), deployed at 2, refused at 3 (2 s),
+    deployed at 5, refused at 6 (4 s), deployed for good at 10. The normal
+    queue goes on meanwhile."""
+    runs = [run('r', prio='high', dur=5), run('n1', dur=100)]
+    res = SIM.events(scenario({'a': {}}, runs, config(timeout=3600),
+                              stale_quota=[{'run': 'r', 'times': 3,
+                                            'async': True}]))
+    expect_events(res, [
+        (0, 'submitted', 'r'), (0, 'submitted', 'n1'),
+        (0, 'deployed', 'r', {'wait_s': 0}), (0, 'deployed', 'n1'),
+        (1, 'rescheduled', 'r', {'reason': 'stale_quota'}),
+        (2, 'deployed', 'r', {'wait_s': 2}),
+        (3, 'rescheduled', 'r', {'reason': 'stale_quota'}),
+        (5, 'deployed', 'r', {'wait_s': 5}),
+        (6, 'rescheduled', 'r', {'reason': 'stale_quota'}),
+        (10, 'deployed', 'r', {'wait_s': 10}),
+        (15, 'finished', 'r'), (100, 'finished', 'n1')])
+
+
+def stale_quota_async_times_out():
+    """Asynchronous refusals start the head timer at the first one (1) and
+    never restart it: head timeout 8 s, cancelled at 9 while sitting out
+    after the third refusal, the detail quoting the cluster."""
+    runs = [run('r', dur=5)]
+    res = SIM.events(scenario({'a': {}}, runs, config(timeout=8),
+                              stale_quota=[{'run': 'r', 'times': 50,
+                                            'async': True}]))
+    expect_events(res, [
+        (0, 'submitted', 'r'), (0, 'deployed', 'r'),
+        (1, 'rescheduled', 'r'), (2, 'deployed', 'r'),
+        (3, 'rescheduled', 'r'), (5, 'deployed', 'r'),
+        (6, 'rescheduled', 'r'),
+        (9, 'cancelled', 'r', {'reason': 'head_timeout'})])
+    d = res.of('cancelled', 'r')[0]['detail']
+    assert 'refused by the cluster 3 times' in d and \
+        'reported after the deployment' in d, d
 
 
 # ---------------------------------------------------------- quota changes
@@ -905,6 +1097,24 @@ def main():
         ('stale quota', stale_quota),
         ('stale quota: the slot goes to the next namespace',
          stale_quota_other_namespace),
+        ('stale quota backoff: 1, 2, 4 ... 32, then 60 s',
+         stale_quota_backoff_sequence),
+        ('stale quota backoff: other queues and namespaces go on',
+         stale_quota_backoff_others_go_on),
+        ('stale quota: timer from the first refusal, not reset',
+         stale_quota_timer_from_first_refusal),
+        ('stale quota: timer kept from an earlier block',
+         stale_quota_timer_kept_from_block),
+        ('stale quota: head timeout retry keeps the backoff, then cancel',
+         stale_quota_head_timeout_retry_then_cancel),
+        ('stale quota: a new head starts a new streak (timeout)',
+         stale_quota_success_ends_streak),
+        ('stale quota: a successful deployment ends the streak',
+         stale_quota_success_ends_streak_long_timeout),
+        ('stale quota: asynchronous refusals count and back off',
+         stale_quota_async_counts),
+        ('stale quota: asynchronous refusals and the head timeout',
+         stale_quota_async_times_out),
         ('quota changes at exact times', quota_changes),
         ('quota change of one dimension', quota_change_other_dimension),
         ('quota changes: by time, ties in input order',

@@ -27,6 +27,11 @@ static int fx_deploy(void *ctx, const jobq_deploy_request *req, char *msg,
                      size_t cap)
 {
     fixture *f = ctx;
+    if (f->refuse_quota > 0) {
+        f->refuse_quota--;
+        snprintf(msg, cap, "exceeded quota: compute-resources");
+        return JOBQ_DEPLOY_QUOTA_REJECTED;
+    }
     if (f->deploy_count < FX_MAX_DEPLOYS) {
         f->deployed[f->deploy_count] = req->run_id;
         f->deployed_priority[f->deploy_count] = req->priority;

@@ -27,6 +27,7 @@ typedef struct fixture {
     jobq_durability durability; /* FULL unless a test wants speed */
     bool has_poll;
     jobq_poll_status poll_answer;
+    int refuse_quota; /* the next N deploys are refused on quota */
     jobq_clock clock;
     jobq_probe probe;
     jobq_deployer deployer;

@@ -211,6 +211,62 @@ START_TEST(blocked_head_timer_survives)
 }
 END_TEST
 
+static void assert_explains(jobq_scheduler *s, jobq_run_id id,
+                            const char *text)
+{
+    char *json = NULL;
+    ck_assert_int_eq(jobq_run_explain(s, &json, id), 0);
+    ck_assert_msg(strstr(json, text) != NULL, "no %s in %s", text, json);
+    jobq_free(json);
+}
+
+/* SPEC 2.5: a head's refusal streak, its backoff and its head-timeout timer
+ * survive a restart, and explain reports them. */
+START_TEST(refusal_streak_survives)
+{
+    jobq_scheduler *s = fx_open(NULL);
+    fx_define(s, "etl", "analytics", JOBQ_PRIORITY_NORMAL, 1000);
+    jobq_run_id a = fx_submit(s, "etl", NULL);
+    jobq_run_id b = fx_submit(s, "etl", NULL);
+    fx.refuse_quota = 3;
+    jobq_time_ms first = fx.now; /* refusals at 1, 2 and 4 s */
+    for (jobq_time_ms t = 1000; t <= 4000; t += 1000) {
+        fx.now = t;
+        ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    }
+    ck_assert_int_eq(fx.refuse_quota, 0);
+    ck_assert_uint_eq(fx.deploy_count, 0);
+    s = reopen(s);
+    jobq_time_ms deadline = 0;
+    ck_assert_int_eq(jobq_next_deadline(s, &deadline), 0);
+    ck_assert_int_eq(deadline, 8000); /* 4 s after the third */
+    assert_explains(s, a, "refused 3 times by the cluster, next attempt "
+                          "in 4 s");
+    assert_explains(s, a, "exceeded quota: compute-resources");
+    assert_explains(s, b, "\"refused\":{\"times\":3");
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    ck_assert_int_eq(jobq_run_get(s, &info, a), 0);
+    ck_assert(!info.blocked); /* short of nothing */
+    ck_assert_int_eq(info.head_timeout_at, first + 3600 * 1000);
+    /* The queue still sits out; the fourth refusal waits 8 s. */
+    fx.now = 7000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    fx.refuse_quota = 1;
+    fx.now = 8000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    ck_assert_int_eq(fx.refuse_quota, 0);
+    s = reopen(s);
+    assert_explains(s, a, "refused 4 times by the cluster, next attempt "
+                          "in 8 s");
+    fx.now = 16000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    ck_assert_uint_eq(fx.deploy_count, 2);
+    ck_assert_uint_eq(fx.deployed[0], a);
+    assert_explains(s, b, "\"refused\":null");
+    jobq_close(s);
+}
+END_TEST
+
 /* A database in which run `victim` was recorded DEPLOYING and then the
  * process died, with two runs queued behind it. */
 static void crash_while_deploying(jobq_run_id ids[3])
@@ -433,6 +489,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, idempotency_key_needs_database);
     tcase_add_test(tc, ids_are_never_reused);
     tcase_add_test(tc, payload_read_from_disk_at_deploy);
+    tcase_add_test(tc, refusal_streak_survives);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -127,6 +127,7 @@ static int fake_poll(void *ctx, jobq_run_id id, jobq_poll_status *status,
     } else if (f->async_reject[id]) {
         f->async_reject[id] = false;
         f->live[id] = false;
+        snprintf(msg, cap, "driver pod refused: exceeded quota");
         *status = JOBQ_POLL_QUOTA_REJECTED;
     } else if (f->finish_at[id] && f->now >= f->finish_at[id]) {
         f->live[id] = false;
@@ -677,10 +678,17 @@ START_TEST(stale_quota_reschedules_at_head)
     ck_assert_int_eq(state_of(n), JOBQ_RUN_RUNNING); /* other queue served */
     ck_assert_str_eq(last_event(JOBQ_EVENT_RESCHEDULED, a)->reason,
                      "stale_quota");
-    tick_at(1);
+    tick_at(1); /* the first refusal's backoff (1 s) is over */
     ck_assert_int_eq(count_events(JOBQ_EVENT_RESCHEDULED, a), 2);
     ck_assert_int_eq(state_of(b), JOBQ_RUN_QUEUED);
-    tick_at(2);
+    jobq_time_ms deadline;
+    jobq_next_deadline(F->s, &deadline);
+    ck_assert_int_eq(deadline, 3000); /* the second refusal: 2 s */
+    tick_at(2); /* the queue sits out: a is not even tried */
+    ck_assert_int_eq(count_events(JOBQ_EVENT_RESCHEDULED, a), 2);
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_QUEUED);
+    ck_assert_int_eq(state_of(b), JOBQ_RUN_QUEUED);
+    tick_at(3);
     ck_assert_int_eq(state_of(a), JOBQ_RUN_RUNNING);
     ck_assert_int_eq(state_of(b), JOBQ_RUN_RUNNING);
     /* a went first: its original position was kept. */
@@ -689,7 +697,7 @@ START_TEST(stale_quota_reschedules_at_head)
 }
 END_TEST
 
-START_TEST(a_head_that_fits_is_no_longer_blocked)
+START_TEST(a_refused_head_keeps_its_timer)
 {
     open_with("{\"systemProperties\":{"
               "\"job-orchestrator.queue.head-timeout-seconds\":100}}");
@@ -702,9 +710,43 @@ START_TEST(a_head_that_fits_is_no_longer_blocked)
     tick_at(50); /* fits, but the cluster refuses it: rescheduled */
     ck_assert_int_eq(count_events(JOBQ_EVENT_RESCHEDULED, a), 1);
     F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(1);
-    tick_at(60); /* blocked again: a new blocked event, a new timer */
+    tick_at(60); /* blocked again: news (it fitted), but the same timer */
     ck_assert_int_eq(count_events(JOBQ_EVENT_BLOCKED, a), 2);
-    tick_at(100); /* 100 s after the first block, only 40 s after this one */
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    jobq_run_get(F->s, &info, a);
+    ck_assert_int_eq(info.head_timeout_at, 100 * 1000);
+    tick_at(99);
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_QUEUED);
+    tick_at(100); /* 100 s after the first block (SPEC 2.5) */
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_CANCELLED);
+    const recorded *c = last_event(JOBQ_EVENT_CANCELLED, a);
+    ck_assert_str_eq(c->reason, "head_timeout");
+    /* Short of cpu now, and the cluster's refusal quoted. */
+    ck_assert_ptr_nonnull(strstr(c->detail, "on cpu"));
+    ck_assert_ptr_nonnull(strstr(c->detail, "exceeded quota: q"));
+    ck_assert_ptr_nonnull(strstr(c->detail, "refused by the cluster 1 "));
+}
+END_TEST
+
+START_TEST(a_head_that_fits_but_fails_to_deploy_is_no_longer_blocked)
+{
+    /* Only the cluster's refusals count as blocked time: a deploy error
+     * after a block ends the block, and the timer starts afresh when the
+     * head is next found short. */
+    open_with("{\"systemProperties\":{"
+              "\"job-orchestrator.queue.head-timeout-seconds\":100}}");
+    F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(1);
+    define("j", "ns0", JOBQ_PRIORITY_HIGH, JOBQ_FLOW_PRIORITY);
+    jobq_run_id a = submit_cpu("j", 2);
+    tick_at(0);
+    F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(4);
+    F->fail_deploy[a] = 1;
+    tick_at(50);
+    ck_assert_int_eq(count_events(JOBQ_EVENT_DEPLOY_RETRY, a), 1);
+    F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(1);
+    tick_at(60);
+    ck_assert_int_eq(count_events(JOBQ_EVENT_BLOCKED, a), 2);
+    tick_at(100);
     ck_assert_int_eq(state_of(a), JOBQ_RUN_QUEUED);
     tick_at(160);
     ck_assert_int_eq(state_of(a), JOBQ_RUN_CANCELLED);
@@ -730,6 +772,127 @@ START_TEST(async_quota_rejection_returns_run_to_head)
     tick_at(2);
     ck_assert_int_eq(state_of(a), JOBQ_RUN_RUNNING);
     ck_assert_int_eq(state_of(b), JOBQ_RUN_QUEUED);
+}
+END_TEST
+
+/* SPEC 2.5: a refusal the cluster reports after the deploy call succeeded
+ * (poll: QUOTA_REJECTED) counts like a synchronous one: the streak goes on
+ * across the deployments it refuses, the queue backs off 1, 2, 4, 8 s, and
+ * the head timer runs from the first refusal. */
+START_TEST(async_refusals_back_off_and_time_out)
+{
+    /* batchSize 1: b would otherwise be deployed in the cycles in which a
+     * is out (deployed, not yet refused). */
+    open_with("{\"systemProperties\":{"
+              "\"job-orchestrator.queue.head-timeout-seconds\":10},"
+              "\"services\":{\"jobOrchestrator\":{\"settings\":{"
+              "\"batchSize\":1}}}}");
+    define("j", "ns0", JOBQ_PRIORITY_HIGH, JOBQ_FLOW_PRIORITY);
+    define("k", "ns0", JOBQ_PRIORITY_NORMAL, JOBQ_FLOW_PRIORITY);
+    jobq_run_id a = submit_cpu("j", 1);
+    jobq_run_id b = submit_cpu("j", 1);
+    /* Deployed at 0, 2, 5, 10; refused at the next cycle each time. */
+    static const int deployed_at[] = {0, 2, 5, 10};
+    static const int refused_at[] = {1, 3, 6, 11};
+    static const jobq_time_ms next_at[] = {2000, 5000, 10000, 19000};
+    int round = 0;
+    for (int t = 0; t <= 11; t++) {
+        tick_at(t);
+        if (round < 4 && t == deployed_at[round]) {
+            ck_assert_int_eq(state_of(a), JOBQ_RUN_RUNNING);
+            F->async_reject[a] = true;
+        } else if (round < 4 && t == refused_at[round]) {
+            const recorded *r = last_event(JOBQ_EVENT_RESCHEDULED, a);
+            ck_assert_int_eq(r->time, t * 1000);
+            ck_assert_str_eq(r->reason, "stale_quota");
+            ck_assert_uint_eq(r->retry, (unsigned)round + 1);
+            ck_assert_ptr_nonnull(strstr(r->detail, "driver pod refused"));
+            if (round < 3) {
+                ck_assert_int_eq(state_of(a), JOBQ_RUN_QUEUED);
+                jobq_time_ms deadline;
+                jobq_next_deadline(F->s, &deadline);
+                ck_assert_int_eq(deadline, next_at[round]);
+            }
+            round++;
+        } else {
+            ck_assert_int_eq(state_of(a), JOBQ_RUN_QUEUED);
+        }
+        /* Nothing behind the refused head moves. */
+        if (t < 11)
+            ck_assert_int_eq(state_of(b), JOBQ_RUN_QUEUED);
+    }
+    /* At 11 the fourth refusal brought it back, and its timer (from the
+     * first refusal, at 1) had run 10 s: cancelled, the refusal quoted. */
+    ck_assert_int_eq(round, 4);
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_CANCELLED);
+    const recorded *c = last_event(JOBQ_EVENT_CANCELLED, a);
+    ck_assert_int_eq(c->time, 11000);
+    ck_assert_ptr_nonnull(strstr(c->detail, "refused by the cluster 4 "));
+    ck_assert_ptr_nonnull(strstr(c->detail, "driver pod refused"));
+    ck_assert_int_eq(count_events(JOBQ_EVENT_DEPLOYED, a), 4);
+    /* The refusal at 11 made the queue sit out that cycle; b, a new head
+     * without a streak, is deployed at the next. */
+    ck_assert_int_eq(state_of(b), JOBQ_RUN_QUEUED);
+    tick_at(12);
+    ck_assert_int_eq(state_of(b), JOBQ_RUN_RUNNING);
+}
+END_TEST
+
+/* Step 2 retries a refused head: the timer restarts, the backoff and the
+ * streak stay; the retry event says why (stale_quota, the refusal). */
+START_TEST(head_timeout_retry_of_a_refused_head_keeps_the_backoff)
+{
+    open_with("{\"systemProperties\":{"
+              "\"job-orchestrator.queue.head-timeout-seconds\":10,"
+              "\"job-orchestrator.queue.head-retry-count\":1}}");
+    define("j", "ns0", JOBQ_PRIORITY_HIGH, JOBQ_FLOW_PRIORITY);
+    jobq_run_id a = submit_cpu("j", 1);
+    F->reject_quota[a] = 1000;
+    for (int t = 0; t <= 10; t++)
+        tick_at(t); /* refused at 0, 1, 3, 7 */
+    ck_assert_int_eq(count_events(JOBQ_EVENT_RESCHEDULED, a), 4);
+    const recorded *r = last_event(JOBQ_EVENT_HEAD_TIMEOUT_RETRY, a);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->time, 10000);
+    ck_assert_str_eq(r->reason, "stale_quota");
+    ck_assert_ptr_nonnull(strstr(r->detail, "exceeded quota: q"));
+    jobq_time_ms deadline;
+    jobq_next_deadline(F->s, &deadline);
+    ck_assert_int_eq(deadline, 15000); /* the backoff, not the timer (20) */
+    for (int t = 11; t <= 19; t++)
+        tick_at(t);
+    ck_assert_int_eq(count_events(JOBQ_EVENT_RESCHEDULED, a), 5); /* 15 */
+    ck_assert_uint_eq(last_event(JOBQ_EVENT_RESCHEDULED, a)->retry, 5);
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_QUEUED);
+    tick_at(20);
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_CANCELLED);
+}
+END_TEST
+
+/* The backoff ends at the first cycle at or after it; a queue whose head
+ * is then found short of a resource does not keep reporting that past
+ * time as its deadline (a host sleeping until it would spin). */
+START_TEST(next_deadline_forgets_a_passed_backoff)
+{
+    open_with("{\"systemProperties\":{"
+              "\"job-orchestrator.queue.head-timeout-seconds\":100}}");
+    define("j", "ns0", JOBQ_PRIORITY_HIGH, JOBQ_FLOW_PRIORITY);
+    jobq_run_id a = submit_cpu("j", 2);
+    F->reject_quota[a] = 1;
+    tick_at(0);
+    jobq_time_ms deadline;
+    jobq_next_deadline(F->s, &deadline);
+    ck_assert_int_eq(deadline, 1000);
+    F->hard[0].amount[JOBQ_RESOURCE_CPU] = CORES(1);
+    tick_at(1); /* blocked on cpu now */
+    ck_assert_int_eq(count_events(JOBQ_EVENT_BLOCKED, a), 1);
+    jobq_next_deadline(F->s, &deadline);
+    ck_assert_int_eq(deadline, 100 * 1000); /* the timer, from 0 */
+    tick_at(100);
+    ck_assert_int_eq(state_of(a), JOBQ_RUN_CANCELLED);
+    const recorded *c = last_event(JOBQ_EVENT_CANCELLED, a);
+    ck_assert_ptr_nonnull(strstr(c->detail, "on cpu"));
+    ck_assert_ptr_nonnull(strstr(c->detail, "exceeded quota: q"));
 }
 END_TEST
 
@@ -1063,9 +1226,13 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, disable_refused_while_queued_then_migrate);
     tcase_add_test(tc, job_switched_to_legacy_leaves_queue);
     tcase_add_test(tc, stale_quota_reschedules_at_head);
-    tcase_add_test(tc, a_head_that_fits_is_no_longer_blocked);
+    tcase_add_test(tc, a_refused_head_keeps_its_timer);
+    tcase_add_test(tc, a_head_that_fits_but_fails_to_deploy_is_no_longer_blocked);
     tcase_add_test(tc, async_quota_rejection_returns_run_to_head);
     tcase_add_test(tc, deploy_errors_retry_with_backoff_then_fail);
+    tcase_add_test(tc, async_refusals_back_off_and_time_out);
+    tcase_add_test(tc, head_timeout_retry_of_a_refused_head_keeps_the_backoff);
+    tcase_add_test(tc, next_deadline_forgets_a_passed_backoff);
     tcase_add_test(tc, cancel_queued_running_and_ended);
     tcase_add_test(tc, report_finished_and_failed);
     tcase_add_test(tc, reentrant_call_from_callback_is_refused);

@@ -92,6 +92,13 @@ static void define_job(jobq_scheduler *s, const char *name, const char *ns,
     ck_assert_int_eq(jobq_job_define(s, &def), 0);
 }
 
+static int refusing_deploy(void *ctx, const jobq_deploy_request *req,
+                           char *msg, size_t cap)
+{
+    snprintf(msg, cap, "exceeded quota: compute");
+    return JOBQ_DEPLOY_QUOTA_REJECTED;
+}
+
 static jobq_run_id submit(jobq_scheduler *s, const char *job,
                           const char *run_name)
 {
@@ -225,6 +232,48 @@ START_TEST(queue_length_and_blocked_head_follow_the_state)
                       "priority=\"normal\",reason=\"storage\"} 0");
     assert_line(text, "jobq_queue_head_blocked{namespace=\"analytics\","
                       "priority=\"high\",reason=\"cpu\"} 0");
+    jobq_free(text);
+    jobq_close(s);
+}
+END_TEST
+
+START_TEST(a_refused_head_shows_as_blocked_on_stale_quota)
+{
+    jobq_scheduler *s = open_scheduler(NULL);
+    jobq_close(s);
+    /* The same cluster, with a deployer that always refuses. */
+    static jobq_clock clock;
+    static jobq_probe probe;
+    static jobq_deployer deployer;
+    clock = (jobq_clock){JOBQ_CLOCK_VERSION, &C, fake_now};
+    probe = (jobq_probe){JOBQ_PROBE_VERSION, &C, fake_quota};
+    deployer = (jobq_deployer){JOBQ_DEPLOYER_VERSION, &C, refusing_deploy,
+                               NULL, NULL};
+    jobq_options opts = JOBQ_OPTIONS_INIT;
+    opts.clock = &clock;
+    opts.probe = &probe;
+    opts.deployer = &deployer;
+    char err[256];
+    ck_assert_int_eq(jobq_open(&s, &opts, err, sizeof err), 0);
+    define_job(s, "etl", "analytics", "finance", JOBQ_PRIORITY_NORMAL, 1000);
+    submit(s, "etl", NULL);
+    tick_at(s, SECONDS(1));
+    char *text = render(s);
+    assert_line(text, "jobq_queue_head_blocked{namespace=\"analytics\","
+                      "priority=\"normal\",reason=\"stale_quota\"} 1");
+    assert_line(text, "jobq_queue_head_blocked{namespace=\"analytics\","
+                      "priority=\"normal\",reason=\"cpu\"} 0");
+    assert_line(text, "jobq_queue_head_blocked{namespace=\"analytics\","
+                      "priority=\"high\",reason=\"stale_quota\"} 0");
+    jobq_free(text);
+    /* Short of cpu now: that is the reason shown, not both. */
+    C.hard.amount[JOBQ_RESOURCE_CPU] = 500;
+    tick_at(s, SECONDS(2));
+    text = render(s);
+    assert_line(text, "jobq_queue_head_blocked{namespace=\"analytics\","
+                      "priority=\"normal\",reason=\"stale_quota\"} 0");
+    assert_line(text, "jobq_queue_head_blocked{namespace=\"analytics\","
+                      "priority=\"normal\",reason=\"cpu\"} 1");
     jobq_free(text);
     jobq_close(s);
 }
@@ -691,6 +740,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, quota_gauges_show_hard_and_used_and_omit_unlimited);
     tcase_add_test(tc, a_failed_probe_leaves_no_quota_series);
     tcase_add_test(tc, legacy_runs_are_deployed_with_no_wait);
+    tcase_add_test(tc, a_refused_head_shows_as_blocked_on_stale_quota);
     tcase_add_test(tc, head_timeouts_count_retries_and_cancellations);
     tcase_add_test(tc, series_do_not_multiply_with_runs);
     tcase_add_test(tc, series_are_sorted_and_rendering_is_repeatable);
