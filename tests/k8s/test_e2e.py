@@ -82,7 +82,8 @@ def priorities(env):
     assert blocked and all(e["reason"] == "pods" for e in blocked), blocked
     state = env.state()
     assert state["peak_live"]["analytics"] == 1, state["peak_live"]
-    assert len(apps_of(state)) == 4
+    assert len(state["creates"]) == 4
+    assert not apps_of(state), "finished applications are cleaned up"
     assert all(n == 1 for n in state["creates"].values()), state["creates"]
     assert_no_duplicates(state)
 
@@ -148,9 +149,8 @@ def stale_quota_sync(env):
     assert len(of(host, "finished")) == 1
     state = env.state()
     assert [r["status"] for r in posts(state)] == [403, 201], posts(state)
-    assert len(state["apps"]) == 1
-    assert state["apps"][0]["status"]["applicationState"]["state"] == \
-        "COMPLETED"
+    assert list(state["creates"].values()) == [1]
+    assert list(state["deletes"].values()) == [1]  # cleaned up when ended
     assert_no_duplicates(state)
 
 
@@ -175,8 +175,9 @@ def stale_quota_async(env):
     assert events.index("rescheduled") < events.index("finished")
     state = env.state()
     (name, creates), = state["creates"].items()
-    assert creates == 2 and state["deletes"][name] == 1, state
-    assert len(state["apps"]) == 1
+    # the refused attempt, then the finished one, deleted once recorded
+    assert creates == 2 and state["deletes"][name] == 2, state
+    assert not state["apps"]
     assert_no_duplicates(state)
 
 # ---------------------------------------------------------------- restart
@@ -219,11 +220,17 @@ def restart_mid_deployment(env):
                             ([] if durable else ["--submit", "etl"]))
     finish(second)
     assert len(of(second, "finished")) == 1, second.events
-    assert "adopted" in second.log(), second.log()
     state = env.state()
-    assert [r["status"] for r in posts(state)] == [201, 409], posts(state)
-    assert list(state["creates"].values()) == [1], state["creates"]
-    assert len(state["apps"]) == 1
+    if durable:
+        # The DEPLOYING run is settled on open: its application is found
+        # (namespaces are known before the database is opened) and the run
+        # finishes on it; nothing is created again.
+        assert [r["status"] for r in posts(state)] == [201], posts(state)
+        assert list(state["creates"].values()) == [1], state["creates"]
+    else:
+        # Without a database nothing proves the first life's application
+        # is this run's: the second life never adopts it (issue 14.6).
+        assert len(state["creates"]) == 2, state["creates"]
     assert_no_duplicates(state)
     print("restart tested %s" % ("with --db" if durable else
                                  "without a store (replayed submits)"))
@@ -257,7 +264,8 @@ def cancellation(env):
     assert of(host, "finished")[0]["run_name"] == "third"
     assert not os.listdir(env.spool), os.listdir(env.spool)
     state = env.state()
-    names = [r["path"] for r in state["requests"] if r["method"] == "DELETE"]
+    names = [r["path"] for r in state["requests"] if r["method"] == "DELETE"
+             and "-short" not in r["path"]]  # short's: cleanup once ended
     assert len(names) == 1 and re.search(r"-1-long$", names[0]), names
     assert not [p for p in posts(state) if "-2-" in json.dumps(p)]
     assert len(posts(state)) == 2  # run 1 and the spooled run

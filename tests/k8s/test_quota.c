@@ -6,7 +6,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "probe.h"
+#include "quota.h"
 #include "test_util.h"
 
 #define GIB (INT64_C(1) << 30)
@@ -113,7 +113,7 @@ START_TEST(no_quota_means_unlimited)
     }
     /* Quotas on other things (object counts) limit none of the four. */
     aggregate_ok("{\"items\":[{\"metadata\":{\"name\":\"counts\"},\"status\":"
-                 "{\"hard\":{\"count/configmaps\":\"10\",\"limits.cpu\":\"4\"},"
+                 "{\"hard\":{\"count/configmaps\":\"10\",\"count/secrets\":\"4\"},"
                  "\"used\":{\"count/configmaps\":\"1\"}}}]}", &hard, &used);
     for (int kind = 0; kind < JOBQ_RESOURCE_COUNT; kind++)
         ck_assert_int_eq(hard.amount[kind], JOBQ_UNLIMITED);
