@@ -82,11 +82,11 @@ def parse_quantity(text):
 
 
 def dimension_of(key):
-    if key in ("requests.cpu", "cpu"):
+    if key in ("requests.cpu", "cpu", "limits.cpu"):
         return "cpu"
-    if key in ("requests.memory", "memory"):
+    if key in ("requests.memory", "memory", "limits.memory"):
         return "memory"
-    if key == "pods":
+    if key in ("pods", "count/pods"):
         return "pods"
     if key == "requests.storage":
         return "storage"
@@ -380,6 +380,7 @@ class Cluster:
         self.pod_refusals = []    # pods Kubernetes refused on quota
         self.executor_delay_ms = None  # default: submit_ms
         self.webhook = {}         # ns -> operator webhook quota check on
+        self.stale_status = {}    # ns -> status.used leaves out external
         self.peak_used = {}       # "ns/quota/key" -> highest used seen
 
     # -------------------------------------------------------- usage
@@ -456,6 +457,12 @@ class Cluster:
 
     def quota_object(self, ns, name, quota):
         used = self.quota_used(ns, quota)
+        if self.stale_status.get(ns):  # a quota controller that lags
+            for key in used:
+                dimension = dimension_of(key) or (
+                    "cpu" if key == "limits.cpu" else "memory"
+                    if key == "limits.memory" else "pods")
+                used[key] -= self.external.get(ns, {}).get(dimension, 0)
         spec = {"hard": dict(quota["hard"])}
         for extra in ("scopes", "scopeSelector"):
             if quota.get(extra):
@@ -953,6 +960,7 @@ class Handler(BaseHTTPRequestHandler):
                 CLUSTER.run_ms = request.get("run_ms", CLUSTER.run_ms)
                 CLUSTER.quota_mode.update(request.get("quota_mode", {}))
                 CLUSTER.webhook.update(request.get("webhook", {}))
+                CLUSTER.stale_status.update(request.get("stale_status", {}))
                 if "executor_delay_ms" in request:
                     CLUSTER.executor_delay_ms = request["executor_delay_ms"]
             elif path == "/_test/token":
