@@ -6,6 +6,7 @@ bearer token or a client certificate signed by the test CA (401 Status
 otherwise), and serves just what jobq-k8s-host uses:
 
   GET    /api/v1/namespaces/NS/resourcequotas            ResourceQuotaList
+  GET    /api/v1/namespaces/NS/pods[?labelSelector=...]  PodList
   POST   /apis/sparkoperator.k8s.io/v1beta2/namespaces/NS/sparkapplications
   GET    .../sparkapplications[?labelSelector=k=v,...]    SparkApplicationList
   GET    .../sparkapplications/NAME
@@ -15,22 +16,38 @@ with the real error bodies (kind Status, reason NotFound / AlreadyExists /
 Forbidden / Invalid / InternalError / TooManyRequests, code), quota
 admission on create (403 "exceeded quota: QUOTA, requested: ..., used: ...,
 limited: ..."), or, per namespace, asynchronous quota failure by the
-simulated Spark operator (SUBMISSION_FAILED with the same message).
-ResourceQuota status.used follows the pods, cpu and memory of the live
-SparkApplications plus any "external" usage a test injects.
+simulated Spark operator (SUBMISSION_FAILED with the same message), or the
+operator's validating webhook with quota enforcement (403 "... denied the
+request: failed to validate resource quota").
+
+Created SparkApplications are validated against the v1beta2 CRD schema
+(crd_v1beta2_schema.json, from kubeflow/spark-operator): 422 Invalid with
+the causes; fields the schema does not know are pruned and named in
+Warning headers. Each application's pods start late (the driver at submit,
+executors executor_delay_ms later), each admitted by quota as Kubernetes
+does (scopes, scopeSelector, limits.*, count/pods); a refused pod is
+recorded in pod_refusals (a driver refusal fails the submission).
+ResourceQuota status.used is what the live pods take plus any "external"
+usage a test injects (stale_status leaves the external part out of the
+status, as a lagging quota controller would).
 
 The simulated operator moves each application "" -> SUBMITTED -> RUNNING ->
 COMPLETED on a timer (per app: annotations jobq-test/submit-ms, run-ms and
 outcome=FAILED; defaults from /_test/config).
 
 Test-only control endpoints (no auth), JSON in and out:
-  GET  /_test/state      apps, create/delete counts, request log, peaks
-  POST /_test/quota      {"namespace","name","hard":{...}}   (hard null: delete)
+  GET  /_test/state      apps, pods, create/delete counts, request log,
+                         peaks, pod refusals, peak used per quota key
+  GET  /_test/summary    the same without the request log
+  POST /_test/quota      {"namespace","name","hard":{...},"scopes":[...],
+                          "scopeSelector":{...}}   (hard null: delete)
   POST /_test/external   {"namespace","used":{key: qty},"on_next_create":bool,
                           "release_after_ms":N}
   POST /_test/faults     {"faults":[{method,path,action,code,ms,commit,count,
                           retry_after}]} or {"clear":true}
-  POST /_test/config     {"submit_ms","run_ms","quota_mode":{NS:"sync"|"async"}}
+  POST /_test/config     {"submit_ms","run_ms","executor_delay_ms",
+                          "quota_mode":{NS:"sync"|"async"},
+                          "webhook":{NS:bool},"stale_status":{NS:bool}}
   POST /_test/token      {"token"}: the bearer token accepted from now on
   POST /_test/shutdown
 
@@ -57,7 +74,9 @@ PODS_RE = re.compile(r"^/api/v1/namespaces/([^/]+)/pods$")
 QUOTA_RE = re.compile(r"^/api/v1/namespaces/([^/]+)/resourcequotas$")
 APPS_RE = re.compile(r"^/apis/sparkoperator\.k8s\.io/v1beta2/namespaces/"
                      r"([^/]+)/sparkapplications(?:/([^/]+))?$")
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# The operator's webhook wants DNS-1035 application names (a Service is
+# named after them).
+DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 TERMINAL = ("COMPLETED", "FAILED", "SUBMISSION_FAILED")
 MIB = 1 << 20
 
@@ -931,6 +950,10 @@ class Handler(BaseHTTPRequestHandler):
         with CLUSTER.lock:
             if path == "/_test/state":
                 return self.send_json(200, self.state())
+            if path == "/_test/summary":  # state without the request log
+                state = self.state()
+                state["request_count"] = len(state.pop("requests"))
+                return self.send_json(200, state)
             if path == "/_test/quota":
                 quotas = CLUSTER.quotas.setdefault(request["namespace"], {})
                 if request.get("hard") is None:
