@@ -227,10 +227,13 @@ static int adopt_existing(k8s_deployer *d, const jobq_deploy_request *req,
                           strcmp(state, "COMPLETED") != 0;
     cJSON_Delete(app);
     if (!ours) {
+        /* Someone else's object under our name: it will not go away by
+         * retrying, and must never be taken for this run's. */
         k8s_report_conflict(d, req->ns, name, why);
-        snprintf(msg, cap, "conflict: SparkApplication %s/%s exists and is "
-                           "not this run's (%s)", req->ns, name, why);
-        return JOBQ_EEXISTS;
+        char detail[400];
+        snprintf(detail, sizeof detail, "conflict: SparkApplication %s/%s "
+                 "exists and is not this run's (%s)", req->ns, name, why);
+        return refuse(d, req, name, detail, msg, cap);
     }
     if (failed_attempt) { /* an earlier refused attempt: clear the way */
         rc = delete_app(d, req->ns, name, msg, cap);

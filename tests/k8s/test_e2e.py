@@ -715,6 +715,46 @@ def two_hosts_one_namespace(env):
 
 
 @scenario
+def conflict_is_never_adopted(env):
+    """9.1: an application that carries the name this host would give run 2
+    but is not its own (another database's id, another run's labels) is a
+    conflict: reported, not adopted, not deleted, not taken as the run's
+    outcome; the run fails at once saying so."""
+    env.set_quota("analytics", {"requests.cpu": "16"})
+    jobs = env.write_jobs([{"name": "etl", "namespace": "analytics",
+                            "manifest": spark_manifest(run_ms=100)}])
+    db = os.path.join(env.dir, "state.db")
+    first = env.start_host(["--jobs", jobs, "--db", db, "--submit", "etl",
+                            "--exit-when-idle"])
+    finish(first)
+    with open(db + ".k8s-owner") as owner_file:
+        owner = owner_file.read().strip()
+    name = "jobq-%s-2-etl" % owner[:6]
+    foreign = spark_manifest(run_ms=60000)
+    foreign["metadata"].update({"name": name, "labels": {
+        "jobq.io/run-id": "2", "jobq.io/job": "etl",
+        "jobq.io/db-id": "ffffffffffffffff"}})
+    import urllib.request
+    request = urllib.request.Request(
+        env.url + "/apis/sparkoperator.k8s.io/v1beta2/namespaces/analytics/"
+        "sparkapplications", data=json.dumps(foreign).encode(),
+        method="POST", headers={"Authorization": "Bearer " + TOKEN,
+                                "Content-Type": "application/json"})
+    urllib.request.urlopen(request, context=env.tls, timeout=10).read()
+    second = env.start_host(["--jobs", jobs, "--db", db, "--submit", "etl",
+                             "--exit-when-idle"])
+    finish(second)
+    failed = of(second, "failed")
+    assert len(failed) == 1 and failed[0]["run"] == 2, second.events
+    assert "conflict" in failed[0]["detail"], failed
+    assert not of(second, "finished") and not of(second, "deploy_retry")
+    assert "conflict: SparkApplication analytics/%s" % name in second.log()
+    state = env.state()
+    assert [a["metadata"]["name"] for a in state["apps"]] == [name]
+    assert not state["deletes"].get("analytics/" + name)
+
+
+@scenario
 def refusal_loop(env):
     """9.4 / SPEC 2.5: the quota's status lags (it does not show usage the
     admission sees), so the probe keeps saying the head fits and the API
