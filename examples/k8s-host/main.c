@@ -509,6 +509,19 @@ static bool submit_initial_runs(jobq_scheduler *s, const host_options *o)
     return true;
 }
 
+/* The library makes a run's DEPLOYING state durable, committing all the
+ * cycle has done so far, before it calls deploy; the events buffered until
+ * then are committed, so they are printed before the (maybe slow) create:
+ * a kill during it must not lose them. */
+static int (*real_deploy)(void *, const jobq_deploy_request *, char *, size_t);
+
+static int deploy_after_flush(void *ctx, const jobq_deploy_request *req,
+                              char *msg, size_t cap)
+{
+    events_flush();
+    return real_deploy(ctx, req, msg, cap);
+}
+
 /* The deployer, with every namespace and job known before the scheduler
  * opens: a reopened database's DEPLOYING runs are settled inside
  * jobq_open() by polling the deployer, which must then be able to find
@@ -564,6 +577,8 @@ static int run_host(host_options *o)
         goto done;
     k8s_probe_vtable(&probe_vtable, &probe);
     k8s_deployer_vtable(&deployer_vtable, &deployer);
+    real_deploy = deployer_vtable.deploy;
+    deployer_vtable.deploy = deploy_after_flush;
     s = open_scheduler(o, &clock, &probe_vtable, &deployer_vtable);
     if (!s)
         goto done;
