@@ -1,14 +1,40 @@
 /*
- * Prints every scheduler event as one JSON object per line on stdout and
- * flushes it at once, so a log collector (or a test) sees events as they
- * happen.
+ * Turns every scheduler event into one JSON line, held until the call that
+ * produced it has returned (events.h says why), then written and flushed
+ * at once so a log collector (or a test) sees it.
  */
 #include "events.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
+
+static struct {
+    pthread_mutex_t lock;
+    char **lines;
+    size_t count, cap;
+} pending = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
+
+static void hold(char *text)
+{
+    pthread_mutex_lock(&pending.lock);
+    if (pending.count == pending.cap) {
+        size_t cap = pending.cap ? pending.cap * 2 : 64;
+        char **grown = realloc(pending.lines, cap * sizeof *grown);
+        if (!grown) {
+            pthread_mutex_unlock(&pending.lock);
+            free(text);
+            return;
+        }
+        pending.lines = grown;
+        pending.cap = cap;
+    }
+    pending.lines[pending.count++] = text;
+    pthread_mutex_unlock(&pending.lock);
+}
 
 static void add_resource_fields(cJSON *line, const jobq_event *event)
 {
@@ -56,11 +82,29 @@ void events_print(void *payload, const jobq_event *event)
     if (event->detail && event->detail[0])
         cJSON_AddStringToObject(line, "detail", event->detail);
     char *text = cJSON_PrintUnformatted(line);
-    if (text) {
-        fputs(text, stdout);
-        fputc('\n', stdout);
-        fflush(stdout);
-        free(text);
-    }
+    if (text)
+        hold(text);
     cJSON_Delete(line);
+}
+
+void events_flush(void)
+{
+    pthread_mutex_lock(&pending.lock);
+    for (size_t i = 0; i < pending.count; i++) {
+        fputs(pending.lines[i], stdout);
+        fputc('\n', stdout);
+        free(pending.lines[i]);
+    }
+    pending.count = 0;
+    fflush(stdout);
+    pthread_mutex_unlock(&pending.lock);
+}
+
+void events_discard(void)
+{
+    pthread_mutex_lock(&pending.lock);
+    for (size_t i = 0; i < pending.count; i++)
+        free(pending.lines[i]);
+    pending.count = 0;
+    pthread_mutex_unlock(&pending.lock);
 }

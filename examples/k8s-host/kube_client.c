@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,6 +241,111 @@ static struct curl_slist *request_headers(kube_client *client, bool has_body)
     return headers;
 }
 
+/* The Warning headers ("299 - \"unknown field ...\""): the text only. */
+static void collect_warnings(CURL *curl, kube_response *response)
+{
+    struct curl_header *header;
+    size_t used = 0;
+    for (size_t i = 0;
+         curl_easy_header(curl, "Warning", i, CURLH_HEADER, -1, &header) ==
+         CURLHE_OK;
+         i++) {
+        const char *text = strchr(header->value, '"');
+        text = text ? text + 1 : header->value;
+        size_t n = strcspn(text, "\"");
+        int wrote = snprintf(response->warnings + used,
+                             sizeof response->warnings - used, "%s%.*s",
+                             used ? "; " : "", (int)n, text);
+        if (wrote < 0 || (size_t)wrote >= sizeof response->warnings - used)
+            break;
+        used += (size_t)wrote;
+        if (i + 1 >= header->amount)
+            break;
+    }
+}
+
+/* --------------------------------------------------------- health */
+
+/* The last answer to reads of each kind of resource, so that a 401/403 is
+ * logged when it starts and when it ends, not on every cycle. */
+#define HEALTH_SLOTS 64
+static struct {
+    pthread_mutex_t lock;
+    char kind[HEALTH_SLOTS][96];
+    long status[HEALTH_SLOTS];
+    char message[HEALTH_SLOTS][200];
+    size_t count;
+} health = {PTHREAD_MUTEX_INITIALIZER, {{0}}, {0}, {{0}}, 0};
+
+/* "GET resourcequotas in team-a" from the path. */
+static void read_kind(char *out, size_t cap, const char *path)
+{
+    const char *ns = strstr(path, "/namespaces/");
+    char name[64] = "?", resource[64] = "?";
+    if (ns)
+        sscanf(ns, "/namespaces/%63[^/]/%63[^/?]", name, resource);
+    snprintf(out, cap, "%s in namespace %s", resource, name);
+}
+
+static void note_read(const char *path, const kube_response *response)
+{
+    if (response->status == 0)
+        return;
+    bool denied = response->status == 401 || response->status == 403;
+    char kind[96];
+    read_kind(kind, sizeof kind, path);
+    pthread_mutex_lock(&health.lock);
+    size_t i = 0;
+    while (i < health.count && strcmp(health.kind[i], kind) != 0)
+        i++;
+    if (i == health.count && (!denied || health.count == HEALTH_SLOTS)) {
+        pthread_mutex_unlock(&health.lock);
+        return; /* never denied: nothing to remember */
+    }
+    if (i == health.count) {
+        snprintf(health.kind[i], sizeof health.kind[i], "%s", kind);
+        health.status[i] = 200;
+        health.count++;
+    }
+    bool was_denied = health.status[i] == 401 || health.status[i] == 403;
+    long before = health.status[i];
+    health.status[i] = denied ? response->status : 200;
+    if (denied) {
+        char message[200];
+        kube_status_message(message, sizeof message, response);
+        snprintf(health.message[i], sizeof health.message[i], "%s", message);
+    }
+    pthread_mutex_unlock(&health.lock);
+    if (denied && before != response->status)
+        kube_log(0, "reading %s: HTTP %ld (%s): check %s", kind,
+                 response->status, health.message[i],
+                 response->status == 401
+                     ? "the credentials (token, client certificate, or the "
+                       "service account token file)"
+                     : "the Role and RoleBinding: the host needs get/list on "
+                       "resourcequotas and pods and create/get/list/delete on "
+                       "sparkapplications in every managed namespace");
+    else if (!denied && was_denied)
+        kube_log(1, "reading %s works again", kind);
+}
+
+bool kube_client_healthy(char *msg, size_t cap)
+{
+    pthread_mutex_lock(&health.lock);
+    bool ok = true;
+    for (size_t i = 0; i < health.count && ok; i++)
+        if (health.status[i] == 401 || health.status[i] == 403) {
+            ok = false;
+            if (msg && cap)
+                snprintf(msg, cap, "reading %s: HTTP %ld: %s", health.kind[i],
+                         health.status[i], health.message[i]);
+        }
+    if (ok && msg && cap)
+        snprintf(msg, cap, "ok");
+    pthread_mutex_unlock(&health.lock);
+    return ok;
+}
+
 /* One try. Returns the curl result; the response is filled. */
 static CURLcode attempt(kube_client *client, const char *method,
                         const char *url, const char *body,
@@ -269,11 +375,15 @@ static CURLcode attempt(kube_client *client, const char *method,
     /* Drop the header list (and with it the token) at once. */
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
-    if (rc == CURLE_OK)
+    response->warnings[0] = '\0';
+    response->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+    if (rc == CURLE_OK) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
-    else
+        collect_warnings(curl, response);
+    } else {
         snprintf(response->error, sizeof response->error, "%s",
                  curl_easy_strerror(rc));
+    }
     return rc;
 }
 
@@ -284,7 +394,6 @@ static bool transport_error_is_transient(CURLcode rc)
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
     case CURLE_GOT_NOTHING:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
@@ -336,8 +445,11 @@ int kube_request(kube_client *client, const char *method, const char *path,
         CURLcode rc = attempt(client, method, url, body, response);
         bool transient = rc == CURLE_OK ? status_is_transient(response->status)
                                         : transport_error_is_transient(rc);
-        if (!transient || n >= client->policy.max_attempts)
+        if (!transient || n >= client->policy.max_attempts) {
+            if (strcmp(method, "GET") == 0)
+                note_read(path, response);
             return rc == CURLE_OK ? 0 : -1;
+        }
         long wait = backoff;
         long suggested = rc == CURLE_OK ? retry_after_ms(client->curl) : -1;
         if (suggested > wait)

@@ -52,6 +52,8 @@ typedef struct kube_response {
     size_t length;
     unsigned attempts; /* how many tries it took */
     char error[256];  /* transport error when status == 0 */
+    bool timed_out;   /* no answer within the request timeout */
+    char warnings[512]; /* the Warning headers' texts, "; "-separated */
 } kube_response;
 
 void kube_response_free(kube_response *response);
@@ -67,11 +69,18 @@ void kube_client_free(kube_client *client);
 
 /* Send one request (body may be NULL; it is sent as application/json) and
  * wait for its response, retrying on 429, 5xx and transport errors within
- * the retry policy. Returns 0 when a response arrived (any status: look at
+ * the retry policy; a timeout is not retried (a hung server would stall
+ * the caller for every try: the next cycle asks again). Returns 0 when a response arrived (any status: look at
  * response->status), or -1 when none did after the last attempt (the cause
  * is in response->error). The caller frees the response either way. */
 int kube_request(kube_client *client, const char *method, const char *path,
                  const char *body, kube_response *response);
+
+/* The health of the connection as far as reads tell: false while the
+ * last read of some resource was answered 401 or 403 (credentials or RBAC
+ * to fix), with what to check in msg. Safe from any thread (the web
+ * console's /healthz asks). Every change is logged once. */
+bool kube_client_healthy(char *msg, size_t cap);
 
 /* Percent-encode `text` for a URL path segment or query value. */
 void kube_url_escape(char *out, size_t cap, const char *text);

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jobq/jobq.h"
 
@@ -45,6 +47,8 @@ typedef struct host_options {
     bool exit_when_idle;
     bool insecure;
     kube_retry_policy retry;
+    k8s_cleanup cleanup;
+    long ttl_seconds;
 } host_options;
 
 static volatile sig_atomic_t stop_requested;
@@ -87,9 +91,14 @@ static void usage(FILE *out)
         "  --db FILE               SQLite database for durable state; needed\n"
         "                          to survive a restart without losing runs\n"
         "  --instance NAME         name prefix and jobq.io/instance label of the\n"
-        "                          SparkApplications (default \"jobq\"; without\n"
-        "                          --db a random suffix is added)\n"
+        "                          SparkApplications (default \"jobq\"); the\n"
+        "                          database's id (random per start without\n"
+        "                          --db) follows it in every name\n"
         "  --tick-ms N             scheduling cycle interval (default 2000)\n"
+        "  --cleanup MODE          applications of ended runs, once their\n"
+        "                          outcome is recorded: delete (default),\n"
+        "                          keep, or ttl=SECONDS (sets the operator's\n"
+        "                          spec.timeToLiveSeconds when creating)\n"
         "\n"
         "Runs:\n"
         "  --spool DIR             take run requests from *.json files in DIR\n"
@@ -112,7 +121,7 @@ enum {
     OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_IN_CLUSTER, OPT_SA_DIR,
     OPT_INSECURE, OPT_TIMEOUT, OPT_RETRIES, OPT_NAMESPACE, OPT_JOBS,
     OPT_CONFIG, OPT_DB, OPT_INSTANCE, OPT_TICK, OPT_SPOOL, OPT_SUBMIT,
-    OPT_IDLE, OPT_VERBOSE, OPT_QUIET, OPT_HELP, OPT_VERSION
+    OPT_IDLE, OPT_VERBOSE, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_CLEANUP
 };
 
 static const struct option long_options[] = {
@@ -129,6 +138,7 @@ static const struct option long_options[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"instance", required_argument, NULL, OPT_INSTANCE},
     {"tick-ms", required_argument, NULL, OPT_TICK},
+    {"cleanup", required_argument, NULL, OPT_CLEANUP},
     {"spool", required_argument, NULL, OPT_SPOOL},
     {"submit", required_argument, NULL, OPT_SUBMIT},
     {"exit-when-idle", no_argument, NULL, OPT_IDLE},
@@ -165,6 +175,25 @@ static bool add_submit(host_options *o, const char *job)
     return true;
 }
 
+/* --cleanup delete | keep | ttl=SECONDS */
+static bool parse_cleanup(host_options *o, const char *arg)
+{
+    if (strcmp(arg, "delete") == 0)
+        o->cleanup = K8S_CLEANUP_DELETE;
+    else if (strcmp(arg, "keep") == 0)
+        o->cleanup = K8S_CLEANUP_KEEP;
+    else if (strncmp(arg, "ttl=", 4) == 0) {
+        o->cleanup = K8S_CLEANUP_TTL;
+        return parse_long(&o->ttl_seconds, arg + 4, 0, 365L * 86400,
+                          "--cleanup ttl=SECONDS");
+    } else {
+        fprintf(stderr, "jobq-k8s-host: --cleanup: \"%s\" is not delete, "
+                        "keep or ttl=SECONDS\n", arg);
+        return false;
+    }
+    return true;
+}
+
 /* Apply one flag; false on a usage error. */
 static bool apply_flag(host_options *o, int flag, const char *arg)
 {
@@ -175,7 +204,14 @@ static bool apply_flag(host_options *o, int flag, const char *arg)
     case OPT_IN_CLUSTER: o->in_cluster = true; return true;
     case OPT_SA_DIR: o->service_account_dir = arg; return true;
     case OPT_INSECURE: o->insecure = true; return true;
-    case OPT_NAMESPACE: return namespace_list_add(&o->namespaces, arg) == 0;
+    case OPT_NAMESPACE:
+        if (!k8s_is_dns_label(arg)) {
+            fprintf(stderr, "jobq-k8s-host: --namespace: \"%s\" is not a "
+                            "valid namespace name (a DNS-1123 label)\n", arg);
+            return false;
+        }
+        return namespace_list_add(&o->namespaces, arg) == 0;
+    case OPT_CLEANUP: return parse_cleanup(o, arg);
     case OPT_JOBS: o->jobs = arg; return true;
     case OPT_CONFIG: o->config = arg; return true;
     case OPT_DB: o->db = arg; return true;
@@ -310,30 +346,79 @@ static kube_client *connect_cluster(const host_options *o, char **default_ns)
     return client;
 }
 
-/* The instance name: given, "jobq" with a database, else one that is new
- * for every start (run ids restart at 1 without a database, and an old
- * application with the same name must not be mistaken for a new run's). */
-static void choose_instance(const host_options *o, char *out, size_t cap)
+/* --------------------------------------------------------- identity */
+
+static bool random_hex(char *out, size_t digits)
 {
-    if (o->instance) {
-        snprintf(out, cap, "%s", o->instance);
-        return;
-    }
-    if (o->db) {
-        snprintf(out, cap, "jobq");
-        return;
-    }
-    unsigned random_bits = (unsigned)clock_read(CLOCK_REALTIME) ^
-                           (unsigned)clock_read(CLOCK_MONOTONIC) * 2654435761u;
+    unsigned char bytes[16];
     FILE *urandom = fopen("/dev/urandom", "rb");
-    if (urandom) {
-        if (fread(&random_bits, sizeof random_bits, 1, urandom) != 1)
-            random_bits ^= 0x5bd1e995u;
+    bool ok = urandom && fread(bytes, 1, digits / 2, urandom) == digits / 2;
+    if (urandom)
         fclose(urandom);
+    if (!ok) {
+        kube_log(0, "cannot read /dev/urandom for a unique id");
+        return false;
     }
-    snprintf(out, cap, "jobq-%06x", random_bits & 0xffffffu);
-    kube_log(1, "no --db: state is in memory only and a restart forgets "
-                "queued runs; applications are named %s-<run>-<job>", out);
+    for (size_t i = 0; i < digits / 2; i++)
+        sprintf(out + 2 * i, "%02x", bytes[i]);
+    return true;
+}
+
+/* Write the id next to the database: a temporary file, fsync'd, renamed. */
+static bool write_owner_file(const char *path, const char *owner)
+{
+    char temporary[4300];
+    snprintf(temporary, sizeof temporary, "%s.tmp", path);
+    FILE *out = fopen(temporary, "w");
+    bool ok = out && fprintf(out, "%s\n", owner) > 0 && fflush(out) == 0 &&
+              fsync(fileno(out)) == 0;
+    if (out)
+        ok &= fclose(out) == 0;
+    ok = ok && rename(temporary, path) == 0;
+    if (!ok)
+        kube_log(0, "cannot write %s: %s", path, strerror(errno));
+    return ok;
+}
+
+/* The owner id every application carries (jobq.io/db-id). With --db it
+ * is the database's: made when the database is made and kept in
+ * "<db>.k8s-owner" beside it (the store belongs to the library, and the
+ * deployer needs the id before jobq_open() settles DEPLOYING runs). A
+ * database that is new (lost, or never there) gets a new id even if an
+ * old id file is left over, so applications of a lost database are never
+ * taken for the new one's. Without --db the id is new for every start. */
+static bool choose_owner(const host_options *o, char *owner, size_t cap)
+{
+    if (!o->db) {
+        if (!random_hex(owner, 16))
+            return false;
+        kube_log(1, "no --db: state is in memory only and a restart forgets "
+                    "queued runs; this process's applications carry "
+                    K8S_LABEL_OWNER "=%s", owner);
+        return true;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s.k8s-owner", o->db);
+    struct stat info;
+    bool db_exists = stat(o->db, &info) == 0 && info.st_size > 0;
+    char *text = db_exists ? read_text_file(path, NULL) : NULL;
+    if (text) {
+        snprintf(owner, cap, "%.*s", (int)strcspn(text, " \r\n"), text);
+        free(text);
+        if (strlen(owner) == 16 && strspn(owner, "0123456789abcdef") == 16)
+            return true;
+        kube_log(0, "%s does not hold a database id: restore it, or move "
+                    "the database away to start afresh", path);
+        return false;
+    }
+    if (db_exists)
+        kube_log(1, "%s has no id file (%s): it gets a new id; applications "
+                    "created under an earlier id are not recognised as its "
+                    "own", o->db, path);
+    if (!random_hex(owner, 16) || !write_owner_file(path, owner))
+        return false;
+    kube_log(2, "database %s: id %s", o->db, owner);
+    return true;
 }
 
 /* ----------------------------------------------------------- the loop */
@@ -363,6 +448,7 @@ static void run_loop(jobq_scheduler *s, k8s_deployer *deployer,
     bool durable = o->db != NULL;
     while (!stop_requested) {
         int taken = o->spool ? spool_process(s, o->spool, durable) : 0;
+        events_flush();
         k8s_deployer_begin_cycle(deployer);
         jobq_tick_stats stats = JOBQ_TICK_STATS_INIT;
         int rc = jobq_tick(s, JOBQ_TIME_NOW, &stats);
@@ -370,6 +456,10 @@ static void run_loop(jobq_scheduler *s, k8s_deployer *deployer,
             char message[256];
             jobq_errmsg(s, message, sizeof message);
             kube_log(0, "scheduling cycle: %s", message);
+            events_discard(); /* a failed cycle changed nothing */
+        } else {
+            events_flush(); /* committed: now they may be told */
+            k8s_deployer_end_cycle(deployer, s);
         }
         kube_log(3, "cycle: %u deployed, %u blocked, %" PRIu64 " queued, %"
                     PRIu64 " running", stats.deployed, stats.blocked,
@@ -419,54 +509,94 @@ static bool submit_initial_runs(jobq_scheduler *s, const host_options *o)
     return true;
 }
 
+/* The library makes a run's DEPLOYING state durable, committing all the
+ * cycle has done so far, before it calls deploy; the events buffered until
+ * then are committed, so they are printed before the (maybe slow) create:
+ * a kill during it must not lose them. */
+static int (*real_deploy)(void *, const jobq_deploy_request *, char *, size_t);
+
+static int deploy_after_flush(void *ctx, const jobq_deploy_request *req,
+                              char *msg, size_t cap)
+{
+    events_flush();
+    return real_deploy(ctx, req, msg, cap);
+}
+
+/* The deployer, with every namespace and job known before the scheduler
+ * opens: a reopened database's DEPLOYING runs are settled inside
+ * jobq_open() by polling the deployer, which must then be able to find
+ * their applications in any namespace the jobs use. */
+static int prepare_deployer(k8s_deployer *deployer, kube_client *client,
+                            const host_options *o, const jobs_config *jobs)
+{
+    char owner[K8S_OWNER_MAX + 1];
+    const char *instance = o->instance ? o->instance : "jobq";
+    if (!choose_owner(o, owner, sizeof owner))
+        return -1;
+    if (k8s_deployer_init(deployer, client, instance, owner) != 0) {
+        kube_log(0, "--instance \"%s\" must be a DNS label starting with a "
+                    "letter, at most 40 characters", instance);
+        return -1;
+    }
+    deployer->cleanup = o->cleanup;
+    deployer->ttl_seconds = o->ttl_seconds;
+    for (size_t i = 0; i < o->namespaces.count; i++)
+        if (k8s_deployer_add_namespace(deployer, o->namespaces.names[i],
+                                       o->namespaces.no_quota_ok[i]))
+            return -1;
+    if (k8s_deployer_set_jobs(deployer, jobs))
+        return -1;
+    return k8s_deployer_check_quotas(deployer);
+}
+
 /* Everything after flag parsing; returns the exit status. */
 static int run_host(host_options *o)
 {
-    char *default_ns = NULL, instance[41], err[512];
+    char *default_ns = NULL, err[512];
     kube_client *client = connect_cluster(o, &default_ns);
     if (!client)
         return 1;
-    choose_instance(o, instance, sizeof instance);
     host_clock clock = {clock_read(CLOCK_REALTIME),
                         clock_read(CLOCK_MONOTONIC)};
-    /* Both are ready before the scheduler opens: a reopened database may
-     * have runs to reconcile at once. Job namespaces join the deployer's
-     * list as the jobs are defined. */
-    k8s_probe probe = {client};
     k8s_deployer deployer;
+    memset(&deployer, 0, sizeof deployer);
+    k8s_probe probe = {&deployer};
     jobq_probe probe_vtable;
     jobq_deployer deployer_vtable;
+    jobs_config jobs = {NULL, 0};
     int status = 1;
     jobq_scheduler *s = NULL;
-    if (k8s_deployer_init(&deployer, client, instance,
-                          (const char *const *)o->namespaces.names,
-                          o->namespaces.count) != 0) {
-        kube_log(0, "--instance \"%s\" must be a DNS label starting with a "
-                    "letter, at most 40 characters", instance);
-        goto done;
-    }
-    k8s_probe_vtable(&probe_vtable, &probe);
-    k8s_deployer_vtable(&deployer_vtable, &deployer);
-    s = open_scheduler(o, &clock, &probe_vtable, &deployer_vtable);
-    if (!s)
-        goto done;
     const char *fallback_ns = o->namespaces.count ? o->namespaces.names[0]
                                                   : default_ns;
-    if (jobs_file_load(s, o->jobs, fallback_ns, &o->namespaces, err,
-                       sizeof err) != 0) {
+    if (jobs_file_parse(&jobs, o->jobs, fallback_ns, &o->namespaces, err,
+                        sizeof err) != 0) {
         kube_log(0, "%s", err);
         goto done;
     }
-    for (size_t i = 0; i < o->namespaces.count; i++)
-        if (k8s_deployer_add_namespace(&deployer, o->namespaces.names[i]))
-            goto done;
+    if (prepare_deployer(&deployer, client, o, &jobs) != 0)
+        goto done;
+    k8s_probe_vtable(&probe_vtable, &probe);
+    k8s_deployer_vtable(&deployer_vtable, &deployer);
+    real_deploy = deployer_vtable.deploy;
+    deployer_vtable.deploy = deploy_after_flush;
+    s = open_scheduler(o, &clock, &probe_vtable, &deployer_vtable);
+    if (!s)
+        goto done;
+    events_flush(); /* what opening settled is committed */
+    if (jobs_config_define(s, &jobs, err, sizeof err) != 0) {
+        kube_log(0, "%s", err);
+        goto done;
+    }
     if (!submit_initial_runs(s, o))
         goto done;
+    events_flush();
     run_loop(s, &deployer, &clock, o);
     status = 0;
 done:
     jobq_close(s);
+    events_flush();
     k8s_deployer_destroy(&deployer);
+    jobs_config_clear(&jobs);
     kube_client_free(client);
     free(default_ns);
     return status;

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PREFIX_MAX 40
+#define PREFIX_MAX 48
 
 static bool is_lower_alnum(char c)
 {
@@ -26,6 +26,21 @@ bool k8s_is_dns_label(const char *name)
     for (size_t i = 0; i < length; i++)
         if (!is_lower_alnum(name[i]) && name[i] != '-')
             return false;
+    return true;
+}
+
+bool k8s_is_label_value(const char *value)
+{
+    size_t length = value ? strlen(value) : 0;
+    if (length == 0 || length > K8S_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        char c = value[i];
+        bool alnum = is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+        if (!alnum && ((i == 0 || i == length - 1) ||
+                       (c != '-' && c != '_' && c != '.')))
+            return false;
+    }
     return true;
 }
 

@@ -1,8 +1,8 @@
 /*
- * Resource demand of a SparkApplication: how much cpu, memory and how many
- * pods its driver and executors request, computed the way Spark on
- * Kubernetes sizes its pods (memory + overhead, overhead with a 384 MiB
- * floor). See spark_demand.h for the rules.
+ * Resource demand of a SparkApplication: the pods its driver and executors
+ * become, computed the way Spark on Kubernetes sizes them (memory +
+ * overhead with a 384 MiB floor, cpu request and limit) from the spec and
+ * its sparkConf. See spark_demand.h for the rules.
  */
 #include "spark_demand.h"
 
@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +19,7 @@
 #define OVERHEAD_MIN_BYTES (384 * MIB)
 #define FACTOR_JVM 0.1
 #define FACTOR_NON_JVM 0.4
-
-typedef struct pod_demand {
-    int64_t cpu_millis;
-    int64_t memory_bytes;
-} pod_demand;
+#define SPARK_DEFAULT_EXECUTORS 2
 
 static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -85,157 +80,231 @@ static const cJSON *field(const cJSON *object, const char *name)
     return cJSON_GetObjectItemCaseSensitive(object, name);
 }
 
-/* Spark's overhead factor for this application. */
-static int overhead_factor(double *factor, const cJSON *spec, char *err,
-                           size_t cap)
+/* Where a setting comes from: a spec field (wins) or a sparkConf key. */
+typedef struct setting {
+    const cJSON *value;
+    char where[96]; /* for messages */
+} setting;
+
+/* The spec field `pod_field` of `pod` if present, else sparkConf[key]. */
+static setting lookup(const cJSON *spec, const char *role, const char *pod_field,
+                      const char *key)
 {
-    const cJSON *given = field(spec, "memoryOverheadFactor");
-    if (cJSON_IsString(given) || cJSON_IsNumber(given)) {
-        char *end = NULL;
-        *factor = cJSON_IsNumber(given) ? given->valuedouble
-                                        : strtod(given->valuestring, &end);
-        if ((end && *end) || !(*factor >= 0 && *factor <= 10))
-            return fail(err, cap, JOBQ_EPARSE,
-                        "spec.memoryOverheadFactor: not a number in 0..10");
-        return 0;
+    setting s = {NULL, ""};
+    if (pod_field && (s.value = field(field(spec, role), pod_field))) {
+        snprintf(s.where, sizeof s.where, "spec.%s.%s", role, pod_field);
+        return s;
     }
-    const cJSON *type = field(spec, "type");
-    bool non_jvm = cJSON_IsString(type) &&
-                   (strcasecmp(type->valuestring, "Python") == 0 ||
-                    strcasecmp(type->valuestring, "R") == 0);
-    *factor = non_jvm ? FACTOR_NON_JVM : FACTOR_JVM;
-    return 0;
+    if (key && (s.value = field(field(spec, "sparkConf"), key)))
+        snprintf(s.where, sizeof s.where, "spec.sparkConf[%s]", key);
+    return s;
 }
 
-/* A memory field of a pod spec ("memory", "memoryOverhead"), or `fallback`
- * (in bytes) when absent; a negative fallback means "absent is fine, -1". */
-static int pod_memory(int64_t *bytes, const cJSON *pod, const char *role,
-                      const char *name, int64_t fallback, char *err, size_t cap)
+static int as_memory(int64_t *bytes, const setting *s, int64_t fallback,
+                     char *err, size_t cap)
 {
-    const cJSON *value = field(pod, name);
-    if (!value) {
+    if (!s->value) {
         *bytes = fallback;
         return 0;
     }
     char detail[160];
-    int rc = cJSON_IsString(value)
-                 ? spark_memory_parse(bytes, value->valuestring, detail,
+    int rc = cJSON_IsString(s->value)
+                 ? spark_memory_parse(bytes, s->value->valuestring, detail,
                                       sizeof detail)
                  : JOBQ_EPARSE;
     if (rc)
-        return fail(err, cap, rc, "%s: %s", role,
-                    cJSON_IsString(value) ? detail : "not a string");
+        return fail(err, cap, rc, "%s: %s", s->where,
+                    cJSON_IsString(s->value) ? detail : "not a string");
     return 0;
 }
 
-/* cpu of one pod in millicores: coreRequest (a Kubernetes quantity) wins
- * over cores (a number of cores, default 1). */
-static int pod_cpu(int64_t *millis, const cJSON *pod, const char *role,
-                   char *err, size_t cap)
+/* A number given as a JSON number or a numeric string. */
+static int as_number(double *out, const setting *s, double lo, double hi,
+                     char *err, size_t cap)
 {
-    const cJSON *request = field(pod, "coreRequest");
-    if (cJSON_IsString(request)) {
-        char detail[160];
-        int rc = jobq_quantity_parse(millis, request->valuestring,
-                                     JOBQ_RESOURCE_CPU, detail, sizeof detail);
-        if (rc)
-            return fail(err, cap, rc, "%s.coreRequest: %s", role, detail);
-        return 0;
-    }
-    const cJSON *cores = field(pod, "cores");
-    if (!cores) {
-        *millis = 1000;
-        return 0;
-    }
-    if (!cJSON_IsNumber(cores) || cores->valuedouble <= 0 ||
-        cores->valuedouble > 1e6)
-        return fail(err, cap, JOBQ_EPARSE, "%s.cores: not a positive number", role);
-    *millis = (int64_t)ceil(cores->valuedouble * 1000.0 - 1e-9);
+    char *end = NULL;
+    if (cJSON_IsNumber(s->value))
+        *out = s->value->valuedouble;
+    else if (cJSON_IsString(s->value))
+        *out = strtod(s->value->valuestring, &end);
+    if (!(cJSON_IsNumber(s->value) || cJSON_IsString(s->value)) ||
+        (end && (*end || end == s->value->valuestring)) || !(*out >= lo) ||
+        !(*out <= hi))
+        return fail(err, cap, JOBQ_EPARSE, "%s: not a number in %g..%g",
+                    s->where, lo, hi);
     return 0;
 }
 
-/* The requests of one pod (driver or executor). */
-static int pod_demand_of(pod_demand *out, const cJSON *pod, const char *role,
-                         double factor, char *err, size_t cap)
+/* A cpu amount in millicores: a Kubernetes quantity ("500m", "1.5"). */
+static int as_cpu_quantity(int64_t *millis, const setting *s, char *err,
+                           size_t cap)
 {
-    char where[64];
-    int64_t memory, overhead;
-    int rc = pod_cpu(&out->cpu_millis, pod, role, err, cap);
-    snprintf(where, sizeof where, "%s.memory", role);
+    char text[64], detail[160];
+    if (cJSON_IsNumber(s->value))
+        snprintf(text, sizeof text, "%.17g", s->value->valuedouble);
+    else if (cJSON_IsString(s->value))
+        snprintf(text, sizeof text, "%s", s->value->valuestring);
+    else
+        return fail(err, cap, JOBQ_EPARSE, "%s: not a quantity", s->where);
+    int rc = jobq_quantity_parse(millis, text, JOBQ_RESOURCE_CPU, detail,
+                                 sizeof detail);
+    if (rc)
+        return fail(err, cap, rc, "%s: %s", s->where, detail);
+    return 0;
+}
+
+static bool is_non_jvm(const cJSON *spec)
+{
+    const cJSON *type = field(spec, "type");
+    return cJSON_IsString(type) && (strcasecmp(type->valuestring, "Python") == 0 ||
+                                    strcasecmp(type->valuestring, "R") == 0);
+}
+
+/* spark.kubernetes.memoryOverheadFactor as the driver resolves it (and
+ * hands on to the executors): sparkConf, else spec.memoryOverheadFactor
+ * (which the operator passes as that key), else the default by type. */
+static int kubernetes_factor(double *factor, const cJSON *spec, char *err,
+                             size_t cap)
+{
+    setting s = lookup(spec, NULL, NULL, "spark.kubernetes.memoryOverheadFactor");
+    if (!s.value && (s.value = field(spec, "memoryOverheadFactor")))
+        snprintf(s.where, sizeof s.where, "spec.memoryOverheadFactor");
+    if (s.value)
+        return as_number(factor, &s, 0, 10, err, cap);
+    *factor = is_non_jvm(spec) ? FACTOR_NON_JVM : FACTOR_JVM;
+    return 0;
+}
+
+static int pod_of(spark_pod *pod, const cJSON *spec, const char *role,
+                  double kube_factor, char *err, size_t cap)
+{
+    char key[96];
+    int64_t memory, overhead, minimum;
+    double factor = kube_factor, cores = 1;
+    snprintf(key, sizeof key, "spark.%s.memory", role);
+    setting s = lookup(spec, role, "memory", key);
+    int rc = as_memory(&memory, &s, 1024 * MIB, err, cap);
+    snprintf(key, sizeof key, "spark.%s.minMemoryOverhead", role);
+    s = lookup(spec, role, NULL, key);
     if (!rc)
-        rc = pod_memory(&memory, pod, where, "memory", 1024 * MIB, err, cap);
-    snprintf(where, sizeof where, "%s.memoryOverhead", role);
+        rc = as_memory(&minimum, &s, OVERHEAD_MIN_BYTES, err, cap);
+    snprintf(key, sizeof key, "spark.%s.memoryOverheadFactor", role);
+    s = lookup(spec, role, NULL, key);
+    if (!rc && s.value)
+        rc = as_number(&factor, &s, 0, 10, err, cap);
+    snprintf(key, sizeof key, "spark.%s.memoryOverhead", role);
+    s = lookup(spec, role, "memoryOverhead", key);
     if (!rc)
-        rc = pod_memory(&overhead, pod, where, "memoryOverhead", -1, err, cap);
+        rc = as_memory(&overhead, &s, -1, err, cap);
     if (rc)
         return rc;
     if (overhead < 0) {
-        /* Spark works in whole MiB: (factor * memoryMiB).toInt, floor 384. */
+        /* Spark works in whole MiB: (factor * memoryMiB).toInt. */
         int64_t scaled = (int64_t)(factor * (double)(memory / MIB)) * MIB;
-        overhead = scaled > OVERHEAD_MIN_BYTES ? scaled : OVERHEAD_MIN_BYTES;
+        overhead = scaled > minimum ? scaled : minimum;
     }
-    if (memory > INT64_MAX - overhead)
-        return fail(err, cap, JOBQ_ERANGE, "%s: memory is too large", role);
-    out->memory_bytes = memory + overhead;
-    return 0;
+    if (memory > INT64_MAX / 4 || overhead > INT64_MAX / 4)
+        return fail(err, cap, JOBQ_ERANGE, "spec.%s: memory is too large", role);
+    pod->memory = memory + overhead;
+
+    snprintf(key, sizeof key, "spark.kubernetes.%s.request.cores", role);
+    s = lookup(spec, role, "coreRequest", key);
+    if (s.value) {
+        rc = as_cpu_quantity(&pod->cpu_request, &s, err, cap);
+    } else {
+        snprintf(key, sizeof key, "spark.%s.cores", role);
+        s = lookup(spec, role, "cores", key);
+        if (s.value)
+            rc = as_number(&cores, &s, 0.001, 1e6, err, cap);
+        pod->cpu_request = (int64_t)ceil(cores * 1000.0 - 1e-9);
+    }
+    snprintf(key, sizeof key, "spark.kubernetes.%s.limit.cores", role);
+    s = lookup(spec, role, "coreLimit", key);
+    pod->cpu_limit = SPARK_NO_LIMIT;
+    if (!rc && s.value)
+        rc = as_cpu_quantity(&pod->cpu_limit, &s, err, cap);
+    const cJSON *class_name = field(field(spec, role), "priorityClassName");
+    snprintf(pod->priority_class, sizeof pod->priority_class, "%s",
+             cJSON_IsString(class_name) ? class_name->valuestring : "");
+    return rc;
 }
 
-/* Number of executors: instances, or maxExecutors under dynamic
- * allocation (the most the application may grow to). */
+static bool truthy(const cJSON *value)
+{
+    return cJSON_IsTrue(value) ||
+           (cJSON_IsString(value) && strcasecmp(value->valuestring, "true") == 0);
+}
+
+/* Executor pods: instances, or maxExecutors under dynamic allocation (the
+ * most the application may grow to). */
 static int executor_count(int64_t *count, const cJSON *spec, char *err,
                           size_t cap)
 {
     const cJSON *dynamic = field(spec, "dynamicAllocation");
-    const cJSON *value = field(field(spec, "executor"), "instances");
-    const char *name = "spec.executor.instances";
-    if (cJSON_IsTrue(field(dynamic, "enabled"))) {
-        value = field(dynamic, "maxExecutors");
-        name = "spec.dynamicAllocation.maxExecutors";
-        if (!value)
+    setting s;
+    if (truthy(field(dynamic, "enabled")) ||
+        (!dynamic && truthy(lookup(spec, NULL, NULL,
+                                   "spark.dynamicAllocation.enabled").value))) {
+        s.value = field(dynamic, "maxExecutors");
+        snprintf(s.where, sizeof s.where, "spec.dynamicAllocation.maxExecutors");
+        if (!s.value)
+            s = lookup(spec, NULL, NULL, "spark.dynamicAllocation.maxExecutors");
+        if (!s.value)
             return fail(err, cap, JOBQ_EINVAL,
-                        "%s is required with dynamic allocation", name);
+                        "spec.dynamicAllocation.maxExecutors is required with "
+                        "dynamic allocation (the host must know the most "
+                        "pods it may take)");
+    } else {
+        s = lookup(spec, "executor", "instances", "spark.executor.instances");
+        if (!s.value) {
+            *count = SPARK_DEFAULT_EXECUTORS;
+            return 0;
+        }
     }
-    if (!value) {
-        *count = 1;
-        return 0;
-    }
-    if (!cJSON_IsNumber(value) || value->valuedouble < 0 ||
-        value->valuedouble > 100000 ||
-        value->valuedouble != (double)(int64_t)value->valuedouble)
-        return fail(err, cap, JOBQ_EPARSE, "%s: not a whole number >= 0", name);
-    *count = (int64_t)value->valuedouble;
-    return 0;
+    double value;
+    int rc = as_number(&value, &s, 0, 100000, err, cap);
+    if (!rc && value != floor(value))
+        rc = fail(err, cap, JOBQ_EPARSE, "%s: not a whole number", s.where);
+    if (!rc)
+        *count = (int64_t)value;
+    return rc;
 }
 
-int spark_demand(jobq_resources *out, const cJSON *app, char *err,
-                 size_t err_cap)
+int spark_shape_of(spark_shape *out, const cJSON *app, char *err,
+                   size_t err_cap)
 {
     const cJSON *spec = field(app, "spec") ? field(app, "spec") : app;
     if (!cJSON_IsObject(spec))
         return fail(err, err_cap, JOBQ_EINVAL,
                     "the SparkApplication has no spec object");
-    double factor = FACTOR_JVM;
-    int64_t executors = 0;
-    pod_demand driver, executor;
-    int rc = overhead_factor(&factor, spec, err, err_cap);
+    memset(out, 0, sizeof *out);
+    double factor;
+    int rc = kubernetes_factor(&factor, spec, err, err_cap);
     if (!rc)
-        rc = executor_count(&executors, spec, err, err_cap);
+        rc = executor_count(&out->executors, spec, err, err_cap);
     if (!rc)
-        rc = pod_demand_of(&driver, field(spec, "driver"), "spec.driver",
-                           factor, err, err_cap);
+        rc = pod_of(&out->driver, spec, "driver", factor, err, err_cap);
     if (!rc)
-        rc = pod_demand_of(&executor, field(spec, "executor"),
-                           "spec.executor", factor, err, err_cap);
-    if (rc)
-        return rc;
-    if (executor.memory_bytes > (INT64_MAX - driver.memory_bytes) /
-                                    (executors ? executors : 1))
-        return fail(err, err_cap, JOBQ_ERANGE, "memory demand too large");
+        rc = pod_of(&out->executor, spec, "executor", factor, err, err_cap);
+    return rc;
+}
+
+void spark_shape_requests(const spark_shape *shape, jobq_resources *out)
+{
     out->amount[JOBQ_RESOURCE_CPU] =
-        driver.cpu_millis + executors * executor.cpu_millis;
+        shape->driver.cpu_request + shape->executors * shape->executor.cpu_request;
     out->amount[JOBQ_RESOURCE_MEMORY] =
-        driver.memory_bytes + executors * executor.memory_bytes;
-    out->amount[JOBQ_RESOURCE_PODS] = 1 + executors;
+        shape->driver.memory + shape->executors * shape->executor.memory;
+    out->amount[JOBQ_RESOURCE_PODS] = 1 + shape->executors;
     out->amount[JOBQ_RESOURCE_STORAGE] = 0;
-    return 0;
+}
+
+int spark_demand(jobq_resources *out, const cJSON *app, char *err,
+                 size_t err_cap)
+{
+    spark_shape shape;
+    int rc = spark_shape_of(&shape, app, err, err_cap);
+    if (!rc)
+        spark_shape_requests(&shape, out);
+    return rc;
 }

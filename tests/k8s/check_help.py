@@ -38,20 +38,65 @@ def check_bad_jobs(binary):
                       "'https://127.0.0.1:9'}}]\n"
                       "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
                       "users: [{name: u, user: {token: t}}]\n")
+        spec = {"type": "Scala", "sparkVersion": "3.5.0",
+                "mainApplicationFile": "local:///app.jar", "driver": {},
+                "executor": {"instances": 1}}
+
+        def with_spec(**changes):
+            changed = json.loads(json.dumps(spec))
+            for path, value in changes.items():
+                node = changed
+                parts = path.split("__")
+                for part in parts[:-1]:
+                    node = node[part]
+                if value is None:
+                    del node[parts[-1]]
+                else:
+                    node[parts[-1]] = value
+            return {"spec": changed}
+        good = {"name": "etl", "namespace": "a", "manifest": {"spec": spec}}
+        where = 'jobs.json: job "etl" (jobs[0]): '
         cases = (
-            ({"name": "etl", "namespace": "a", "manifest": {"spec": {
-                "driver": {"memory": "512Mi"}}}},
-             "jobs[etl].manifest: spec.driver.memory"),
-            ({"name": "etl", "namespace": "a", "priority": "urgent",
-              "manifest": {"spec": {}}}, "jobs[etl].priority"),
-            ({"name": "etl", "namespace": "a", "request": {"memory": "512m"},
-              "manifest": {"spec": {}}}, "jobs[etl].request.memory"),
-            ({"name": "etl", "manifest": {"spec": {}}}, "jobs[etl].namespace"),
-            ({"namespace": "a", "manifest": {}}, "no \"name\""))
+            (dict(good, manifest=with_spec(driver={"memory": "512Mi"})),
+             where + "manifest: spec.driver.memory"),
+            (dict(good, priority="urgent"), where + "priority"),
+            (dict(good, request={"memory": "512m"}), where + "request.memory"),
+            ({"name": "etl", "manifest": {"spec": spec}}, where + "namespace"),
+            ({"namespace": "a", "manifest": {}}, "jobs[0]: name: missing"),
+            # issue 9.5: misspelled keys, invalid names, duplicates
+            (dict(good, namspace="b"), where + "namspace: unknown key"),
+            (dict(good, priorty="high"), where + "priorty: unknown key"),
+            (dict(good, request={"cpus": "1"}), where + "request.cpus: "
+             "unknown key"),
+            (dict(good, namespace="Team_A"), where + "namespace: \"Team_A\""),
+            (dict(good, name="etl job"), 'job "etl job" (jobs[0]): name: '
+             "not a valid label value"),
+            ([good, dict(good, namespace="b")], 'job "etl" (jobs[1]): name: '
+             "duplicate (also jobs[0])"),
+            ({"jobs": [good], "namespaces": {"a": {"allowWithoutQota": True}}},
+             "jobs.json: namespaces.a.allowWithoutQota: unknown key"),
+            # issue 14.1: what the v1beta2 CRD refuses
+            (dict(good, manifest=with_spec(sparkVersion=None)),
+             where + "manifest.spec.sparkVersion: Required value"),
+            (dict(good, manifest=with_spec(type="python")),
+             where + 'manifest.spec.type: Unsupported value "python"'),
+            (dict(good, manifest=with_spec(memoryOverheadFactor=0.2)),
+             where + "manifest.spec.memoryOverheadFactor: must be a string"),
+            (dict(good, manifest=with_spec(executor__instances=0)),
+             where + "manifest.spec.executor.instances: 0 is less than the "
+             "minimum 1"),
+            (dict(good, manifest=with_spec(driver={"cores": 0.5})),
+             where + "manifest.spec.driver.cores: must be an integer"),
+            (dict(good, manifest=with_spec(mainApplicationFile=None)),
+             where + "manifest.spec.mainApplicationFile: Required value"),
+            (dict(good, manifest=with_spec(executor=None)),
+             where + "manifest.spec.executor: Required value"))
         for job, message in cases:
             jobs = os.path.join(directory, "jobs.json")
             with open(jobs, "w") as out:
-                json.dump([job], out)
+                json.dump(job if isinstance(job, (list, dict)) and
+                          "jobs" in job or isinstance(job, list) else [job],
+                          out)
             result = run(binary, "--kubeconfig", kubeconfig, "--jobs", jobs,
                          "--exit-when-idle")
             assert result.returncode == 1, (job, result)

@@ -61,6 +61,7 @@ def check_rbac(documents, namespace):
                 grants.setdefault((group, resource), set()).update(
                     rule["verbs"])
     assert grants == {("", "resourcequotas"): {"get", "list"},
+                      ("", "pods"): {"get", "list"},
                       ("sparkoperator.k8s.io", "sparkapplications"):
                       {"create", "get", "list", "delete"}}, grants
     binding = by_kind(documents, "RoleBinding")

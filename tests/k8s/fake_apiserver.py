@@ -6,6 +6,7 @@ bearer token or a client certificate signed by the test CA (401 Status
 otherwise), and serves just what jobq-k8s-host uses:
 
   GET    /api/v1/namespaces/NS/resourcequotas            ResourceQuotaList
+  GET    /api/v1/namespaces/NS/pods[?labelSelector=...]  PodList
   POST   /apis/sparkoperator.k8s.io/v1beta2/namespaces/NS/sparkapplications
   GET    .../sparkapplications[?labelSelector=k=v,...]    SparkApplicationList
   GET    .../sparkapplications/NAME
@@ -15,22 +16,38 @@ with the real error bodies (kind Status, reason NotFound / AlreadyExists /
 Forbidden / Invalid / InternalError / TooManyRequests, code), quota
 admission on create (403 "exceeded quota: QUOTA, requested: ..., used: ...,
 limited: ..."), or, per namespace, asynchronous quota failure by the
-simulated Spark operator (SUBMISSION_FAILED with the same message).
-ResourceQuota status.used follows the pods, cpu and memory of the live
-SparkApplications plus any "external" usage a test injects.
+simulated Spark operator (SUBMISSION_FAILED with the same message), or the
+operator's validating webhook with quota enforcement (403 "... denied the
+request: failed to validate resource quota").
+
+Created SparkApplications are validated against the v1beta2 CRD schema
+(crd_v1beta2_schema.json, from kubeflow/spark-operator): 422 Invalid with
+the causes; fields the schema does not know are pruned and named in
+Warning headers. Each application's pods start late (the driver at submit,
+executors executor_delay_ms later), each admitted by quota as Kubernetes
+does (scopes, scopeSelector, limits.*, count/pods); a refused pod is
+recorded in pod_refusals (a driver refusal fails the submission).
+ResourceQuota status.used is what the live pods take plus any "external"
+usage a test injects (stale_status leaves the external part out of the
+status, as a lagging quota controller would).
 
 The simulated operator moves each application "" -> SUBMITTED -> RUNNING ->
 COMPLETED on a timer (per app: annotations jobq-test/submit-ms, run-ms and
 outcome=FAILED; defaults from /_test/config).
 
 Test-only control endpoints (no auth), JSON in and out:
-  GET  /_test/state      apps, create/delete counts, request log, peaks
-  POST /_test/quota      {"namespace","name","hard":{...}}   (hard null: delete)
+  GET  /_test/state      apps, pods, create/delete counts, request log,
+                         peaks, pod refusals, peak used per quota key
+  GET  /_test/summary    the same without the request log
+  POST /_test/quota      {"namespace","name","hard":{...},"scopes":[...],
+                          "scopeSelector":{...}}   (hard null: delete)
   POST /_test/external   {"namespace","used":{key: qty},"on_next_create":bool,
                           "release_after_ms":N}
   POST /_test/faults     {"faults":[{method,path,action,code,ms,commit,count,
                           retry_after}]} or {"clear":true}
-  POST /_test/config     {"submit_ms","run_ms","quota_mode":{NS:"sync"|"async"}}
+  POST /_test/config     {"submit_ms","run_ms","executor_delay_ms",
+                          "quota_mode":{NS:"sync"|"async"},
+                          "webhook":{NS:bool},"stale_status":{NS:bool}}
   POST /_test/token      {"token"}: the bearer token accepted from now on
   POST /_test/shutdown
 
@@ -53,10 +70,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SPARK_PREFIX = "/apis/sparkoperator.k8s.io/v1beta2/namespaces/"
+PODS_RE = re.compile(r"^/api/v1/namespaces/([^/]+)/pods$")
 QUOTA_RE = re.compile(r"^/api/v1/namespaces/([^/]+)/resourcequotas$")
 APPS_RE = re.compile(r"^/apis/sparkoperator\.k8s\.io/v1beta2/namespaces/"
                      r"([^/]+)/sparkapplications(?:/([^/]+))?$")
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# The operator's webhook wants DNS-1035 application names (a Service is
+# named after them).
+DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 TERMINAL = ("COMPLETED", "FAILED", "SUBMISSION_FAILED")
 MIB = 1 << 20
 
@@ -81,11 +101,11 @@ def parse_quantity(text):
 
 
 def dimension_of(key):
-    if key in ("requests.cpu", "cpu"):
+    if key in ("requests.cpu", "cpu", "limits.cpu"):
         return "cpu"
-    if key in ("requests.memory", "memory"):
+    if key in ("requests.memory", "memory", "limits.memory"):
         return "memory"
-    if key == "pods":
+    if key in ("pods", "count/pods"):
         return "pods"
     if key == "requests.storage":
         return "storage"
@@ -122,35 +142,219 @@ def spark_bytes(text):
     return int(match.group(1)) * units[match.group(2).lower()]
 
 
-def app_demand(spec):
-    """{cpu (milli), memory (bytes), pods} of a SparkApplication spec: an
+def cpu_millis(text):
+    return int((parse_quantity(str(text)) * 1000).to_integral_value(
+        rounding=decimal.ROUND_CEILING))
+
+
+def pod_shapes(spec):
+    """[(role, count, pod)] of a SparkApplication spec, pod = {"cpu",
+    "limits.cpu" (None: no limit), "memory", "priorityClassName"}: an
     independent rendering of Spark's pod sizing (memory + max(factor x
-    memory, 384 MiB); 0.1 JVM, 0.4 Python/R)."""
-    factor = 0.4 if spec.get("type") in ("Python", "R") else 0.1
-    if "memoryOverheadFactor" in spec:
-        factor = float(spec["memoryOverheadFactor"])
+    memory, 384 MiB); 0.1 JVM, 0.4 Python/R; spec fields over sparkConf,
+    sparkConf's spark.kubernetes.memoryOverheadFactor over the spec's)."""
+    conf = spec.get("sparkConf") or {}
+    non_jvm = spec.get("type") in ("Python", "R")
+    kube_factor = conf.get("spark.kubernetes.memoryOverheadFactor",
+                           spec.get("memoryOverheadFactor"))
+    kube_factor = float(kube_factor) if kube_factor is not None else (
+        0.4 if non_jvm else 0.1)
 
     def pod(role):
         pod_spec = spec.get(role) or {}
-        memory = spark_bytes(pod_spec.get("memory", "1g"))
-        if "memoryOverhead" in pod_spec:
-            overhead = spark_bytes(pod_spec["memoryOverhead"])
-        else:
-            overhead = max(int(factor * (memory // MIB)), 384) * MIB
-        if "coreRequest" in pod_spec:
-            cpu = base_amount("cpu", pod_spec["coreRequest"])
-        else:
-            cpu = int(round(float(pod_spec.get("cores", 1)) * 1000))
-        return cpu, memory + overhead
 
-    executors = int((spec.get("executor") or {}).get("instances", 1))
-    driver_cpu, driver_memory = pod("driver")
-    executor_cpu, executor_memory = pod("executor")
-    return {"cpu": driver_cpu + executors * executor_cpu,
-            "memory": driver_memory + executors * executor_memory,
-            "pods": 1 + executors, "storage": 0}
+        def get(field, key):
+            if field and field in pod_spec:
+                return pod_spec[field]
+            return conf.get(key)
+        memory = spark_bytes(get("memory", "spark.%s.memory" % role) or "1g")
+        factor = float(get(None, "spark.%s.memoryOverheadFactor" % role) or
+                       kube_factor)
+        minimum = spark_bytes(get(None, "spark.%s.minMemoryOverhead" % role)
+                              or "384m")
+        overhead = get("memoryOverhead", "spark.%s.memoryOverhead" % role)
+        overhead = spark_bytes(overhead) if overhead is not None else max(
+            int(factor * (memory // MIB)) * MIB, minimum)
+        request = get("coreRequest", "spark.kubernetes.%s.request.cores" % role)
+        cpu = cpu_millis(request) if request is not None else int(round(
+            float(get("cores", "spark.%s.cores" % role) or 1) * 1000))
+        limit = get("coreLimit", "spark.kubernetes.%s.limit.cores" % role)
+        return {"cpu": cpu, "limits.cpu": cpu_millis(limit) if limit
+                is not None else None, "memory": memory + overhead,
+                "priorityClassName": pod_spec.get("priorityClassName", "")}
+    dynamic = spec.get("dynamicAllocation") or {}
+    if dynamic.get("enabled"):
+        executors = int(dynamic["maxExecutors"])
+    else:
+        executors = int((spec.get("executor") or {}).get(
+            "instances", conf.get("spark.executor.instances", 2)))
+    return [("driver", 1, pod("driver")), ("executor", executors,
+                                            pod("executor"))]
+
+
+def app_demand(spec):
+    """{cpu (milli), memory (bytes), pods} requested by an application."""
+    total = {"cpu": 0, "memory": 0, "pods": 0, "storage": 0}
+    for _, count, pod in pod_shapes(spec):
+        total["cpu"] += count * pod["cpu"]
+        total["memory"] += count * pod["memory"]
+        total["pods"] += count
+    return total
+
+
+KEY_OF = {"requests.cpu": "cpu", "cpu": "cpu", "limits.cpu": "limits.cpu",
+          "requests.memory": "memory", "memory": "memory",
+          "limits.memory": "memory", "pods": "pods", "count/pods": "pods",
+          "requests.storage": "storage"}
+
+
+def pod_amount(key, pod, count=1):
+    """What `count` pods charge to a quota key; None for a missing limit."""
+    kind = KEY_OF.get(key)
+    if kind == "pods":
+        return count
+    if kind == "storage" or kind is None:
+        return 0
+    if pod[kind] is None:
+        return None
+    return count * pod[kind]
+
+
+def scope_matches(quota, pod):
+    """Kubernetes' scope rules for a Spark pod (NotBestEffort,
+    NotTerminating, PriorityClass = its priorityClassName)."""
+    spec = quota.get("spec", {})
+    requirements = [(s, "Exists", []) for s in spec.get("scopes", [])]
+    for expression in (spec.get("scopeSelector") or {}).get(
+            "matchExpressions", []):
+        requirements.append((expression["scopeName"],
+                             expression.get("operator", "Exists"),
+                             expression.get("values", [])))
+    for scope, operator, values in requirements:
+        if scope == "PriorityClass":
+            name = pod["priorityClassName"]
+            if operator == "Exists":
+                ok = bool(name)
+            elif operator == "In":
+                ok = name in values
+            elif operator == "NotIn":
+                ok = name not in values
+            else:
+                ok = False
+        else:
+            exists = scope in ("NotBestEffort", "NotTerminating")
+            ok = exists if operator == "Exists" else not exists
+        if not ok:
+            return False
+    return True
 
 # ---------------------------------------------------------------- state
+
+
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "crd_v1beta2_schema.json")) as schema_file:
+    CRD = json.load(schema_file)["schema"]
+
+JSON_TYPES = {"string": str, "boolean": bool, "object": dict, "array": list}
+
+
+def crd_errors(app):
+    """What the API server's structural-schema validation of the
+    SparkApplication CRD (v1beta2) says: [{"reason","message","field"}]."""
+    errors = []
+
+    def walk(node, schema, path):
+        kind = schema.get("type")
+        if schema.get("x-kubernetes-int-or-string"):
+            return
+        if kind == "integer":
+            if isinstance(node, bool) or not (
+                    isinstance(node, int) or (isinstance(node, float) and
+                                              node.is_integer())):
+                errors.append({"reason": "FieldValueTypeInvalid", "field":
+                               path, "message": "Invalid value: %s: %s in "
+                               "body must be of type integer: \"%s\"" % (
+                                   json.dumps(node), path,
+                                   type(node).__name__)})
+                return
+            if "minimum" in schema and node < schema["minimum"]:
+                errors.append({"reason": "FieldValueInvalid", "field": path,
+                               "message": "Invalid value: %s: %s in body "
+                               "should be greater than or equal to %s" % (
+                                   json.dumps(node), path,
+                                   schema["minimum"])})
+            return
+        if kind == "number":
+            if isinstance(node, bool) or not isinstance(node, (int, float)):
+                errors.append({"reason": "FieldValueTypeInvalid", "field":
+                               path, "message": "must be of type number"})
+            return
+        if kind in JSON_TYPES and not isinstance(node, JSON_TYPES[kind]):
+            errors.append({"reason": "FieldValueTypeInvalid", "field": path,
+                           "message": "Invalid value: \"%s\": %s in body "
+                           "must be of type %s: \"%s\"" % (
+                               type(node).__name__, path, kind,
+                               type(node).__name__)})
+            return
+        if "enum" in schema and node not in schema["enum"]:
+            errors.append({"reason": "FieldValueNotSupported", "field": path,
+                           "message": "Unsupported value: %s: supported "
+                           "values: %s" % (json.dumps(node), ", ".join(
+                               '"%s"' % v for v in schema["enum"]))})
+        if kind == "object":
+            for required in schema.get("required", []):
+                if required not in node:
+                    errors.append({"reason": "FieldValueRequired",
+                                   "field": "%s.%s" % (path, required),
+                                   "message": "Required value"})
+            properties = schema.get("properties", {})
+            for key, value in node.items():
+                if key in properties:
+                    walk(value, properties[key], "%s.%s" % (path, key))
+                elif isinstance(schema.get("additionalProperties"), dict):
+                    walk(value, schema["additionalProperties"],
+                         "%s[%s]" % (path, key))
+        elif kind == "array" and isinstance(schema.get("items"), dict):
+            for index, value in enumerate(node):
+                walk(value, schema["items"], "%s[%d]" % (path, index))
+
+    spec = app.get("spec")
+    if not isinstance(spec, dict):
+        return [{"reason": "FieldValueRequired", "field": "spec",
+                 "message": "Required value"}]
+    walk(spec, CRD["properties"]["spec"], "spec")
+    return errors
+
+
+def prune_unknown(app):
+    """Drop (as the API server does) the fields the schema does not know;
+    return their paths."""
+    pruned = []
+
+    def walk(node, schema, path):
+        if not isinstance(node, dict) or schema.get(
+                "x-kubernetes-preserve-unknown-fields"):
+            return
+        properties = schema.get("properties")
+        if properties is None:
+            return
+        for key in list(node):
+            if key in properties:
+                walk(node[key], properties[key], "%s.%s" % (path, key))
+            elif not isinstance(schema.get("additionalProperties"), dict):
+                pruned.append("%s.%s" % (path, key))
+                del node[key]
+    walk(app.get("spec"), CRD["properties"]["spec"], "spec")
+    return pruned
+
+
+def selector(query):
+    wanted = {}
+    for term in (query.get("labelSelector") or [""])[0].split(","):
+        if "=" in term:
+            key, value = term.split("=", 1)
+            wanted[key.rstrip("=")] = value
+    return wanted
 
 
 def status_body(code, reason, message, details=None):
@@ -190,55 +394,160 @@ class Cluster:
         self.peak_live = {}       # ns -> most live apps at once
         self.peak_per_run = {}    # "ns/run-id" -> most objects at once
         self.over_quota = []      # admissions that exceeded a quota
+        self.pods = {}            # (ns, pod name) -> pod object
+        self.app_lists = {}       # ns -> LISTs of SparkApplications
+        self.pod_refusals = []    # pods Kubernetes refused on quota
+        self.executor_delay_ms = None  # default: submit_ms
+        self.webhook = {}         # ns -> operator webhook quota check on
+        self.stale_status = {}    # ns -> status.used leaves out external
+        self.peak_used = {}       # "ns/quota/key" -> highest used seen
 
     # -------------------------------------------------------- usage
-    def live_usage(self, ns, exclude=None):
-        usage = {"cpu": 0, "memory": 0, "pods": 0, "storage": 0}
-        for (app_ns, name), app in self.apps.items():
-            if app_ns != ns or name == exclude:
-                continue
-            if app["status"]["applicationState"]["state"] in TERMINAL:
-                continue
-            for dimension, amount in app_demand(app["spec"]).items():
-                usage[dimension] += amount
-        for dimension, amount in self.external.get(ns, {}).items():
-            usage[dimension] += amount
-        return usage
-
-    def quota_violation(self, ns, name, demand, exclude=None):
-        """The quota message if admitting `demand` exceeds a quota."""
-        usage = self.live_usage(ns, exclude)
-        for quota_name, quota in sorted(self.quotas.get(ns, {}).items()):
-            requested, used, limited = [], [], []
-            for key, hard_text in sorted(quota["hard"].items()):
-                dimension = dimension_of(key)
-                if dimension is None:
+    def quota_used(self, ns, quota, exclude=None, whole_apps=False):
+        """{key: amount} this quota is charged now: the live pods it applies
+        to (or, with whole_apps, every pod the live applications will have)
+        plus injected external usage."""
+        used = {key: 0 for key in quota["hard"]}
+        for key in used:
+            dimension = dimension_of(key) or (
+                "cpu" if key == "limits.cpu" else "memory"
+                if key == "limits.memory" else "pods"
+                if key == "count/pods" else None)
+            used[key] += self.external.get(ns, {}).get(dimension, 0)
+        if whole_apps:
+            for (app_ns, name), app in self.apps.items():
+                if app_ns != ns or name == exclude or app["status"][
+                        "applicationState"]["state"] in TERMINAL:
                     continue
+                for _, count, pod in pod_shapes(app["spec"]):
+                    self.charge(quota, used, pod, count)
+        else:
+            for (pod_ns, _), pod in self.pods.items():
+                if pod_ns == ns and pod["status"]["phase"] in ("Pending",
+                                                              "Running"):
+                    self.charge(quota, used, pod["_shape"], 1)
+        return used
+
+    @staticmethod
+    def charge(quota, used, pod, count):
+        if not scope_matches({"spec": quota}, pod):
+            return
+        for key in used:
+            amount = pod_amount(key, pod, count)
+            used[key] += amount if amount is not None else 0
+
+    def violation(self, ns, pods, exclude=None, whole_apps=False,
+                  unscoped_only=False):
+        """The quota message if admitting `pods` ([(count, pod)]) exceeds a
+        quota."""
+        for quota_name, quota in sorted(self.quotas.get(ns, {}).items()):
+            if unscoped_only and (quota.get("scopes") or
+                                  quota.get("scopeSelector")):
+                continue
+            used = self.quota_used(ns, quota, exclude, whole_apps)
+            requested, over, limited = [], [], []
+            for key, hard_text in sorted(quota["hard"].items()):
+                if key not in KEY_OF:
+                    continue
+                demand = 0
+                for count, pod in pods:
+                    if scope_matches({"spec": quota}, pod):
+                        amount = pod_amount(key, pod, count)
+                        if amount is None:
+                            return ("forbidden: failed quota: %s: must specify "
+                                    "%s" % (quota_name, key))
+                        demand += amount
                 hard = base_amount(key, hard_text)
-                if usage[dimension] + demand[dimension] > hard:
-                    requested.append("%s=%s" % (key, format_amount(
-                        key, demand[dimension])))
-                    used.append("%s=%s" % (key, format_amount(
-                        key, usage[dimension])))
+                if demand and used[key] + demand > hard:
+                    requested.append("%s=%s" % (key, format_amount(key,
+                                                                   demand)))
+                    over.append("%s=%s" % (key, format_amount(key,
+                                                              used[key])))
                     limited.append("%s=%s" % (key, hard_text))
             if requested:
                 return ("exceeded quota: %s, requested: %s, used: %s, "
                         "limited: %s" % (quota_name, ",".join(requested),
-                                         ",".join(used), ",".join(limited)))
+                                         ",".join(over), ",".join(limited)))
         return None
 
+    def quota_violation(self, ns, name, spec, exclude=None):
+        pods = [(count, pod) for _, count, pod in pod_shapes(spec)]
+        return self.violation(ns, pods, exclude)
+
     def quota_object(self, ns, name, quota):
-        usage = self.live_usage(ns)
-        used = {}
-        for key in quota["hard"]:
-            dimension = dimension_of(key)
-            if dimension:
-                used[key] = format_amount(key, usage[dimension])
+        used = self.quota_used(ns, quota)
+        if self.stale_status.get(ns):  # a quota controller that lags
+            for key in used:
+                dimension = dimension_of(key) or (
+                    "cpu" if key == "limits.cpu" else "memory"
+                    if key == "limits.memory" else "pods")
+                used[key] -= self.external.get(ns, {}).get(dimension, 0)
+        spec = {"hard": dict(quota["hard"])}
+        for extra in ("scopes", "scopeSelector"):
+            if quota.get(extra):
+                spec[extra] = quota[extra]
         return {"apiVersion": "v1", "kind": "ResourceQuota",
                 "metadata": {"name": name, "namespace": ns,
                              "resourceVersion": str(self.version)},
-                "spec": {"hard": dict(quota["hard"])},
-                "status": {"hard": dict(quota["hard"]), "used": used}}
+                "spec": spec,
+                "status": {"hard": dict(quota["hard"]),
+                           "used": {key: format_amount(key, amount)
+                                    for key, amount in used.items()
+                                    if key in KEY_OF}}}
+
+    def start_pod(self, ns, app, role, index, shape):
+        """Admit one pod as the quota admission plugin would; False if
+        refused (recorded: the host admitted more than fits)."""
+        name = app["metadata"]["name"]
+        message = self.violation(ns, [(1, shape)])
+        if message:
+            self.pod_refusals.append({"pod": "%s/%s-%s-%d" % (ns, name, role,
+                                                             index),
+                                      "message": message, "t": time.time()})
+            return message
+        labels = dict(app["metadata"].get("labels", {}))
+        labels.update({"spark-role": role,
+                       "sparkoperator.k8s.io/app-name": name})
+        pod_name = "%s-%s" % (name, role) if role == "driver" else \
+            "%s-exec-%d" % (name, index)
+        resources = {"requests": {"cpu": "%dm" % shape["cpu"],
+                                  "memory": str(shape["memory"])},
+                     "limits": {"memory": str(shape["memory"])}}
+        if shape["limits.cpu"] is not None:
+            resources["limits"]["cpu"] = "%dm" % shape["limits.cpu"]
+        self.pods[(ns, pod_name)] = {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod_name, "namespace": ns, "labels": labels},
+            "spec": {"priorityClassName": shape["priorityClassName"],
+                     "containers": [{"name": "spark-kubernetes-" + role,
+                                     "resources": resources}]},
+            "status": {"phase": "Running"}, "_shape": shape,
+            "_app": name}
+        self.version += 1
+        self.record_used(ns)
+        return None
+
+    def record_used(self, ns):
+        for quota_name, quota in self.quotas.get(ns, {}).items():
+            used = self.quota_used(ns, quota)
+            for key, amount in used.items():
+                if key not in KEY_OF:
+                    continue
+                peak = "%s/%s/%s" % (ns, quota_name, key)
+                self.peak_used[peak] = max(self.peak_used.get(peak, 0), amount)
+                if amount > base_amount(key, quota["hard"][key]) and \
+                        not self.external.get(ns):
+                    self.over_quota.append(peak)
+
+    def end_pods(self, ns, name, phase="Succeeded"):
+        for key, pod in list(self.pods.items()):
+            if key[0] == ns and pod["_app"] == name:
+                pod["status"]["phase"] = phase
+
+    def drop_pods(self, ns, name):
+        for key, pod in list(self.pods.items()):
+            if key[0] == ns and pod["_app"] == name:
+                del self.pods[key]
 
     def record_peaks(self, ns):
         live = sum(1 for (app_ns, _), app in self.apps.items()
@@ -276,41 +585,64 @@ class Cluster:
                 self.advance(key, app, now)
 
     def advance(self, key, app, now):
+        ns, name = key
         times = self.timeline[key]
         state = app["status"]["applicationState"]
         annotations = app["metadata"].get("annotations", {})
         submit_ms = int(annotations.get("jobq-test/submit-ms", self.submit_ms))
         run_ms = int(annotations.get("jobq-test/run-ms", self.run_ms))
+        delay_ms = int(annotations.get(
+            "jobq-test/executor-delay-ms", self.executor_delay_ms
+            if self.executor_delay_ms is not None else submit_ms))
         elapsed = (now - times["created"]) * 1000
         if state["state"] == "" and elapsed >= submit_ms:
             self.submit(key, app, state)
-        elif state["state"] == "SUBMITTED" and elapsed >= 2 * submit_ms:
-            state["state"] = "RUNNING"
-        elif state["state"] == "RUNNING" and elapsed >= 2 * submit_ms + run_ms:
-            if annotations.get("jobq-test/outcome") == "FAILED":
-                state["state"] = "FAILED"
-                state["errorMessage"] = ("driver container failed with "
-                                         "ExitCode: 1, Reason: Error")
-            else:
-                state["state"] = "COMPLETED"
-            app["status"]["terminationTime"] = now_rfc3339()
-            self.version += 1
+            if state["state"] == "SUBMITTED":
+                times["driver"] = now
+        elif state["state"] in ("SUBMITTED", "RUNNING"):
+            (_, _, driver), (_, executors, executor) = pod_shapes(app["spec"])
+            started = times.setdefault("executors", 0)
+            if elapsed >= submit_ms + delay_ms and started < executors:
+                for index in range(started + 1, executors + 1):
+                    if self.start_pod(ns, app, "executor", index, executor):
+                        break  # refused: Spark asks again later
+                    times["executors"] = index
+                if times["executors"] == executors:
+                    times["all_started"] = now
+            if state["state"] == "SUBMITTED" and elapsed >= 2 * submit_ms:
+                state["state"] = "RUNNING"
+            ready = times.get("all_started")
+            if state["state"] == "RUNNING" and ready and \
+                    (now - ready) * 1000 >= run_ms:
+                if annotations.get("jobq-test/outcome") == "FAILED":
+                    state["state"] = "FAILED"
+                    state["errorMessage"] = ("driver container failed with "
+                                             "ExitCode: 1, Reason: Error")
+                else:
+                    state["state"] = "COMPLETED"
+                app["status"]["terminationTime"] = now_rfc3339()
+                self.end_pods(ns, name)
+                self.version += 1
 
     def submit(self, key, app, state):
         ns, name = key
         app["status"]["submissionAttempts"] = 1
         app["status"]["lastSubmissionAttemptTime"] = now_rfc3339()
         self.version += 1
+        message = None
         if self.quota_mode.get(ns) == "async":
-            message = self.quota_violation(ns, name, app_demand(app["spec"]),
+            message = self.quota_violation(ns, name, app["spec"],
                                            exclude=name)
-            if message:
-                state["state"] = "SUBMISSION_FAILED"
-                state["errorMessage"] = (
-                    "failed to run spark-submit for SparkApplication %s/%s: "
-                    "pods \"%s-driver\" is forbidden: %s" % (ns, name, name,
-                                                             message))
-                return
+        if not message:  # the driver pod itself meets quota admission
+            (_, _, driver), _ = pod_shapes(app["spec"])
+            message = self.start_pod(ns, app, "driver", 0, driver)
+        if message:
+            state["state"] = "SUBMISSION_FAILED"
+            state["errorMessage"] = (
+                "failed to run spark-submit for SparkApplication %s/%s: "
+                "pods \"%s-driver\" is forbidden: %s" % (ns, name, name,
+                                                         message))
+            return
         state["state"] = "SUBMITTED"
         app["status"]["driverInfo"] = {"podName": name + "-driver"}
 
@@ -450,6 +782,9 @@ class Handler(BaseHTTPRequestHandler):
         match = QUOTA_RE.match(path)
         if match and method == "GET":
             return self.list_quotas(match.group(1))
+        match = PODS_RE.match(path)
+        if match and method == "GET":
+            return self.list_pods(match.group(1), parse_qs(query))
         match = APPS_RE.match(path)
         if match:
             ns, name = match.group(1), match.group(2)
@@ -499,6 +834,17 @@ class Handler(BaseHTTPRequestHandler):
                 'RFC 1123 label must consist of lower case alphanumeric '
                 "characters or '-'" % (name, name),
                 app_details(name)), None
+        causes = crd_errors(app)
+        if causes:
+            return 422, status_body(
+                422, "Invalid", 'SparkApplication.sparkoperator.k8s.io "%s" '
+                "is invalid: %s" % (name, ", ".join(
+                    "%s: %s" % (c["field"], c["message"]) for c in causes)),
+                dict(app_details(name), causes=causes)), None
+        unknown = prune_unknown(app)
+        headers = {"Warning": ", ".join(
+            '299 - "unknown field \\"%s\\""' % path
+            for path in unknown)} if unknown else None
         with CLUSTER.lock:
             if (ns, name) in CLUSTER.apps:
                 return 409, status_body(
@@ -506,16 +852,30 @@ class Handler(BaseHTTPRequestHandler):
                     'k8s.io "%s" already exists' % name,
                     app_details(name)), None
             CLUSTER.apply_pending_external(ns)
+            if CLUSTER.webhook.get(ns):
+                # The operator's validating webhook with quota enforcement:
+                # status.used (the pods so far) + the whole application,
+                # scoped quotas skipped, its own wording.
+                pods = [(count, pod) for _, count, pod in
+                        pod_shapes(app["spec"])]
+                message = CLUSTER.violation(ns, pods, unscoped_only=True)
+                if message:
+                    quota_name = re.sub(r"^.*quota: ([^,:]+)[,:].*$", r"\1",
+                                        message)
+                    if True:
+                        return 403, status_body(
+                            403, "Forbidden", 'admission webhook "validate-'
+                            "sparkoperator-k8s-io-v1beta2-sparkapplication."
+                            'sparkoperator.k8s.io" denied the request: failed '
+                            'to validate resource quota "%s/%s"' % (
+                                ns, quota_name)), None
             if CLUSTER.quota_mode.get(ns, "sync") == "sync":
-                message = CLUSTER.quota_violation(ns, name,
-                                                  app_demand(app["spec"]))
+                message = CLUSTER.quota_violation(ns, name, app["spec"])
                 if message:
                     return 403, status_body(
                         403, "Forbidden", 'sparkapplications "%s" is '
                         "forbidden: %s" % (name, message),
                         app_details(name)), None
-            elif CLUSTER.quota_violation(ns, name, app_demand(app["spec"])):
-                pass  # the operator will fail it (asynchronous quota)
             CLUSTER.version += 1
             metadata.update({"namespace": ns, "uid": str(uuid.uuid4()),
                              "resourceVersion": str(CLUSTER.version),
@@ -527,21 +887,13 @@ class Handler(BaseHTTPRequestHandler):
             CLUSTER.timeline[(ns, name)] = {"created": time.monotonic()}
             key = "%s/%s" % (ns, name)
             CLUSTER.creates[key] = CLUSTER.creates.get(key, 0) + 1
-            if CLUSTER.quota_mode.get(ns, "sync") == "sync" and \
-                    CLUSTER.quota_violation(ns, name, {"cpu": 0, "memory": 0,
-                                                       "pods": 0,
-                                                       "storage": 0}):
-                CLUSTER.over_quota.append(key)
             CLUSTER.record_peaks(ns)
-            return 201, json.loads(json.dumps(app)), None
+            return 201, json.loads(json.dumps(app)), headers
 
     def list_apps(self, ns, query):
-        wanted = {}
-        for term in (query.get("labelSelector") or [""])[0].split(","):
-            if "=" in term:
-                key, value = term.split("=", 1)
-                wanted[key.rstrip("=")] = value
+        wanted = selector(query)
         with CLUSTER.lock:
+            CLUSTER.app_lists[ns] = CLUSTER.app_lists.get(ns, 0) + 1
             items = [json.loads(json.dumps(app)) for (app_ns, _), app in
                      sorted(CLUSTER.apps.items()) if app_ns == ns and
                      all(app["metadata"].get("labels", {}).get(k) == v
@@ -551,6 +903,20 @@ class Handler(BaseHTTPRequestHandler):
                          "metadata": {"resourceVersion":
                                       str(CLUSTER.version)},
                          "items": items}, None
+
+    def list_pods(self, ns, query):
+        wanted = selector(query)
+        with CLUSTER.lock:
+            items = []
+            for (pod_ns, _), pod in sorted(CLUSTER.pods.items()):
+                if pod_ns == ns and all(pod["metadata"]["labels"].get(k) == v
+                                        for k, v in wanted.items()):
+                    items.append({k: v for k, v in pod.items()
+                                  if not k.startswith("_")})
+            return 200, {"apiVersion": "v1", "kind": "PodList",
+                         "metadata": {"resourceVersion":
+                                      str(CLUSTER.version)},
+                         "items": json.loads(json.dumps(items))}, None
 
     def not_found(self, name):
         return 404, status_body(404, "NotFound", 'sparkapplications.'
@@ -570,6 +936,7 @@ class Handler(BaseHTTPRequestHandler):
             if not app:
                 return self.not_found(name)
             CLUSTER.timeline.pop((ns, name), None)
+            CLUSTER.drop_pods(ns, name)
             key = "%s/%s" % (ns, name)
             CLUSTER.deletes[key] = CLUSTER.deletes.get(key, 0) + 1
             CLUSTER.version += 1
@@ -583,12 +950,19 @@ class Handler(BaseHTTPRequestHandler):
         with CLUSTER.lock:
             if path == "/_test/state":
                 return self.send_json(200, self.state())
+            if path == "/_test/summary":  # state without the request log
+                state = self.state()
+                state["request_count"] = len(state.pop("requests"))
+                return self.send_json(200, state)
             if path == "/_test/quota":
                 quotas = CLUSTER.quotas.setdefault(request["namespace"], {})
                 if request.get("hard") is None:
                     quotas.pop(request["name"], None)
                 else:
-                    quotas[request["name"]] = {"hard": request["hard"]}
+                    quotas[request["name"]] = {
+                        "hard": request["hard"],
+                        "scopes": request.get("scopes") or [],
+                        "scopeSelector": request.get("scopeSelector")}
                 CLUSTER.version += 1
             elif path == "/_test/external":
                 amounts = {dimension_of(k): base_amount(k, v)
@@ -608,6 +982,10 @@ class Handler(BaseHTTPRequestHandler):
                 CLUSTER.submit_ms = request.get("submit_ms", CLUSTER.submit_ms)
                 CLUSTER.run_ms = request.get("run_ms", CLUSTER.run_ms)
                 CLUSTER.quota_mode.update(request.get("quota_mode", {}))
+                CLUSTER.webhook.update(request.get("webhook", {}))
+                CLUSTER.stale_status.update(request.get("stale_status", {}))
+                if "executor_delay_ms" in request:
+                    CLUSTER.executor_delay_ms = request["executor_delay_ms"]
             elif path == "/_test/token":
                 OPTIONS.token = request["token"]
             elif path == "/_test/shutdown":
@@ -625,6 +1003,12 @@ class Handler(BaseHTTPRequestHandler):
                 "requests": CLUSTER.requests, "peak_live": CLUSTER.peak_live,
                 "peak_per_run": CLUSTER.peak_per_run,
                 "over_quota": CLUSTER.over_quota,
+                "pod_refusals": CLUSTER.pod_refusals,
+                "peak_used": CLUSTER.peak_used,
+                "app_lists": CLUSTER.app_lists,
+                "pods": [{k: v for k, v in pod.items()
+                          if not k.startswith("_")}
+                         for pod in CLUSTER.pods.values()],
                 "external": {ns: v for ns, v in CLUSTER.external.items()}}
 
 

@@ -190,11 +190,12 @@ END_TEST
 static cJSON *build(const char *payload, char *err, size_t cap)
 {
     k8s_deployer deployer;
-    const char *namespaces[] = {"analytics"};
-    ck_assert_int_eq(k8s_deployer_init(&deployer, NULL, "jobq", namespaces, 1),
+    ck_assert_int_eq(k8s_deployer_init(&deployer, NULL, "jobq",
+                                       "0123456789abcdef"), 0);
+    ck_assert_int_eq(k8s_deployer_add_namespace(&deployer, "analytics", false),
                      0);
     jobq_deploy_request req = {.version = 1, .run_id = 17, .run_name = "r17",
-                               .job = "Nightly ETL", .ns = "analytics",
+                               .job = "Nightly.ETL", .ns = "analytics",
                                .payload = payload,
                                .payload_len = payload ? strlen(payload) : 0,
                                .attempt = 1};
@@ -236,8 +237,10 @@ START_TEST(application_from_a_manifest_keeps_user_metadata)
     ck_assert_str_eq(text_at(metadata, "labels", K8S_LABEL_INSTANCE, NULL),
                      "jobq");
     ck_assert_str_eq(text_at(metadata, "annotations", "a", NULL), "b");
-    ck_assert_str_eq(text_at(metadata, "annotations", K8S_ANNOTATION_JOB, NULL),
-                     "Nightly ETL");
+    ck_assert_str_eq(text_at(metadata, "labels", K8S_LABEL_JOB, NULL),
+                     "Nightly.ETL");
+    ck_assert_str_eq(text_at(metadata, "labels", K8S_LABEL_OWNER, NULL),
+                     "0123456789abcdef");
     ck_assert_str_eq(text_at(metadata, "annotations", K8S_ANNOTATION_RUN_NAME,
                              NULL), "r17");
     ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(metadata,
@@ -258,7 +261,7 @@ START_TEST(application_from_a_bare_spec)
                      "jobq-17-nightly-etl");
     cJSON_Delete(app);
     ck_assert_ptr_null(build("not json", err, sizeof err));
-    ck_assert_msg(strstr(err, "Nightly ETL") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "Nightly.ETL") != NULL, "%s", err);
     ck_assert_ptr_null(build(NULL, err, sizeof err));
 }
 END_TEST
@@ -271,6 +274,11 @@ START_TEST(quota_messages)
                                    "limited: requests.cpu=8"));
     ck_assert(k8s_message_is_quota("failed to run spark-submit: pods "
                                    "\"a-driver\" is forbidden: exceeded quota: q"));
+    /* The Spark operator's webhook with quota enforcement on. */
+    ck_assert(k8s_message_is_quota(
+        "admission webhook \"validate-sparkoperator-k8s-io-v1beta2-"
+        "sparkapplication.sparkoperator.k8s.io\" denied the request: failed "
+        "to validate resource quota \"team-a/compute\""));
     ck_assert(!k8s_message_is_quota("forbidden: User cannot create"));
     ck_assert(!k8s_message_is_quota(NULL));
 }

@@ -102,7 +102,7 @@ START_TEST(bad_prefixes_are_refused)
     ck_assert_int_eq(k8s_app_name(out, sizeof out, "1jobq", 1, "a"), JOBQ_EINVAL);
     ck_assert_int_eq(k8s_app_name(out, sizeof out, "jobq-", 1, "a"), JOBQ_EINVAL);
     ck_assert_int_eq(k8s_app_name(out, sizeof out,
-                                  "abcdefghijabcdefghijabcdefghijabcdefghijx",
+                                  "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghx",
                                   1, "a"), JOBQ_EINVAL);
     ck_assert_int_eq(k8s_app_name(out, 10, "jobq", 1, "a"), JOBQ_EINVAL);
 }

@@ -1,12 +1,14 @@
 /*
- * Unit tests for the quota aggregation of probe.c: several ResourceQuotas in
- * one namespace, the most restrictive remaining amount winning per
- * dimension, and dimensions no quota limits reported as unlimited.
+ * Unit tests for quota.c: several ResourceQuotas in one namespace, the most
+ * restrictive remaining amount winning per dimension, dimensions no quota
+ * limits reported as unlimited; scopes and scopeSelector as Kubernetes
+ * applies them to Spark's pods; limits.* quotas; pending pods counted.
  */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "probe.h"
+#include "quota.h"
 #include "test_util.h"
 
 #define GIB (INT64_C(1) << 30)
@@ -113,7 +115,7 @@ START_TEST(no_quota_means_unlimited)
     }
     /* Quotas on other things (object counts) limit none of the four. */
     aggregate_ok("{\"items\":[{\"metadata\":{\"name\":\"counts\"},\"status\":"
-                 "{\"hard\":{\"count/configmaps\":\"10\",\"limits.cpu\":\"4\"},"
+                 "{\"hard\":{\"count/configmaps\":\"10\",\"count/secrets\":\"4\"},"
                  "\"used\":{\"count/configmaps\":\"1\"}}}]}", &hard, &used);
     for (int kind = 0; kind < JOBQ_RESOURCE_COUNT; kind++)
         ck_assert_int_eq(hard.amount[kind], JOBQ_UNLIMITED);
@@ -162,6 +164,132 @@ START_TEST(a_bad_quantity_is_an_error_naming_quota_and_key)
 }
 END_TEST
 
+/* A Spark pod: cpu request/limit in millicores, memory in MiB. */
+static spark_pod pod(int64_t cpu, int64_t limit, int64_t mib,
+                     const char *priority_class)
+{
+    spark_pod p = {cpu, limit, mib << 20, ""};
+    snprintf(p.priority_class, sizeof p.priority_class, "%s", priority_class);
+    return p;
+}
+
+static bool applies(const char *quota_json, spark_pod p)
+{
+    cJSON *quota = cJSON_Parse(quota_json);
+    ck_assert_ptr_nonnull(quota);
+    bool result = quota_applies(quota, &p);
+    cJSON_Delete(quota);
+    return result;
+}
+
+START_TEST(scopes_as_kubernetes_applies_them_to_spark_pods)
+{
+    spark_pod plain = pod(1000, SPARK_NO_LIMIT, 1024, "");
+    spark_pod gold = pod(1000, SPARK_NO_LIMIT, 1024, "gold");
+    ck_assert(applies("{\"spec\":{}}", plain));
+    /* Spark pods request cpu and memory and set no deadline. */
+    ck_assert(!applies("{\"spec\":{\"scopes\":[\"BestEffort\"]}}", plain));
+    ck_assert(applies("{\"spec\":{\"scopes\":[\"NotBestEffort\"]}}", plain));
+    ck_assert(!applies("{\"spec\":{\"scopes\":[\"Terminating\"]}}", plain));
+    ck_assert(applies("{\"spec\":{\"scopes\":[\"NotTerminating\"]}}", plain));
+    /* Several scopes: all must match. */
+    ck_assert(!applies("{\"spec\":{\"scopes\":[\"NotTerminating\","
+                       "\"BestEffort\"]}}", plain));
+    /* PriorityClass: in scopes means "has one"; selectors In/NotIn. */
+    ck_assert(!applies("{\"spec\":{\"scopes\":[\"PriorityClass\"]}}", plain));
+    ck_assert(applies("{\"spec\":{\"scopes\":[\"PriorityClass\"]}}", gold));
+    const char *in_gold = "{\"spec\":{\"scopeSelector\":{\"matchExpressions\":"
+                          "[{\"scopeName\":\"PriorityClass\",\"operator\":"
+                          "\"In\",\"values\":[\"gold\"]}]}}}";
+    const char *not_in_gold = "{\"spec\":{\"scopeSelector\":{\"matchExpressions"
+                              "\":[{\"scopeName\":\"PriorityClass\",\"operator"
+                              "\":\"NotIn\",\"values\":[\"gold\"]}]}}}";
+    ck_assert(!applies(in_gold, plain));
+    ck_assert(applies(in_gold, gold));
+    ck_assert(applies(not_in_gold, plain));
+    ck_assert(!applies(not_in_gold, gold));
+    ck_assert(!applies("{\"spec\":{\"scopeSelector\":{\"matchExpressions\":"
+                       "[{\"scopeName\":\"BestEffort\",\"operator\":"
+                       "\"Exists\"}]}}}", plain));
+}
+END_TEST
+
+START_TEST(scoped_quotas_that_miss_spark_pods_do_not_count)
+{
+    /* issue 14.3: BestEffort pods:0, PriorityClass requests.cpu:1 and
+     * Terminating pods:0 do not apply to a job without a priority class. */
+    const char *json =
+        "{\"items\":["
+        "{\"metadata\":{\"name\":\"be\"},\"spec\":{\"hard\":{\"pods\":\"0\"},"
+        "\"scopes\":[\"BestEffort\"]}},"
+        "{\"metadata\":{\"name\":\"term\"},\"spec\":{\"hard\":{\"pods\":\"0\"},"
+        "\"scopes\":[\"Terminating\"]}},"
+        "{\"metadata\":{\"name\":\"gold\"},\"spec\":{\"hard\":{\"requests.cpu\":"
+        "\"1\"},\"scopeSelector\":{\"matchExpressions\":[{\"scopeName\":"
+        "\"PriorityClass\",\"operator\":\"In\",\"values\":[\"gold\"]}]}}},"
+        "{\"metadata\":{\"name\":\"all\"},\"spec\":{\"hard\":{\"pods\":\"10\"},"
+        "\"scopes\":[\"NotBestEffort\"]}}]}";
+    cJSON *list = cJSON_Parse(json);
+    spark_pod pods[2] = {pod(1000, SPARK_NO_LIMIT, 896, ""),
+                         pod(1000, SPARK_NO_LIMIT, 896, "")};
+    jobq_resources hard, used;
+    char err[256] = "";
+    ck_assert_int_eq(quota_fold(list, pods, 2, NULL, 0, &hard, &used, err,
+                                sizeof err), 0);
+    ck_assert_int_eq(hard.amount[JOBQ_RESOURCE_PODS], 10);
+    ck_assert_int_eq(hard.amount[JOBQ_RESOURCE_CPU], JOBQ_UNLIMITED);
+    /* The gold quota applies once every job's pods are gold. */
+    snprintf(pods[0].priority_class, sizeof pods[0].priority_class, "gold");
+    snprintf(pods[1].priority_class, sizeof pods[1].priority_class, "gold");
+    ck_assert_int_eq(quota_fold(list, pods, 2, NULL, 0, &hard, &used, err,
+                                sizeof err), 0);
+    ck_assert_int_eq(hard.amount[JOBQ_RESOURCE_CPU], 1000);
+    cJSON_Delete(list);
+}
+END_TEST
+
+START_TEST(limits_and_pending_pods)
+{
+    /* limits.memory 2Gi: a 3 x 896 MiB application does not fit, one of
+     * 2 x 896 MiB does; pending pods (not in `used` yet) count. */
+    cJSON *list = cJSON_Parse(
+        "{\"items\":[{\"metadata\":{\"name\":\"mem\"},\"status\":{\"hard\":"
+        "{\"limits.memory\":\"2Gi\",\"count/pods\":\"4\"},\"used\":"
+        "{\"limits.memory\":\"0\",\"count/pods\":\"0\"}}}]}");
+    spark_shape big = {pod(1000, SPARK_NO_LIMIT, 896, ""),
+                       pod(1000, SPARK_NO_LIMIT, 896, ""), 2};
+    spark_shape small = big;
+    small.executors = 1;
+    char msg[400] = "";
+    ck_assert_int_eq(quota_admit(list, &big, NULL, 0, msg, sizeof msg), 1);
+    ck_assert_msg(strstr(msg, "exceeded quota: mem, requested: "
+                              "limits.memory=2688Mi") != NULL, "%s", msg);
+    ck_assert_int_eq(quota_admit(list, &small, NULL, 0, msg, sizeof msg), 0);
+    pod_group pending = {pod(1000, SPARK_NO_LIMIT, 896, ""), 1};
+    ck_assert_int_eq(quota_admit(list, &small, &pending, 1, msg, sizeof msg),
+                     1);
+    jobq_resources hard, used;
+    ck_assert_int_eq(quota_fold(list, NULL, 0, &pending, 1, &hard, &used, msg,
+                                sizeof msg), 0);
+    ck_assert_int_eq(hard.amount[JOBQ_RESOURCE_MEMORY], 2 * GIB);
+    ck_assert_int_eq(used.amount[JOBQ_RESOURCE_MEMORY], INT64_C(896) << 20);
+    ck_assert_int_eq(hard.amount[JOBQ_RESOURCE_PODS], 4);
+    ck_assert_int_eq(used.amount[JOBQ_RESOURCE_PODS], 1);
+    cJSON_Delete(list);
+    /* limits.cpu: a pod without a cpu limit can never be admitted. */
+    list = cJSON_Parse("{\"items\":[{\"metadata\":{\"name\":\"lim\"},"
+                       "\"spec\":{\"hard\":{\"limits.cpu\":\"8\"}}}]}");
+    ck_assert(quota_needs_limit(list, &small, msg, sizeof msg));
+    ck_assert_msg(strstr(msg, "coreLimit") != NULL, "%s", msg);
+    small.driver.cpu_limit = small.executor.cpu_limit = 3000;
+    ck_assert(!quota_needs_limit(list, &small, msg, sizeof msg));
+    ck_assert_int_eq(quota_admit(list, &small, NULL, 0, msg, sizeof msg), 0);
+    small.executors = 2; /* 3 pods x 3 cores > 8 */
+    ck_assert_int_eq(quota_admit(list, &small, NULL, 0, msg, sizeof msg), 1);
+    cJSON_Delete(list);
+}
+END_TEST
+
 Suite *suite_under_test(void)
 {
     Suite *suite = suite_create("quota");
@@ -174,6 +302,9 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, a_new_quota_without_status_uses_spec_hard);
     tcase_add_test(tc, used_above_hard_after_a_quota_cut);
     tcase_add_test(tc, a_bad_quantity_is_an_error_naming_quota_and_key);
+    tcase_add_test(tc, scopes_as_kubernetes_applies_them_to_spark_pods);
+    tcase_add_test(tc, scoped_quotas_that_miss_spark_pods_do_not_count);
+    tcase_add_test(tc, limits_and_pending_pods);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -65,10 +65,11 @@ START_TEST(r_uses_factor_0_4_and_java_0_1)
     assert_demand(demand_of("{\"type\":\"R\",\"driver\":{\"memory\":\"1g\"},"
                             "\"executor\":{\"instances\":1,\"memory\":\"1g\"}}"),
                   2000, 2 * 1433 * MIB, 2);
-    /* Java, 8g: 0.1 x 8192 = 819.2 -> 819 MiB: 9011 MiB per pod. */
+    /* Java, 8g: 0.1 x 8192 = 819.2 -> 819 MiB: 9011 MiB per pod. (The
+     * CRD's minimum for instances is 1: 0 is refused at load.) */
     assert_demand(demand_of("{\"type\":\"Java\",\"driver\":{\"memory\":\"8g\"},"
-                            "\"executor\":{\"instances\":0,\"memory\":\"8g\"}}"),
-                  1000, 9011 * MIB, 1);
+                            "\"executor\":{\"instances\":1,\"memory\":\"8g\"}}"),
+                  2000, 2 * 9011 * MIB, 2);
 }
 END_TEST
 
@@ -94,9 +95,10 @@ END_TEST
 
 START_TEST(operator_defaults_apply_to_missing_fields)
 {
-    /* cores 1, memory 1g (+384 MiB), 1 executor. */
+    /* cores 1, memory 1g (+384 MiB), and Spark's default of 2 executors
+     * (spark.executor.instances). */
     assert_demand(demand_of("{\"spec\":{\"driver\":{},\"executor\":{}}}"),
-                  2000, 2 * 1408 * MIB, 2);
+                  3000, 3 * 1408 * MIB, 3);
 }
 END_TEST
 
@@ -183,6 +185,61 @@ START_TEST(spark_512m_is_not_the_kubernetes_512m)
 }
 END_TEST
 
+START_TEST(spark_conf_overheads_count)
+{
+    /* The issue's case: spark.executor.memoryOverhead=8g in sparkConf.
+     * driver 1g + 384m = 1408 MiB; executors 2g + 8g = 10240 MiB x 2. */
+    assert_demand(demand_of("{\"type\":\"Scala\",\"sparkConf\":{"
+                            "\"spark.executor.memoryOverhead\":\"8g\"},"
+                            "\"driver\":{\"memory\":\"1g\"},"
+                            "\"executor\":{\"instances\":2,\"memory\":\"2g\"}}"),
+                  3000, 1408 * MIB + 2 * 10240 * MIB, 3);
+    /* spark.driver.memoryOverheadFactor 0.5 x 2048 = 1024; executors take
+     * spark.kubernetes.memoryOverheadFactor 0.25 x 4096 = 1024 (it wins
+     * over spec.memoryOverheadFactor: the operator puts sparkConf later). */
+    assert_demand(demand_of("{\"type\":\"Java\",\"memoryOverheadFactor\":\"0.9\","
+                            "\"sparkConf\":{\"spark.driver.memoryOverheadFactor\":"
+                            "\"0.5\",\"spark.kubernetes.memoryOverheadFactor\":"
+                            "\"0.25\"},\"driver\":{\"memory\":\"2g\"},"
+                            "\"executor\":{\"instances\":1,\"memory\":\"4g\"}}"),
+                  2000, 3072 * MIB + 5120 * MIB, 2);
+    /* The spec's own fields win over the same sparkConf keys; sparkConf
+     * fills what the spec leaves out (memory, instances, cores). */
+    assert_demand(demand_of("{\"sparkConf\":{\"spark.driver.memoryOverhead\":\"2g\","
+                            "\"spark.executor.memory\":\"3g\","
+                            "\"spark.executor.instances\":\"3\","
+                            "\"spark.executor.cores\":\"2\"},"
+                            "\"driver\":{\"memory\":\"1g\",\"memoryOverhead\":\"512m\"},"
+                            "\"executor\":{}}"),
+                  1000 + 3 * 2000, 1536 * MIB + 3 * (3072 + 384) * MIB, 4);
+}
+END_TEST
+
+START_TEST(limits_and_priority_classes)
+{
+    cJSON *app = cJSON_Parse("{\"sparkConf\":{\"spark.kubernetes.driver."
+                             "limit.cores\":\"2\"},\"driver\":{\"cores\":1,"
+                             "\"priorityClassName\":\"batch\"},\"executor\":"
+                             "{\"instances\":2,\"coreRequest\":\"500m\","
+                             "\"coreLimit\":\"1500m\"}}");
+    spark_shape shape;
+    char err[256] = "";
+    ck_assert_msg(spark_shape_of(&shape, app, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(shape.driver.cpu_request, 1000);
+    ck_assert_int_eq(shape.driver.cpu_limit, 2000);
+    ck_assert_str_eq(shape.driver.priority_class, "batch");
+    ck_assert_int_eq(shape.executor.cpu_request, 500);
+    ck_assert_int_eq(shape.executor.cpu_limit, 1500);
+    ck_assert_str_eq(shape.executor.priority_class, "");
+    ck_assert_int_eq(shape.executors, 2);
+    cJSON_Delete(app);
+    app = cJSON_Parse("{\"driver\":{},\"executor\":{}}");
+    ck_assert_int_eq(spark_shape_of(&shape, app, err, sizeof err), 0);
+    ck_assert_int_eq(shape.driver.cpu_limit, SPARK_NO_LIMIT);
+    cJSON_Delete(app);
+}
+END_TEST
+
 START_TEST(errors_name_the_field)
 {
     cJSON *app = cJSON_Parse("{\"driver\":{\"memory\":\"1g\"},"
@@ -223,6 +280,8 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, spark_memory_refuses_what_spark_refuses);
     tcase_add_test(tc, spark_512m_is_not_the_kubernetes_512m);
     tcase_add_test(tc, errors_name_the_field);
+    tcase_add_test(tc, spark_conf_overheads_count);
+    tcase_add_test(tc, limits_and_priority_classes);
     suite_add_tcase(suite, tc);
     return suite;
 }
