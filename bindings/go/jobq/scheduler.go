@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/cgo"
+	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
@@ -84,6 +85,10 @@ func Open(opts Options) (*Scheduler, error) {
 	}
 	if opts.OnEvent != nil {
 		hosts |= C.GOJOBQ_EVENTS
+	}
+	if opts.Durability != DurabilityFull && opts.Durability != DurabilityNormal {
+		return nil, invalidEnum("Durability", int(opts.Durability),
+			"DurabilityFull or DurabilityNormal")
 	}
 	var args cargs
 	defer args.free()
@@ -190,6 +195,33 @@ type cargs struct {
 	err  error
 }
 
+// fail records err as the call's argument error unless one came first.
+func (a *cargs) fail(err error) {
+	if a.err == nil && err != nil {
+		a.err = err
+	}
+}
+
+// alloc returns n zeroed bytes of C memory, freed with the rest. Arrays
+// handed to C are C memory: cgo checks every Go pointer argument, and for
+// a pointer into a Go slice it scans the whole slice, so filling a Go
+// slice element by element through C calls costs O(n) per call.
+func (a *cargs) alloc(n int) unsafe.Pointer {
+	p := C.calloc(C.size_t(max1(n)), 1)
+	if p == nil {
+		panic("jobq: out of memory")
+	}
+	a.ptrs = append(a.ptrs, p)
+	return p
+}
+
+func max1(n int) int {
+	if n < 1 {
+		return 1
+	}
+	return n
+}
+
 func (a *cargs) str(what, s string) *C.char {
 	if strings.IndexByte(s, 0) >= 0 {
 		if a.err == nil {
@@ -244,7 +276,10 @@ func (s *Scheduler) DefineJob(def JobDef) error {
 	c.name = args.str("Name", def.Name)
 	c.domain = args.optional("Domain", def.Domain)
 	c.ns = args.str("Namespace", def.Namespace)
-	c.priority = def.Priority.toC()
+	priority, err := def.Priority.toC("Priority")
+	args.fail(err)
+	c.priority = priority
+	args.fail(def.Flow.check("Flow"))
 	c.flow = C.jobq_flow(def.Flow)
 	def.Request.toC(&c.request)
 	if len(def.Payload) > 0 {
@@ -263,6 +298,7 @@ func (s *Scheduler) SetJobFlow(job string, flow Flow) error {
 	var args cargs
 	defer args.free()
 	cjob := args.str("job", job)
+	args.fail(flow.check("flow"))
 	if args.err != nil {
 		return args.err
 	}
@@ -283,6 +319,11 @@ type SubmitOptions struct {
 // options in argument errors.
 func (a *cargs) submitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, what string) {
 	C.jobq_submit_opts_init(c, C.JOBQ_SUBMIT_OPTS_VERSION)
+	a.fillSubmitOpts(c, opts, what)
+}
+
+// fillSubmitOpts is submitOpts for a c that is already initialised.
+func (a *cargs) fillSubmitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, what string) {
 	if opts == nil {
 		return
 	}
@@ -296,7 +337,9 @@ func (a *cargs) submitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, what stri
 		c.request = request
 	}
 	if opts.Priority != PriorityDefault {
-		c.priority = C.int(opts.Priority.toC())
+		priority, err := opts.Priority.toC(what + "Priority")
+		a.fail(err)
+		c.priority = C.int(priority)
 	}
 }
 
@@ -332,23 +375,25 @@ func (s *Scheduler) SubmitBatch(runs []BatchRun) ([]RunID, error) {
 	var args cargs
 	defer args.free()
 	n := len(runs)
-	// Go memory holding only C pointers may be passed to C.
-	jobs := make([]*C.char, n)
-	opts := make([]C.jobq_submit_opts, n)
-	out := make([]C.jobq_run_id, n)
+	// The three arrays are C memory (see cargs.alloc): filling a Go slice
+	// through C calls made this quadratic. Viewed as Go slices to fill.
+	cjobs := (**C.char)(args.alloc(n * int(unsafe.Sizeof((*C.char)(nil)))))
+	copts := (*C.jobq_submit_opts)(args.alloc(n * C.sizeof_jobq_submit_opts))
+	cout := (*C.jobq_run_id)(args.alloc(n * C.sizeof_jobq_run_id))
+	jobs := unsafe.Slice(cjobs, max1(n))[:n]
+	opts := unsafe.Slice(copts, max1(n))[:n]
+	out := unsafe.Slice(cout, max1(n))[:n]
+	// One initialised template copied n times: no cgo call per run.
+	var template C.jobq_submit_opts
+	C.jobq_submit_opts_init(&template, C.JOBQ_SUBMIT_OPTS_VERSION)
 	for i := range runs {
-		what := fmt.Sprintf("runs[%d].", i)
-		args.submitOpts(&opts[i], &runs[i].SubmitOptions, what)
+		what := "runs[" + strconv.Itoa(i) + "]."
+		opts[i] = template
+		args.fillSubmitOpts(&opts[i], &runs[i].SubmitOptions, what)
 		jobs[i] = args.str(what+"Job", runs[i].Job)
-	}
-	if args.err != nil {
-		return nil, args.err
-	}
-	var cjobs **C.char
-	var copts *C.jobq_submit_opts
-	var cout *C.jobq_run_id
-	if n > 0 {
-		cjobs, copts, cout = &jobs[0], &opts[0], &out[0]
+		if args.err != nil {
+			return nil, args.err
+		}
 	}
 	call, msg := s.begin()
 	err := s.finish(call, C.go_jobq_run_submit_batch(s.g, call, &msg[0], errCap,
@@ -382,6 +427,7 @@ func (s *Scheduler) Report(id RunID, state RunState, detail string) error {
 	var args cargs
 	defer args.free()
 	cdetail := args.optional("detail", detail)
+	args.fail(state.check("state"))
 	if args.err != nil {
 		return args.err
 	}
@@ -441,7 +487,10 @@ func (s *Scheduler) Configure(document string) error {
 func (s *Scheduler) SetProperty(key string, value any) error {
 	text, err := json.Marshal(value)
 	if err != nil {
-		return fmt.Errorf("jobq: property %s: %w", key, err)
+		// An *Error like every other failure; the json error stays
+		// reachable with errors.As.
+		return &Error{Code: int(C.JOBQ_EINVAL), Err: err,
+			Message: fmt.Sprintf("%s: the value cannot be sent as JSON: %v", key, err)}
 	}
 	var args cargs
 	defer args.free()

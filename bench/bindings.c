@@ -1,0 +1,180 @@
+/*
+ * The bindings benchmark, C side: the workload that bench/bindings.py and
+ * bench/bindings-go/main.go repeat through the Python and Go bindings, so
+ * that bench/bench_bindings.sh can put the three side by side.
+ *
+ *   bench-bindings [RUNS]      (default 20000)
+ *
+ * Workload (in memory, 8 namespaces x 2 priorities = 16 jobs, unlimited
+ * quota, batchSize 20, a no-op deployer; every host is a callback):
+ *   submit  RUNS single submissions with default options;
+ *   batch   RUNS submissions in batches of 1000 (a fresh scheduler);
+ *   tick    200 scheduling cycles over the batch's queues, each probing
+ *           the 8 namespaces and deploying 20 runs, 1 s apart.
+ * Each is measured 3 times (fresh schedulers); prints the medians, one
+ * "name rate" line each, in operations per second.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <jobq/jobq.h>
+
+#define NAMESPACES 8
+#define JOBS (NAMESPACES * 2)
+#define BATCH 1000
+#define TICKS 200
+#define REPEAT 3
+
+static char job_names[JOBS][32];
+
+static int read_quota(void *ctx, const char *ns, jobq_resources *hard,
+                      jobq_resources *used)
+{
+    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++) {
+        hard->amount[d] = JOBQ_UNLIMITED;
+        used->amount[d] = 0;
+    }
+    return 0;
+}
+
+static int deploy(void *ctx, const jobq_deploy_request *req, char *msg,
+                  size_t cap)
+{
+    return 0;
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void check(int rc, const char *what)
+{
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", what, jobq_strerror(rc));
+        exit(1);
+    }
+}
+
+static jobq_scheduler *open_scheduler(void)
+{
+    static const jobq_probe probe = {JOBQ_PROBE_VERSION, NULL, read_quota};
+    static const jobq_deployer deployer = {JOBQ_DEPLOYER_VERSION, NULL, deploy,
+                                           NULL, NULL};
+    jobq_options opts = JOBQ_OPTIONS_INIT;
+    opts.probe = &probe;
+    opts.deployer = &deployer;
+    opts.config_json = "{\"services\":{\"jobOrchestrator\":{\"settings\":"
+                       "{\"batchSize\":20}}}}";
+    jobq_scheduler *s = NULL;
+    char err[256];
+    if (jobq_open(&s, &opts, err, sizeof err) != 0) {
+        fprintf(stderr, "jobq_open: %s\n", err);
+        exit(1);
+    }
+    for (int j = 0; j < JOBS; j++) {
+        char ns[16];
+        snprintf(ns, sizeof ns, "ns-%d", j / 2);
+        jobq_job_def def = JOBQ_JOB_DEF_INIT;
+        def.name = job_names[j];
+        def.ns = ns;
+        def.priority = (jobq_priority)(j % 2);
+        def.request.amount[JOBQ_RESOURCE_CPU] = 1000;
+        check(jobq_job_define(s, &def), "jobq_job_define");
+    }
+    return s;
+}
+
+static double submit_rate(long runs)
+{
+    jobq_scheduler *s = open_scheduler();
+    double t0 = seconds_now();
+    for (long i = 0; i < runs; i++) {
+        jobq_run_id id;
+        check(jobq_run_submit(s, &id, job_names[i % JOBS], NULL), "submit");
+    }
+    double rate = runs / (seconds_now() - t0);
+    jobq_close(s);
+    return rate;
+}
+
+/* Fills s with runs in batches; returns the rate. */
+static double batch_submit(jobq_scheduler *s, long runs)
+{
+    static const char *jobs[BATCH];
+    static jobq_submit_opts opts[BATCH];
+    static jobq_run_id ids[BATCH];
+    double t0 = seconds_now();
+    for (long done = 0; done < runs; done += BATCH) {
+        size_t n = runs - done < BATCH ? (size_t)(runs - done) : BATCH;
+        for (size_t i = 0; i < n; i++) {
+            jobs[i] = job_names[(done + i) % JOBS];
+            opts[i] = (jobq_submit_opts)JOBQ_SUBMIT_OPTS_INIT;
+        }
+        check(jobq_run_submit_batch(s, ids, jobs, opts, n), "batch");
+    }
+    return runs / (seconds_now() - t0);
+}
+
+static double batch_rate(long runs)
+{
+    jobq_scheduler *s = open_scheduler();
+    double rate = batch_submit(s, runs);
+    jobq_close(s);
+    return rate;
+}
+
+static double tick_rate(long runs)
+{
+    jobq_scheduler *s = open_scheduler();
+    batch_submit(s, runs);
+    jobq_time_ms now = 1000;
+    jobq_tick_stats st = JOBQ_TICK_STATS_INIT;
+    check(jobq_tick(s, now, &st), "tick"); /* first cycle: set-up */
+    double t0 = seconds_now();
+    for (int t = 0; t < TICKS; t++) {
+        now += 1000;
+        check(jobq_tick(s, now, &st), "tick");
+        if (st.deployed != 20) {
+            fprintf(stderr, "tick %d deployed %u runs, expected 20\n", t,
+                    st.deployed);
+            exit(1);
+        }
+    }
+    double rate = TICKS / (seconds_now() - t0);
+    jobq_close(s);
+    return rate;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double (*measure)(long), long runs)
+{
+    double r[REPEAT];
+    for (int i = 0; i < REPEAT; i++)
+        r[i] = measure(runs);
+    qsort(r, REPEAT, sizeof r[0], compare_double);
+    return r[REPEAT / 2];
+}
+
+int main(int argc, char **argv)
+{
+    long runs = argc > 1 ? atol(argv[1]) : 20000;
+    if (runs < (long)TICKS * 20 + 20) {
+        fprintf(stderr, "bench-bindings: need at least %d runs\n", TICKS * 20 + 20);
+        return 2;
+    }
+    for (int j = 0; j < JOBS; j++)
+        snprintf(job_names[j], sizeof job_names[j], "job-%d-%d", j / 2, j % 2);
+    printf("submit %.0f\n", median(submit_rate, runs));
+    printf("batch %.0f\n", median(batch_rate, runs));
+    printf("tick %.0f\n", median(tick_rate, runs));
+    return 0;
+}
