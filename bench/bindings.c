@@ -10,7 +10,9 @@
  *   submit  RUNS single submissions with default options;
  *   batch   RUNS submissions in batches of 1000 (a fresh scheduler);
  *   tick    200 scheduling cycles over the batch's queues, each probing
- *           the 8 namespaces and deploying 20 runs, 1 s apart.
+ *           the 8 namespaces and deploying 20 runs, 1 s apart;
+ *   onebatch  RUNS submissions in a single batch (its cost must be linear
+ *           in its size: this is batch's rate at batch size RUNS).
  * Each is measured 3 times (fresh schedulers); prints the medians, one
  * "name rate" line each, in operations per second.
  */
@@ -119,6 +121,28 @@ static double batch_submit(jobq_scheduler *s, long runs)
     return runs / (seconds_now() - t0);
 }
 
+static double one_batch_rate(long runs)
+{
+    jobq_scheduler *s = open_scheduler();
+    const char **jobs = calloc((size_t)runs, sizeof *jobs);
+    jobq_submit_opts *opts = calloc((size_t)runs, sizeof *opts);
+    jobq_run_id *ids = calloc((size_t)runs, sizeof *ids);
+    if (!jobs || !opts || !ids)
+        exit(1);
+    double t0 = seconds_now();
+    for (long i = 0; i < runs; i++) {
+        jobs[i] = job_names[i % JOBS];
+        opts[i] = (jobq_submit_opts)JOBQ_SUBMIT_OPTS_INIT;
+    }
+    check(jobq_run_submit_batch(s, ids, jobs, opts, (size_t)runs), "batch");
+    double rate = runs / (seconds_now() - t0);
+    free(jobs);
+    free(opts);
+    free(ids);
+    jobq_close(s);
+    return rate;
+}
+
 static double batch_rate(long runs)
 {
     jobq_scheduler *s = open_scheduler();
@@ -176,5 +200,6 @@ int main(int argc, char **argv)
     printf("submit %.0f\n", median(submit_rate, runs));
     printf("batch %.0f\n", median(batch_rate, runs));
     printf("tick %.0f\n", median(tick_rate, runs));
+    printf("onebatch %.0f\n", median(one_batch_rate, runs));
     return 0;
 }

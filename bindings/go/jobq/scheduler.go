@@ -169,16 +169,21 @@ func (s *Scheduler) finalize() {
 	C.gojobq_free(s.g)
 }
 
+// messages recycles the calls' message buffers: a fresh 1 KiB buffer per
+// call was most of the allocation of a Submit.
+var messages = sync.Pool{New: func() any { return new([errCap]C.char) }}
+
 // begin starts a call: its id (for the callbacks it triggers) and a
-// buffer for its error message.
+// buffer for its error message, which finish gives back.
 func (s *Scheduler) begin() (C.uint64_t, *[errCap]C.char) {
-	return C.uint64_t(s.host.newCall()), new([errCap]C.char)
+	return C.uint64_t(s.host.newCall()), messages.Get().(*[errCap]C.char)
 }
 
 // finish ends call `id`, whose shim call returned rc with message msg: a
 // panic in one of its callbacks wins over the library's status.
 func (s *Scheduler) finish(id C.uint64_t, rc C.int, msg *[errCap]C.char) error {
 	runtime.KeepAlive(s) // the finalizer must not free the handle mid-call
+	defer messages.Put(msg)
 	if p := s.host.takePanic(uint64(id)); p != nil {
 		return p
 	}
@@ -349,15 +354,18 @@ func (a *cargs) fillSubmitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, what 
 func (s *Scheduler) Submit(job string, opts *SubmitOptions) (RunID, error) {
 	var args cargs
 	defer args.free()
-	var c C.jobq_submit_opts
-	args.submitOpts(&c, opts, "")
+	var copts *C.jobq_submit_opts // nil: the defaults, no cgo call to fill
+	if opts != nil {
+		copts = new(C.jobq_submit_opts)
+		args.submitOpts(copts, opts, "")
+	}
 	cjob := args.str("job", job)
 	if args.err != nil {
 		return 0, args.err
 	}
 	var id C.jobq_run_id
 	call, msg := s.begin()
-	err := s.finish(call, C.go_jobq_run_submit(s.g, call, &msg[0], errCap, &id, cjob, &c), msg)
+	err := s.finish(call, C.go_jobq_run_submit(s.g, call, &msg[0], errCap, &id, cjob, copts), msg)
 	return RunID(id), err
 }
 

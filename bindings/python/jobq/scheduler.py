@@ -55,6 +55,11 @@ PathLike = Union[str, "os.PathLike[str]"]
 BatchItem = Union[str, Mapping[str, Any]]
 """A submit_batch() item: a job name, or {"job": ..., **submit options}."""
 
+# C types looked up once: ffi.new("...") parses its type string per call.
+_RUN_ID_P = ffi.typeof("jobq_run_id *")
+_CHARS = ffi.typeof("char[]")
+_NAME_CACHE_MAX = 4096  # job names kept as C strings per scheduler
+
 
 def _cstr(value: object, what: str, optional: bool = False) -> Any:
     """A Python str as a NUL-terminated C string kept alive by the caller.
@@ -68,7 +73,7 @@ def _cstr(value: object, what: str, optional: bool = False) -> Any:
     data = value.encode()
     if b"\0" in data:
         raise InvalidArgument(f"{what}: must not contain a NUL character")
-    return ffi.new("char[]", data)
+    return ffi.new(_CHARS, data)
 
 
 def _path(value: object, what: str) -> Any:
@@ -177,6 +182,7 @@ class Scheduler:
     _depth: int
     _host: HostAdapter
     _read_only: bool
+    _job_names: dict[str, Any]   # job name -> its C string (submit's)
 
     def __init__(self, probe: Optional[Probe] = None,
                  deployer: Optional[Deployer] = None,
@@ -217,6 +223,7 @@ class Scheduler:
         self._depth = 0  # library calls in progress on the lock's thread
         self._host = host
         self._read_only = read_only
+        self._job_names = {}
 
     @classmethod
     def open_read_only(cls, db_path: PathLike) -> "Scheduler":
@@ -295,8 +302,9 @@ class Scheduler:
             # Only the outermost call re-raises: a re-entrant call made from
             # a callback must not steal an exception stored by an earlier
             # callback of the call that is still running.
-            pending = self._host.take_pending() if self._depth == 0 else None
-            if pending is not None:
+            if self._host.pending is not None and self._depth == 0:
+                pending = self._host.take_pending()
+                assert pending is not None
                 pending.add_note(f"raised in a libjobq callback during {name}")
                 if rc >= 0 and on_success is not None:
                     on_success(pending)
@@ -359,7 +367,14 @@ class Scheduler:
         If a callback (on_event) raises during the call, the run is
         submitted all the same: that exception is raised, carrying the id
         as its `run_id` attribute."""
-        job_c = _cstr(job, "job")
+        # Job names repeat: their C strings are kept (the fast path of a
+        # host submitting many runs of few jobs).
+        job_c = self._job_names.get(job) if isinstance(job, str) else None
+        if job_c is None:
+            job_c = _cstr(job, "job")
+            if len(self._job_names) >= _NAME_CACHE_MAX:
+                self._job_names.clear()
+            self._job_names[job] = job_c
         keep: list[Any] = []
         if (run_name is None and request is None and priority is None
                 and idempotency_key is None):
@@ -369,7 +384,7 @@ class Scheduler:
             _fill_submit_opts(opts, keep, {
                 "run_name": run_name, "request": request,
                 "priority": priority, "idempotency_key": idempotency_key})
-        out = ffi.new("jobq_run_id *")
+        out = ffi.new(_RUN_ID_P)
 
         def keep_id(exc: BaseException) -> None:
             setattr(exc, "run_id", int(out[0]))
