@@ -49,6 +49,9 @@ func BenchmarkSubmitBatch(b *testing.B) {
 					b.Fatal(err)
 				}
 				elapsed += time.Since(t0)
+				b.StopTimer()
+				s.Close()
+				b.StartTimer()
 			}
 			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N*size), "ns/run")
 		})

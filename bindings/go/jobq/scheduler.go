@@ -382,38 +382,63 @@ type BatchRun struct {
 func (s *Scheduler) SubmitBatch(runs []BatchRun) ([]RunID, error) {
 	var args cargs
 	defer args.free()
+	b := args.batch(runs)
+	if args.err != nil {
+		return nil, args.err
+	}
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_run_submit_batch(s.g, call, &msg[0], errCap,
+		b.out, b.jobs, b.opts, b.n), msg)
+	return b.ids(), err
+}
+
+// cbatch is a SubmitBatch's arguments for jobq_run_submit_batch.
+type cbatch struct {
+	jobs **C.char
+	opts *C.jobq_submit_opts
+	out  *C.jobq_run_id
+	n    C.size_t
+}
+
+// batch builds the C arrays of a batch (freed with a). They are C memory
+// (see cargs.alloc): filling a Go slice through C calls made SubmitBatch
+// quadratic. Any SubmitBatch (a Scheduler's, a Client's) should use it.
+func (a *cargs) batch(runs []BatchRun) cbatch {
 	n := len(runs)
-	// The three arrays are C memory (see cargs.alloc): filling a Go slice
-	// through C calls made this quadratic. Viewed as Go slices to fill.
-	cjobs := (**C.char)(args.alloc(n * int(unsafe.Sizeof((*C.char)(nil)))))
-	copts := (*C.jobq_submit_opts)(args.alloc(n * C.sizeof_jobq_submit_opts))
-	cout := (*C.jobq_run_id)(args.alloc(n * C.sizeof_jobq_run_id))
-	jobs := unsafe.Slice(cjobs, max1(n))[:n]
-	opts := unsafe.Slice(copts, max1(n))[:n]
-	out := unsafe.Slice(cout, max1(n))[:n]
-	// One initialised template copied n times: no cgo call per run.
+	b := cbatch{
+		jobs: (**C.char)(a.alloc(n * int(unsafe.Sizeof((*C.char)(nil))))),
+		opts: (*C.jobq_submit_opts)(a.alloc(n * C.sizeof_jobq_submit_opts)),
+		out:  (*C.jobq_run_id)(a.alloc(n * C.sizeof_jobq_run_id)),
+		n:    C.size_t(n),
+	}
+	// Viewed as Go slices to fill; one initialised template copied n
+	// times: no cgo call per run.
+	jobs := unsafe.Slice(b.jobs, max1(n))[:n]
+	opts := unsafe.Slice(b.opts, max1(n))[:n]
 	var template C.jobq_submit_opts
 	C.jobq_submit_opts_init(&template, C.JOBQ_SUBMIT_OPTS_VERSION)
 	for i := range runs {
 		what := "runs[" + strconv.Itoa(i) + "]."
 		opts[i] = template
-		args.fillSubmitOpts(&opts[i], &runs[i].SubmitOptions, what)
-		jobs[i] = args.str(what+"Job", runs[i].Job)
-		if args.err != nil {
-			return nil, args.err
+		a.fillSubmitOpts(&opts[i], &runs[i].SubmitOptions, what)
+		jobs[i] = a.str(what+"Job", runs[i].Job)
+		if a.err != nil {
+			break
 		}
 	}
-	call, msg := s.begin()
-	err := s.finish(call, C.go_jobq_run_submit_batch(s.g, call, &msg[0], errCap,
-		cout, cjobs, copts, C.size_t(n)), msg)
-	ids := make([]RunID, 0, n)
-	for _, id := range out {
+	return b
+}
+
+// ids are the ids the library wrote, up to the failed run (0) if one did.
+func (b cbatch) ids() []RunID {
+	ids := make([]RunID, 0, int(b.n))
+	for _, id := range unsafe.Slice(b.out, max1(int(b.n)))[:b.n] {
 		if id == 0 { // the failed run and those after it
 			break
 		}
 		ids = append(ids, RunID(id))
 	}
-	return ids, err
+	return ids
 }
 
 // Cancel cancels a queued or running run; ErrState if it already ended.
@@ -493,22 +518,28 @@ func (s *Scheduler) Configure(document string) error {
 
 // SetProperty sets one property to value, sent as JSON (90, true).
 func (s *Scheduler) SetProperty(key string, value any) error {
-	text, err := json.Marshal(value)
-	if err != nil {
-		// An *Error like every other failure; the json error stays
-		// reachable with errors.As.
-		return &Error{Code: int(C.JOBQ_EINVAL), Err: err,
-			Message: fmt.Sprintf("%s: the value cannot be sent as JSON: %v", key, err)}
-	}
 	var args cargs
 	defer args.free()
-	ckey, cvalue := args.str("key", key), args.str("value", string(text))
+	ckey, cvalue := args.property(key, value)
 	if args.err != nil {
 		return args.err
 	}
 	call, msg := s.begin()
 	return s.finish(call, C.go_jobq_property_set(s.g, call, &msg[0], errCap, ckey, cvalue),
 		msg)
+}
+
+// property is a property's key and value (as JSON) as C strings. A value
+// json.Marshal refuses is an ErrInvalid *Error naming the key, the json
+// error reachable with errors.As.
+func (a *cargs) property(key string, value any) (ckey, cvalue *C.char) {
+	text, err := json.Marshal(value)
+	if err != nil {
+		a.fail(&Error{Code: int(C.JOBQ_EINVAL), Err: err,
+			Message: fmt.Sprintf("%s: the value cannot be sent as JSON: %v", key, err)})
+		return nil, nil
+	}
+	return a.str("key", key), a.str("value", string(text))
 }
 
 // GetProperty returns one property's value as JSON; ErrNotFound if the
