@@ -25,7 +25,7 @@ else needs to change (see _run_ids() for functions returning id arrays).
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Optional, Union
 
@@ -183,6 +183,7 @@ class Scheduler:
     _host: HostAdapter
     _read_only: bool
     _job_names: dict[str, Any]   # job name -> its C string (submit's)
+    _status: Optional[int]       # of the last _call (under the lock)
 
     def __init__(self, probe: Optional[Probe] = None,
                  deployer: Optional[Deployer] = None,
@@ -224,6 +225,7 @@ class Scheduler:
         self._host = host
         self._read_only = read_only
         self._job_names = {}
+        self._status = None
 
     @classmethod
     def open_read_only(cls, db_path: PathLike) -> "Scheduler":
@@ -282,15 +284,15 @@ class Scheduler:
 
     # ------------------------------------------------------------- calling
 
-    def _call(self, name: str, *args: Any,
-              on_success: Optional[Callable[[BaseException], None]] = None
-              ) -> int:
+    def _call(self, name: str, *args: Any) -> int:
         """Call lib.<name>(handle, *args); raise on failure. See the module
-        doc. When a callback raised during a call that went through (its
-        change is made), on_success(exc) attaches what the caller must not
-        lose (the id of a submitted run) before exc is raised."""
+        doc. The status is left in self._status (None: not called) for a
+        caller that holds the lock across _call and its except clause: a
+        callback's exception with a status >= 0 means the call went through
+        (see submit())."""
         fn = getattr(lib, name)
         with self._lock:
+            self._status = None
             if self._handle is None:
                 raise StateError("the scheduler is closed")
             self._depth += 1
@@ -299,6 +301,7 @@ class Scheduler:
                 message = self._message(rc) if rc < 0 else None
             finally:
                 self._depth -= 1
+            self._status = rc
             # Only the outermost call re-raises: a re-entrant call made from
             # a callback must not steal an exception stored by an earlier
             # callback of the call that is still running.
@@ -306,8 +309,6 @@ class Scheduler:
                 pending = self._host.take_pending()
                 assert pending is not None
                 pending.add_note(f"raised in a libjobq callback during {name}")
-                if rc >= 0 and on_success is not None:
-                    on_success(pending)
                 raise pending
             if rc < 0:
                 raise error_for(rc, message)
@@ -385,12 +386,15 @@ class Scheduler:
                 "run_name": run_name, "request": request,
                 "priority": priority, "idempotency_key": idempotency_key})
         out = ffi.new(_RUN_ID_P)
-
-        def keep_id(exc: BaseException) -> None:
-            setattr(exc, "run_id", int(out[0]))
-            exc.add_note(f"run {int(out[0])} was submitted (the exception's "
-                         f"run_id)")
-        self._call("jobq_run_submit", out, job_c, opts, on_success=keep_id)
+        with self._lock:  # for self._status: see _call()
+            try:
+                self._call("jobq_run_submit", out, job_c, opts)
+            except BaseException as exc:
+                if self._status is not None and self._status >= 0:
+                    setattr(exc, "run_id", int(out[0]))
+                    exc.add_note(f"run {int(out[0])} was submitted (the "
+                                 f"exception's run_id)")
+                raise
         return int(out[0])
 
     def submit_batch(self, runs: Iterable[BatchItem]) -> list[int]:

@@ -197,3 +197,16 @@ def test_time_conversions_are_exact():
     assert jobq.to_ms(1234, "t") == 1234
     naive = datetime(2026, 11, 29, 2, 0)
     assert jobq.to_ms(naive, "t") == round(naive.timestamp() * 1000)
+
+
+def test_run_id_kept_through_a_subclass_wrapping_call():
+    # jobq.Client (the live-control client) wraps _call(name, *args).
+    class Wrapped(jobq.Scheduler):
+        def _call(self, name, *args):
+            return super()._call(name, *args)
+
+    with Wrapped(clock=lambda: 1000, on_event=raise_on("submitted")) as s:
+        s.define_job("j", "ns")
+        with pytest.raises(Boom) as info:
+            s.submit("j")
+        assert s.run(info.value.run_id).state == "queued"
