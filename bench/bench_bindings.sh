@@ -2,7 +2,8 @@
 # Submit, batch submit and tick rates from C, Python and Go on the same
 # workload (bench/bindings.c describes it), one after the other in one run,
 # each the median of 3; prints them side by side with each binding's rate
-# as a share of C's.
+# as a share of C's, measured on the wall clock and on the process's CPU
+# time (which a loaded, shared machine disturbs much less).
 #
 #   bench/bench_bindings.sh BUILDDIR [RUNS]     (RUNS default 20000)
 #
@@ -29,17 +30,22 @@ if command -v go >/dev/null; then
         LD_LIBRARY_PATH="$build/lib" "$out/bench-go" "$runs" >"$out/go"
 fi
 
-rate() { # rate LANG NAME
-    [ -f "$out/$1" ] && awk -v n="$2" '$1 == n { print $2 }' "$out/$1"
+rate() { # rate LANG NAME COLUMN (2: wall, 3: CPU)
+    [ -f "$out/$1" ] && awk -v n="$2" -v c="$3" '$1 == n { print $c }' "$out/$1"
 }
-echo "libjobq bindings benchmark: $runs runs, median of 3 (ops/s)"
-printf '%-9s %12s %12s %7s %12s %7s\n' "" C Python "% of C" Go "% of C"
-for name in submit batch onebatch tick; do
-    c=$(rate c "$name")
-    py=$(rate python "$name" || true)
-    go=$(rate go "$name" || true)
-    printf '%-9s %12s %12s %7s %12s %7s\n' "$name" "$c" "${py:--}" \
-        "$( [ -n "$py" ] && awk -v a="$py" -v b="$c" 'BEGIN { printf "%.0f%%", 100 * a / b }')" \
-        "${go:--}" \
-        "$( [ -n "$go" ] && awk -v a="$go" -v b="$c" 'BEGIN { printf "%.0f%%", 100 * a / b }')"
+share() { # share RATE C-RATE
+    [ -n "$1" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'
+}
+echo "libjobq bindings benchmark: $runs runs, median of 3 (operations/s)"
+for column in 2 3; do
+    [ "$column" = 2 ] && echo "wall time (load average: $(cut -d' ' -f1-3 /proc/loadavg))" \
+                      || echo "process CPU time"
+    printf '%-9s %12s %12s %7s %12s %7s\n' "" C Python "% of C" Go "% of C"
+    for name in submit batch onebatch tick; do
+        c=$(rate c "$name" "$column")
+        py=$(rate python "$name" "$column" || true)
+        go=$(rate go "$name" "$column" || true)
+        printf '%-9s %12s %12s %7s %12s %7s\n' "$name" "$c" "${py:--}" \
+            "$(share "$py" "$c")" "${go:--}" "$(share "$go" "$c")"
+    done
 done

@@ -14,7 +14,9 @@
  *   onebatch  RUNS submissions in a single batch (its cost must be linear
  *           in its size: this is batch's rate at batch size RUNS).
  * Each is measured 3 times (fresh schedulers); prints the medians, one
- * "name rate" line each, in operations per second.
+ * "name wall-rate cpu-rate" line each, in operations per second of wall
+ * time and of the process's CPU time (the steadier figure on a shared,
+ * loaded machine).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,11 +48,29 @@ static int deploy(void *ctx, const jobq_deploy_request *req, char *msg,
     return 0;
 }
 
-static double seconds_now(void)
+static double seconds_of(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A stopwatch on both clocks: wall and the process's CPU time. */
+typedef struct {
+    double wall, cpu;
+} stopwatch;
+
+static stopwatch started(void)
+{
+    return (stopwatch){seconds_of(CLOCK_MONOTONIC),
+                       seconds_of(CLOCK_PROCESS_CPUTIME_ID)};
+}
+
+/* ops per second since sw, on both clocks. */
+static stopwatch rates(stopwatch sw, double ops)
+{
+    return (stopwatch){ops / (seconds_of(CLOCK_MONOTONIC) - sw.wall),
+                       ops / (seconds_of(CLOCK_PROCESS_CPUTIME_ID) - sw.cpu)};
 }
 
 static void check(int rc, const char *what)
@@ -90,26 +110,26 @@ static jobq_scheduler *open_scheduler(void)
     return s;
 }
 
-static double submit_rate(long runs)
+static stopwatch submit_rate(long runs)
 {
     jobq_scheduler *s = open_scheduler();
-    double t0 = seconds_now();
+    stopwatch t0 = started();
     for (long i = 0; i < runs; i++) {
         jobq_run_id id;
         check(jobq_run_submit(s, &id, job_names[i % JOBS], NULL), "submit");
     }
-    double rate = runs / (seconds_now() - t0);
+    stopwatch rate = rates(t0, (double)runs);
     jobq_close(s);
     return rate;
 }
 
 /* Fills s with runs in batches; returns the rate. */
-static double batch_submit(jobq_scheduler *s, long runs)
+static stopwatch batch_submit(jobq_scheduler *s, long runs)
 {
     static const char *jobs[BATCH];
     static jobq_submit_opts opts[BATCH];
     static jobq_run_id ids[BATCH];
-    double t0 = seconds_now();
+    stopwatch t0 = started();
     for (long done = 0; done < runs; done += BATCH) {
         size_t n = runs - done < BATCH ? (size_t)(runs - done) : BATCH;
         for (size_t i = 0; i < n; i++) {
@@ -118,10 +138,10 @@ static double batch_submit(jobq_scheduler *s, long runs)
         }
         check(jobq_run_submit_batch(s, ids, jobs, opts, n), "batch");
     }
-    return runs / (seconds_now() - t0);
+    return rates(t0, (double)runs);
 }
 
-static double one_batch_rate(long runs)
+static stopwatch one_batch_rate(long runs)
 {
     jobq_scheduler *s = open_scheduler();
     const char **jobs = calloc((size_t)runs, sizeof *jobs);
@@ -129,13 +149,13 @@ static double one_batch_rate(long runs)
     jobq_run_id *ids = calloc((size_t)runs, sizeof *ids);
     if (!jobs || !opts || !ids)
         exit(1);
-    double t0 = seconds_now();
+    stopwatch t0 = started();
     for (long i = 0; i < runs; i++) {
         jobs[i] = job_names[i % JOBS];
         opts[i] = (jobq_submit_opts)JOBQ_SUBMIT_OPTS_INIT;
     }
     check(jobq_run_submit_batch(s, ids, jobs, opts, (size_t)runs), "batch");
-    double rate = runs / (seconds_now() - t0);
+    stopwatch rate = rates(t0, (double)runs);
     free(jobs);
     free(opts);
     free(ids);
@@ -143,22 +163,22 @@ static double one_batch_rate(long runs)
     return rate;
 }
 
-static double batch_rate(long runs)
+static stopwatch batch_rate(long runs)
 {
     jobq_scheduler *s = open_scheduler();
-    double rate = batch_submit(s, runs);
+    stopwatch rate = batch_submit(s, runs);
     jobq_close(s);
     return rate;
 }
 
-static double tick_rate(long runs)
+static stopwatch tick_rate(long runs)
 {
     jobq_scheduler *s = open_scheduler();
     batch_submit(s, runs);
     jobq_time_ms now = 1000;
     jobq_tick_stats st = JOBQ_TICK_STATS_INIT;
     check(jobq_tick(s, now, &st), "tick"); /* first cycle: set-up */
-    double t0 = seconds_now();
+    stopwatch t0 = started();
     for (int t = 0; t < TICKS; t++) {
         now += 1000;
         check(jobq_tick(s, now, &st), "tick");
@@ -168,7 +188,7 @@ static double tick_rate(long runs)
             exit(1);
         }
     }
-    double rate = TICKS / (seconds_now() - t0);
+    stopwatch rate = rates(t0, TICKS);
     jobq_close(s);
     return rate;
 }
@@ -179,13 +199,18 @@ static int compare_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double median(double (*measure)(long), long runs)
+/* Prints "name wall cpu": the median of REPEAT measures on each clock. */
+static void report(const char *name, stopwatch (*measure)(long), long runs)
 {
-    double r[REPEAT];
-    for (int i = 0; i < REPEAT; i++)
-        r[i] = measure(runs);
-    qsort(r, REPEAT, sizeof r[0], compare_double);
-    return r[REPEAT / 2];
+    double wall[REPEAT], cpu[REPEAT];
+    for (int i = 0; i < REPEAT; i++) {
+        stopwatch r = measure(runs);
+        wall[i] = r.wall;
+        cpu[i] = r.cpu;
+    }
+    qsort(wall, REPEAT, sizeof wall[0], compare_double);
+    qsort(cpu, REPEAT, sizeof cpu[0], compare_double);
+    printf("%s %.0f %.0f\n", name, wall[REPEAT / 2], cpu[REPEAT / 2]);
 }
 
 int main(int argc, char **argv)
@@ -197,9 +222,9 @@ int main(int argc, char **argv)
     }
     for (int j = 0; j < JOBS; j++)
         snprintf(job_names[j], sizeof job_names[j], "job-%d-%d", j / 2, j % 2);
-    printf("submit %.0f\n", median(submit_rate, runs));
-    printf("batch %.0f\n", median(batch_rate, runs));
-    printf("tick %.0f\n", median(tick_rate, runs));
-    printf("onebatch %.0f\n", median(one_batch_rate, runs));
+    report("submit", submit_rate, runs);
+    report("batch", batch_rate, runs);
+    report("tick", tick_rate, runs);
+    report("onebatch", one_batch_rate, runs);
     return 0;
 }

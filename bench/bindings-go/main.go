@@ -1,6 +1,7 @@
 // The bindings benchmark, Go side: bench/bindings.c's workload through the
-// Go binding (see there). Prints the medians of 3, "name rate" per line,
-// in operations per second.
+// Go binding (see there). Prints the medians of 3, "name wall-rate
+// cpu-rate" per line, in operations per second of wall and CPU time (the
+// process's, GC included).
 //
 //	cd bench/bindings-go && PKG_CONFIG_PATH=../../build/bindings/go \
 //	    LD_LIBRARY_PATH=../../build/lib go run . [RUNS]
@@ -11,6 +12,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"syscall"
 	"time"
 
 	"libjobq.org/jobq"
@@ -56,23 +58,42 @@ func open() *jobq.Scheduler {
 	return s
 }
 
-func submitRate(runs int) float64 {
+// stopwatch: wall and process CPU time since start().
+type stopwatch struct {
+	wall time.Time
+	cpu  time.Duration
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	check(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func start() stopwatch { return stopwatch{time.Now(), cpuTime()} }
+
+func (sw stopwatch) rates(ops int) [2]float64 {
+	return [2]float64{float64(ops) / time.Since(sw.wall).Seconds(),
+		float64(ops) / (cpuTime() - sw.cpu).Seconds()}
+}
+
+func submitRate(runs int) [2]float64 {
 	s := open()
 	defer s.Close()
-	t0 := time.Now()
+	t0 := start()
 	for i := 0; i < runs; i++ {
 		_, err := s.Submit(jobs[i%len(jobs)], nil)
 		check(err)
 	}
-	return float64(runs) / time.Since(t0).Seconds()
+	return t0.rates(runs)
 }
 
-func batchSubmit(s *jobq.Scheduler, runs int) float64 {
+func batchSubmit(s *jobq.Scheduler, runs int) [2]float64 {
 	items := make([]jobq.BatchRun, runs)
 	for i := range items {
 		items[i].Job = jobs[i%len(jobs)]
 	}
-	t0 := time.Now()
+	t0 := start()
 	for done := 0; done < runs; done += batch {
 		end := done + batch
 		if end > runs {
@@ -81,23 +102,23 @@ func batchSubmit(s *jobq.Scheduler, runs int) float64 {
 		_, err := s.SubmitBatch(items[done:end])
 		check(err)
 	}
-	return float64(runs) / time.Since(t0).Seconds()
+	return t0.rates(runs)
 }
 
-func batchRate(runs int) float64 {
+func batchRate(runs int) [2]float64 {
 	s := open()
 	defer s.Close()
 	return batchSubmit(s, runs)
 }
 
-func tickRate(runs int) float64 {
+func tickRate(runs int) [2]float64 {
 	s := open()
 	defer s.Close()
 	batchSubmit(s, runs)
 	now := int64(1000)
 	_, err := s.TickAt(now)
 	check(err)
-	t0 := time.Now()
+	t0 := start()
 	for t := 0; t < ticks; t++ {
 		now += 1000
 		st, err := s.TickAt(now)
@@ -106,29 +127,33 @@ func tickRate(runs int) float64 {
 			check(fmt.Errorf("a tick deployed %d runs, not 20", st.Deployed))
 		}
 	}
-	return ticks / time.Since(t0).Seconds()
+	return t0.rates(ticks)
 }
 
-func oneBatchRate(runs int) float64 {
+func oneBatchRate(runs int) [2]float64 {
 	s := open()
 	defer s.Close()
 	items := make([]jobq.BatchRun, runs)
 	for i := range items {
 		items[i].Job = jobs[i%len(jobs)]
 	}
-	t0 := time.Now()
+	t0 := start()
 	_, err := s.SubmitBatch(items)
 	check(err)
-	return float64(runs) / time.Since(t0).Seconds()
+	return t0.rates(runs)
 }
 
-func median(measure func(int) float64, runs int) float64 {
-	r := make([]float64, repeat)
-	for i := range r {
-		r[i] = measure(runs)
+// report prints "name wall cpu", the medians of repeat measures.
+func report(name string, measure func(int) [2]float64, runs int) {
+	wall := make([]float64, repeat)
+	cpu := make([]float64, repeat)
+	for i := range wall {
+		r := measure(runs)
+		wall[i], cpu[i] = r[0], r[1]
 	}
-	sort.Float64s(r)
-	return r[repeat/2]
+	sort.Float64s(wall)
+	sort.Float64s(cpu)
+	fmt.Printf("%s %.0f %.0f\n", name, wall[repeat/2], cpu[repeat/2])
 }
 
 func main() {
@@ -141,8 +166,8 @@ func main() {
 	for j := 0; j < 2*namespaces; j++ {
 		jobs = append(jobs, fmt.Sprintf("job-%d-%d", j/2, j%2))
 	}
-	fmt.Printf("submit %.0f\n", median(submitRate, runs))
-	fmt.Printf("batch %.0f\n", median(batchRate, runs))
-	fmt.Printf("tick %.0f\n", median(tickRate, runs))
-	fmt.Printf("onebatch %.0f\n", median(oneBatchRate, runs))
+	report("submit", submitRate, runs)
+	report("batch", batchRate, runs)
+	report("tick", tickRate, runs)
+	report("onebatch", oneBatchRate, runs)
 }

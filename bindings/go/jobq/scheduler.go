@@ -228,11 +228,38 @@ func max1(n int) int {
 }
 
 func (a *cargs) str(what, s string) *C.char {
+	return a.strNamed(argName{prefix: what, index: -1}, s)
+}
+
+// argName names an argument in an error message: prefix, then "runs[i]."
+// for an item of a batch (index >= 0), then field. The string is built
+// only when an error is reported: a batch pays nothing per run for it.
+type argName struct {
+	prefix string
+	index  int
+	field  string
+}
+
+func (n argName) String() string {
+	if n.index < 0 {
+		return n.prefix + n.field
+	}
+	return n.prefix + "runs[" + strconv.Itoa(n.index) + "]." + n.field
+}
+
+func (n argName) with(field string) argName {
+	n.field = field
+	return n
+}
+
+func nulError(name argName) error {
+	return &Error{Code: int(C.JOBQ_EINVAL),
+		Message: name.String() + " must not contain a NUL byte"}
+}
+
+func (a *cargs) strNamed(name argName, s string) *C.char {
 	if strings.IndexByte(s, 0) >= 0 {
-		if a.err == nil {
-			a.err = &Error{Code: int(C.JOBQ_EINVAL),
-				Message: what + " must not contain a NUL byte"}
-		}
+		a.fail(nulError(name))
 		return nil
 	}
 	p := C.CString(s)
@@ -324,16 +351,20 @@ type SubmitOptions struct {
 // options in argument errors.
 func (a *cargs) submitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, what string) {
 	C.jobq_submit_opts_init(c, C.JOBQ_SUBMIT_OPTS_VERSION)
-	a.fillSubmitOpts(c, opts, what)
+	a.fillSubmitOpts(c, opts, argName{prefix: what, index: -1})
 }
 
 // fillSubmitOpts is submitOpts for a c that is already initialised.
-func (a *cargs) fillSubmitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, what string) {
+func (a *cargs) fillSubmitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, name argName) {
 	if opts == nil {
 		return
 	}
-	c.run_name = a.optional(what+"RunName", opts.RunName)
-	c.idempotency_key = a.optional(what+"IdempotencyKey", opts.IdempotencyKey)
+	if opts.RunName != "" {
+		c.run_name = a.strNamed(name.with("RunName"), opts.RunName)
+	}
+	if opts.IdempotencyKey != "" {
+		c.idempotency_key = a.strNamed(name.with("IdempotencyKey"), opts.IdempotencyKey)
+	}
 	if opts.Request != nil {
 		// C memory: a Go struct passed to C must not point to Go memory.
 		request := (*C.jobq_resources)(C.malloc(C.sizeof_jobq_resources))
@@ -342,7 +373,7 @@ func (a *cargs) fillSubmitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, what 
 		c.request = request
 	}
 	if opts.Priority != PriorityDefault {
-		priority, err := opts.Priority.toC(what + "Priority")
+		priority, err := opts.Priority.toC(name.with("Priority").String())
 		a.fail(err)
 		c.priority = C.int(priority)
 	}
@@ -411,20 +442,31 @@ func (a *cargs) batch(runs []BatchRun) cbatch {
 		out:  (*C.jobq_run_id)(a.alloc(n * C.sizeof_jobq_run_id)),
 		n:    C.size_t(n),
 	}
-	// Viewed as Go slices to fill; one initialised template copied n
-	// times: no cgo call per run.
+	// Viewed as Go slices to fill. No cgo call per run: one initialised
+	// template copied n times, and the job names copied into one block.
 	jobs := unsafe.Slice(b.jobs, max1(n))[:n]
 	opts := unsafe.Slice(b.opts, max1(n))[:n]
 	var template C.jobq_submit_opts
 	C.jobq_submit_opts_init(&template, C.JOBQ_SUBMIT_OPTS_VERSION)
+	size := 0
 	for i := range runs {
-		what := "runs[" + strconv.Itoa(i) + "]."
+		size += len(runs[i].Job) + 1
+	}
+	names := unsafe.Slice((*byte)(a.alloc(size)), max1(size))
+	at := 0
+	for i := range runs {
 		opts[i] = template
-		a.fillSubmitOpts(&opts[i], &runs[i].SubmitOptions, what)
-		jobs[i] = a.str(what+"Job", runs[i].Job)
+		a.fillSubmitOpts(&opts[i], &runs[i].SubmitOptions, argName{index: i})
+		job := runs[i].Job
+		if strings.IndexByte(job, 0) >= 0 {
+			a.fail(nulError(argName{index: i, field: "Job"}))
+		}
 		if a.err != nil {
 			break
 		}
+		copy(names[at:], job) // calloc'd: the terminating NUL is there
+		jobs[i] = (*C.char)(unsafe.Pointer(&names[at]))
+		at += len(job) + 1
 	}
 	return b
 }
