@@ -96,7 +96,7 @@ check "C: libjobq.so.0 resolved from $libdir" \
 
 # -------------------------------------------------------------- Python
 py=/usr/bin/python3
-if $py -c 'import cffi, setuptools, venv' 2>/dev/null; then
+if $py -c 'import cffi, setuptools, venv, pip, wheel' 2>/dev/null; then
     # A copy: pip must not write build/ and egg-info into the checkout.
     cp -R "$src/bindings/python" "$work/py-src"
     rm -rf "$work/py-src/build" "$work/py-src/"*.egg-info
@@ -130,7 +130,7 @@ EOF
             --cache-dir=/dev/null "$work/hello.py"
     fi
 else
-    ok "Python # SKIP python3-cffi, python3-setuptools or python3-venv missing"
+    ok "Python # SKIP python3-cffi, -setuptools, -venv, -pip or -wheel missing"
 fi
 
 # ------------------------------------------------------------------ Go
