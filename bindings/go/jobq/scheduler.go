@@ -211,10 +211,13 @@ func (a *cargs) fail(err error) {
 // handed to C are C memory: cgo checks every Go pointer argument, and for
 // a pointer into a Go slice it scans the whole slice, so filling a Go
 // slice element by element through C calls costs O(n) per call.
+// On failure it records ErrNoMemory and returns nil.
 func (a *cargs) alloc(n int) unsafe.Pointer {
 	p := C.calloc(C.size_t(max1(n)), 1)
 	if p == nil {
-		panic("jobq: out of memory")
+		a.fail(&Error{Code: int(C.JOBQ_ENOMEM),
+			Message: fmt.Sprintf("cannot allocate %d bytes", n)})
+		return nil
 	}
 	a.ptrs = append(a.ptrs, p)
 	return p
@@ -442,6 +445,9 @@ func (a *cargs) batch(runs []BatchRun) cbatch {
 		out:  (*C.jobq_run_id)(a.alloc(n * C.sizeof_jobq_run_id)),
 		n:    C.size_t(n),
 	}
+	if a.err != nil {
+		return b
+	}
 	// Viewed as Go slices to fill. No cgo call per run: one initialised
 	// template copied n times, and the job names copied into one block.
 	jobs := unsafe.Slice(b.jobs, max1(n))[:n]
@@ -452,7 +458,11 @@ func (a *cargs) batch(runs []BatchRun) cbatch {
 	for i := range runs {
 		size += len(runs[i].Job) + 1
 	}
-	names := unsafe.Slice((*byte)(a.alloc(size)), max1(size))
+	block := a.alloc(size)
+	if block == nil {
+		return b
+	}
+	names := unsafe.Slice((*byte)(block), max1(size))
 	at := 0
 	for i := range runs {
 		opts[i] = template
