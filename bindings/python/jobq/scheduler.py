@@ -370,12 +370,7 @@ class Scheduler:
         as its `run_id` attribute."""
         # Job names repeat: their C strings are kept (the fast path of a
         # host submitting many runs of few jobs).
-        job_c = self._job_names.get(job) if isinstance(job, str) else None
-        if job_c is None:
-            job_c = _cstr(job, "job")
-            if len(self._job_names) >= _NAME_CACHE_MAX:
-                self._job_names.clear()
-            self._job_names[job] = job_c
+        job_c = self._job_name(job)
         keep: list[Any] = []
         if (run_name is None and request is None and priority is None
                 and idempotency_key is None):
@@ -396,6 +391,19 @@ class Scheduler:
                                  f"exception's run_id)")
                 raise
         return int(out[0])
+
+    def _job_name(self, job: object) -> Any:
+        """job as a C string. Job names repeat: their C strings are kept
+        (the fast path of a host submitting many runs of few jobs)."""
+        if not isinstance(job, str):
+            return _cstr(job, "job")  # raises ArgumentTypeError
+        job_c = self._job_names.get(job)
+        if job_c is None:
+            job_c = _cstr(job, "job")
+            if len(self._job_names) >= _NAME_CACHE_MAX:
+                self._job_names.clear()
+            self._job_names[job] = job_c
+        return job_c
 
     def submit_batch(self, runs: Iterable[BatchItem]) -> list[int]:
         """Submit several runs in one transaction (one fsync with a
@@ -418,8 +426,14 @@ class Scheduler:
         jobs = ffi.new("const char *[]", max(count, 1))
         opts = ffi.new("jobq_submit_opts[]", max(count, 1))
         keep: list[Any] = []
+        default = ffi.new("jobq_submit_opts *")
+        check_error(lib.jobq_submit_opts_init(default, SUBMIT_OPTS_VERSION))
         for i, item in enumerate(items):
             try:
+                if isinstance(item, str):  # the common case: a copy
+                    opts[i] = default[0]
+                    jobs[i] = self._job_name(item)
+                    continue
                 jobs[i] = self._batch_item(item, opts + i, keep)
             except JobqError as exc:
                 error = _with_prefix(exc, f"runs[{i}]: ")
