@@ -11,6 +11,7 @@ build_packages=(build-essential meson ninja-build pkg-config
                 libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev)
 test_packages=(python3 python3-yaml openssl sqlite3 prometheus chromium
                valgrind abigail-tools curl python3-cffi python3-pytest golang-go
+               python3-setuptools python3-venv python3-pip python3-wheel mypy
                ca-certificates)
 
 packages=("${build_packages[@]}")

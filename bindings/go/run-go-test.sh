@@ -6,7 +6,7 @@
 # counts Go tests one by one. Fails if no test ran at all.
 set -eu
 go=$1
-cd "$2"
+cd "$2/jobq"
 mkdir -p "$GOPATH" "$GOCACHE"
 
 # The race detector checks the concurrency tests for real; it exists only

@@ -22,6 +22,7 @@ import (
 	"runtime/cgo"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -88,18 +89,18 @@ type host struct {
 	clock    Clock
 	onEvent  func(Event)
 
+	lastCall uint64 // ids of the Scheduler's calls (atomic)
+	// How many panics pending holds (atomic): the common case, none,
+	// costs every call one atomic load instead of the mutex.
+	npending int32
 	mu       sync.Mutex
-	lastCall uint64                    // ids of the Scheduler's calls
 	pending  map[uint64]*CallbackPanic // first panic per call id
 }
 
 // newCall returns the id of a new Go call, passed to C and back to the
 // callbacks it triggers.
 func (h *host) newCall() uint64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.lastCall++
-	return h.lastCall
+	return atomic.AddUint64(&h.lastCall, 1)
 }
 
 func hostOf(token C.uintptr_t) *host {
@@ -120,6 +121,7 @@ func (h *host) catch(call C.uint64_t, callback string, failed func()) {
 	if h.pending[uint64(call)] == nil {
 		h.pending[uint64(call)] = &CallbackPanic{Callback: callback, Value: r,
 			Stack: debug.Stack()}
+		atomic.AddInt32(&h.npending, 1)
 	}
 	h.mu.Unlock()
 	if failed != nil {
@@ -129,6 +131,9 @@ func (h *host) catch(call C.uint64_t, callback string, failed func()) {
 
 // takePanic returns (and forgets) the panic of call id, if any.
 func (h *host) takePanic(call uint64) error {
+	if atomic.LoadInt32(&h.npending) == 0 {
+		return nil
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p := h.pending[call]
@@ -136,6 +141,7 @@ func (h *host) takePanic(call uint64) error {
 		return nil
 	}
 	delete(h.pending, call)
+	atomic.AddInt32(&h.npending, -1)
 	return p
 }
 

@@ -12,10 +12,13 @@ import "C"
 
 import "fmt"
 
-// Error is a failed libjobq call.
+// Error is a failed libjobq call, or an argument the binding refused
+// before calling (Code ErrInvalid's). Every error this package returns is
+// an *Error or wraps one, so errors.As(err, &e) with e *Error always works.
 type Error struct {
 	Code    int    // negative JOBQ_E* status
 	Message string // the library's sentence for this failure
+	Err     error  // the Go error behind it, if any (json.Marshal's...)
 }
 
 func (e *Error) Error() string {
@@ -31,6 +34,11 @@ func (e *Error) Name() string {
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code
+}
+
+// Unwrap returns the Go error behind e, if any.
+func (e *Error) Unwrap() error {
+	return e.Err
 }
 
 func sentinel(code C.int) *Error {
@@ -83,4 +91,20 @@ func (p *CallbackPanic) Error() string {
 func (p *CallbackPanic) Unwrap() error {
 	err, _ := p.Value.(error)
 	return err
+}
+
+// Is makes errors.Is(p, ErrUser) true: the library saw a failed callback.
+func (p *CallbackPanic) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == int(C.JOBQ_EUSER)
+}
+
+// As makes errors.As(p, &e) with e *Error work like for every other error
+// of this package: e is an ErrUser-coded *Error wrapping p.
+func (p *CallbackPanic) As(target any) bool {
+	if t, ok := target.(**Error); ok {
+		*t = &Error{Code: int(C.JOBQ_EUSER), Message: p.Error()[len("jobq: "):], Err: p}
+		return true
+	}
+	return false
 }

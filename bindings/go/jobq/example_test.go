@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"libjobq/bindings/go/jobq"
+	"libjobq.org/jobq"
 )
 
 // cluster is a toy host: 8 cores in every namespace, deployments that

@@ -39,7 +39,16 @@ func (s *Scheduler) ListRuns(f RunFilter) ([]RunID, error) {
 		return nil, args.err
 	}
 	if f.Priority != PriorityDefault {
-		c.priority = C.int(f.Priority.toC())
+		priority, err := f.Priority.toC("RunFilter.Priority")
+		if err != nil {
+			return nil, err
+		}
+		c.priority = C.int(priority)
+	}
+	for i, state := range f.States {
+		if err := state.check(fmt.Sprintf("RunFilter.States[%d]", i)); err != nil {
+			return nil, err
+		}
 	}
 	c.limit = C.size_t(f.Limit)
 	if len(f.States) <= 1 {

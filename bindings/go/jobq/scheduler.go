@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/cgo"
+	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
@@ -84,6 +85,10 @@ func Open(opts Options) (*Scheduler, error) {
 	}
 	if opts.OnEvent != nil {
 		hosts |= C.GOJOBQ_EVENTS
+	}
+	if opts.Durability != DurabilityFull && opts.Durability != DurabilityNormal {
+		return nil, invalidEnum("Durability", int(opts.Durability),
+			"DurabilityFull or DurabilityNormal")
 	}
 	var args cargs
 	defer args.free()
@@ -164,16 +169,21 @@ func (s *Scheduler) finalize() {
 	C.gojobq_free(s.g)
 }
 
+// messages recycles the calls' message buffers: a fresh 1 KiB buffer per
+// call was most of the allocation of a Submit.
+var messages = sync.Pool{New: func() any { return new([errCap]C.char) }}
+
 // begin starts a call: its id (for the callbacks it triggers) and a
-// buffer for its error message.
+// buffer for its error message, which finish gives back.
 func (s *Scheduler) begin() (C.uint64_t, *[errCap]C.char) {
-	return C.uint64_t(s.host.newCall()), new([errCap]C.char)
+	return C.uint64_t(s.host.newCall()), messages.Get().(*[errCap]C.char)
 }
 
 // finish ends call `id`, whose shim call returned rc with message msg: a
 // panic in one of its callbacks wins over the library's status.
 func (s *Scheduler) finish(id C.uint64_t, rc C.int, msg *[errCap]C.char) error {
 	runtime.KeepAlive(s) // the finalizer must not free the handle mid-call
+	defer messages.Put(msg)
 	if p := s.host.takePanic(uint64(id)); p != nil {
 		return p
 	}
@@ -190,12 +200,69 @@ type cargs struct {
 	err  error
 }
 
+// fail records err as the call's argument error unless one came first.
+func (a *cargs) fail(err error) {
+	if a.err == nil && err != nil {
+		a.err = err
+	}
+}
+
+// alloc returns n zeroed bytes of C memory, freed with the rest. Arrays
+// handed to C are C memory: cgo checks every Go pointer argument, and for
+// a pointer into a Go slice it scans the whole slice, so filling a Go
+// slice element by element through C calls costs O(n) per call.
+// On failure it records ErrNoMemory and returns nil.
+func (a *cargs) alloc(n int) unsafe.Pointer {
+	p := C.calloc(C.size_t(max1(n)), 1)
+	if p == nil {
+		a.fail(&Error{Code: int(C.JOBQ_ENOMEM),
+			Message: fmt.Sprintf("cannot allocate %d bytes", n)})
+		return nil
+	}
+	a.ptrs = append(a.ptrs, p)
+	return p
+}
+
+func max1(n int) int {
+	if n < 1 {
+		return 1
+	}
+	return n
+}
+
 func (a *cargs) str(what, s string) *C.char {
+	return a.strNamed(argName{prefix: what, index: -1}, s)
+}
+
+// argName names an argument in an error message: prefix, then "runs[i]."
+// for an item of a batch (index >= 0), then field. The string is built
+// only when an error is reported: a batch pays nothing per run for it.
+type argName struct {
+	prefix string
+	index  int
+	field  string
+}
+
+func (n argName) String() string {
+	if n.index < 0 {
+		return n.prefix + n.field
+	}
+	return n.prefix + "runs[" + strconv.Itoa(n.index) + "]." + n.field
+}
+
+func (n argName) with(field string) argName {
+	n.field = field
+	return n
+}
+
+func nulError(name argName) error {
+	return &Error{Code: int(C.JOBQ_EINVAL),
+		Message: name.String() + " must not contain a NUL byte"}
+}
+
+func (a *cargs) strNamed(name argName, s string) *C.char {
 	if strings.IndexByte(s, 0) >= 0 {
-		if a.err == nil {
-			a.err = &Error{Code: int(C.JOBQ_EINVAL),
-				Message: what + " must not contain a NUL byte"}
-		}
+		a.fail(nulError(name))
 		return nil
 	}
 	p := C.CString(s)
@@ -244,7 +311,10 @@ func (s *Scheduler) DefineJob(def JobDef) error {
 	c.name = args.str("Name", def.Name)
 	c.domain = args.optional("Domain", def.Domain)
 	c.ns = args.str("Namespace", def.Namespace)
-	c.priority = def.Priority.toC()
+	priority, err := def.Priority.toC("Priority")
+	args.fail(err)
+	c.priority = priority
+	args.fail(def.Flow.check("Flow"))
 	c.flow = C.jobq_flow(def.Flow)
 	def.Request.toC(&c.request)
 	if len(def.Payload) > 0 {
@@ -263,6 +333,7 @@ func (s *Scheduler) SetJobFlow(job string, flow Flow) error {
 	var args cargs
 	defer args.free()
 	cjob := args.str("job", job)
+	args.fail(flow.check("flow"))
 	if args.err != nil {
 		return args.err
 	}
@@ -283,11 +354,20 @@ type SubmitOptions struct {
 // options in argument errors.
 func (a *cargs) submitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, what string) {
 	C.jobq_submit_opts_init(c, C.JOBQ_SUBMIT_OPTS_VERSION)
+	a.fillSubmitOpts(c, opts, argName{prefix: what, index: -1})
+}
+
+// fillSubmitOpts is submitOpts for a c that is already initialised.
+func (a *cargs) fillSubmitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, name argName) {
 	if opts == nil {
 		return
 	}
-	c.run_name = a.optional(what+"RunName", opts.RunName)
-	c.idempotency_key = a.optional(what+"IdempotencyKey", opts.IdempotencyKey)
+	if opts.RunName != "" {
+		c.run_name = a.strNamed(name.with("RunName"), opts.RunName)
+	}
+	if opts.IdempotencyKey != "" {
+		c.idempotency_key = a.strNamed(name.with("IdempotencyKey"), opts.IdempotencyKey)
+	}
 	if opts.Request != nil {
 		// C memory: a Go struct passed to C must not point to Go memory.
 		request := (*C.jobq_resources)(C.malloc(C.sizeof_jobq_resources))
@@ -296,7 +376,9 @@ func (a *cargs) submitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, what stri
 		c.request = request
 	}
 	if opts.Priority != PriorityDefault {
-		c.priority = C.int(opts.Priority.toC())
+		priority, err := opts.Priority.toC(name.with("Priority").String())
+		a.fail(err)
+		c.priority = C.int(priority)
 	}
 }
 
@@ -306,15 +388,18 @@ func (a *cargs) submitOpts(c *C.jobq_submit_opts, opts *SubmitOptions, what stri
 func (s *Scheduler) Submit(job string, opts *SubmitOptions) (RunID, error) {
 	var args cargs
 	defer args.free()
-	var c C.jobq_submit_opts
-	args.submitOpts(&c, opts, "")
+	var copts *C.jobq_submit_opts // nil: the defaults, no cgo call to fill
+	if opts != nil {
+		copts = new(C.jobq_submit_opts)
+		args.submitOpts(copts, opts, "")
+	}
 	cjob := args.str("job", job)
 	if args.err != nil {
 		return 0, args.err
 	}
 	var id C.jobq_run_id
 	call, msg := s.begin()
-	err := s.finish(call, C.go_jobq_run_submit(s.g, call, &msg[0], errCap, &id, cjob, &c), msg)
+	err := s.finish(call, C.go_jobq_run_submit(s.g, call, &msg[0], errCap, &id, cjob, copts), msg)
 	return RunID(id), err
 }
 
@@ -331,36 +416,81 @@ type BatchRun struct {
 func (s *Scheduler) SubmitBatch(runs []BatchRun) ([]RunID, error) {
 	var args cargs
 	defer args.free()
-	n := len(runs)
-	// Go memory holding only C pointers may be passed to C.
-	jobs := make([]*C.char, n)
-	opts := make([]C.jobq_submit_opts, n)
-	out := make([]C.jobq_run_id, n)
-	for i := range runs {
-		what := fmt.Sprintf("runs[%d].", i)
-		args.submitOpts(&opts[i], &runs[i].SubmitOptions, what)
-		jobs[i] = args.str(what+"Job", runs[i].Job)
-	}
+	b := args.batch(runs)
 	if args.err != nil {
 		return nil, args.err
 	}
-	var cjobs **C.char
-	var copts *C.jobq_submit_opts
-	var cout *C.jobq_run_id
-	if n > 0 {
-		cjobs, copts, cout = &jobs[0], &opts[0], &out[0]
-	}
 	call, msg := s.begin()
 	err := s.finish(call, C.go_jobq_run_submit_batch(s.g, call, &msg[0], errCap,
-		cout, cjobs, copts, C.size_t(n)), msg)
-	ids := make([]RunID, 0, n)
-	for _, id := range out {
+		b.out, b.jobs, b.opts, b.n), msg)
+	return b.ids(), err
+}
+
+// cbatch is a SubmitBatch's arguments for jobq_run_submit_batch.
+type cbatch struct {
+	jobs **C.char
+	opts *C.jobq_submit_opts
+	out  *C.jobq_run_id
+	n    C.size_t
+}
+
+// batch builds the C arrays of a batch (freed with a). They are C memory
+// (see cargs.alloc): filling a Go slice through C calls made SubmitBatch
+// quadratic. Any SubmitBatch (a Scheduler's, a Client's) should use it.
+func (a *cargs) batch(runs []BatchRun) cbatch {
+	n := len(runs)
+	b := cbatch{
+		jobs: (**C.char)(a.alloc(n * int(unsafe.Sizeof((*C.char)(nil))))),
+		opts: (*C.jobq_submit_opts)(a.alloc(n * C.sizeof_jobq_submit_opts)),
+		out:  (*C.jobq_run_id)(a.alloc(n * C.sizeof_jobq_run_id)),
+		n:    C.size_t(n),
+	}
+	if a.err != nil {
+		return b
+	}
+	// Viewed as Go slices to fill. No cgo call per run: one initialised
+	// template copied n times, and the job names copied into one block.
+	jobs := unsafe.Slice(b.jobs, max1(n))[:n]
+	opts := unsafe.Slice(b.opts, max1(n))[:n]
+	var template C.jobq_submit_opts
+	C.jobq_submit_opts_init(&template, C.JOBQ_SUBMIT_OPTS_VERSION)
+	size := 0
+	for i := range runs {
+		size += len(runs[i].Job) + 1
+	}
+	block := a.alloc(size)
+	if block == nil {
+		return b
+	}
+	names := unsafe.Slice((*byte)(block), max1(size))
+	at := 0
+	for i := range runs {
+		opts[i] = template
+		a.fillSubmitOpts(&opts[i], &runs[i].SubmitOptions, argName{index: i})
+		job := runs[i].Job
+		if strings.IndexByte(job, 0) >= 0 {
+			a.fail(nulError(argName{index: i, field: "Job"}))
+		}
+		if a.err != nil {
+			break
+		}
+		copy(names[at:], job) // calloc'd: the terminating NUL is there
+		jobs[i] = (*C.char)(unsafe.Pointer(&names[at]))
+		at += len(job) + 1
+	}
+	return b
+}
+
+// ids are the ids the library wrote, up to the failed run (0) if one did.
+func (b cbatch) ids() []RunID {
+	ids := make([]RunID, 0, int(b.n))
+	for _, id := range unsafe.Slice(b.out, max1(int(b.n)))[:b.n] {
 		if id == 0 { // the failed run and those after it
 			break
 		}
 		ids = append(ids, RunID(id))
 	}
-	return ids, err
+	return ids
 }
 
 // Cancel cancels a queued or running run; ErrState if it already ended.
@@ -382,6 +512,7 @@ func (s *Scheduler) Report(id RunID, state RunState, detail string) error {
 	var args cargs
 	defer args.free()
 	cdetail := args.optional("detail", detail)
+	args.fail(state.check("state"))
 	if args.err != nil {
 		return args.err
 	}
@@ -439,19 +570,28 @@ func (s *Scheduler) Configure(document string) error {
 
 // SetProperty sets one property to value, sent as JSON (90, true).
 func (s *Scheduler) SetProperty(key string, value any) error {
-	text, err := json.Marshal(value)
-	if err != nil {
-		return fmt.Errorf("jobq: property %s: %w", key, err)
-	}
 	var args cargs
 	defer args.free()
-	ckey, cvalue := args.str("key", key), args.str("value", string(text))
+	ckey, cvalue := args.property(key, value)
 	if args.err != nil {
 		return args.err
 	}
 	call, msg := s.begin()
 	return s.finish(call, C.go_jobq_property_set(s.g, call, &msg[0], errCap, ckey, cvalue),
 		msg)
+}
+
+// property is a property's key and value (as JSON) as C strings. A value
+// json.Marshal refuses is an ErrInvalid *Error naming the key, the json
+// error reachable with errors.As.
+func (a *cargs) property(key string, value any) (ckey, cvalue *C.char) {
+	text, err := json.Marshal(value)
+	if err != nil {
+		a.fail(&Error{Code: int(C.JOBQ_EINVAL), Err: err,
+			Message: fmt.Sprintf("%s: the value cannot be sent as JSON: %v", key, err)})
+		return nil, nil
+	}
+	return a.str("key", key), a.str("value", string(text))
 }
 
 // GetProperty returns one property's value as JSON; ErrNotFound if the

@@ -138,14 +138,29 @@ const (
 )
 
 func (p Priority) String() string {
+	if p < PriorityDefault || p > PriorityHigh {
+		return fmt.Sprintf("Priority(%d)", int(p))
+	}
 	return [...]string{"default", "normal", "high"}[p]
 }
 
-func (p Priority) toC() C.jobq_priority {
-	if p == PriorityHigh {
-		return C.JOBQ_PRIORITY_HIGH
+// toC maps a set priority to the library's; what names the field in the
+// error for a value that is none of the constants (never coerced: a
+// Priority(7) is a bug in the caller, not a normal run).
+func (p Priority) toC(what string) (C.jobq_priority, error) {
+	switch p {
+	case PriorityHigh:
+		return C.JOBQ_PRIORITY_HIGH, nil
+	case PriorityNormal, PriorityDefault:
+		return C.JOBQ_PRIORITY_NORMAL, nil
 	}
-	return C.JOBQ_PRIORITY_NORMAL
+	return 0, invalidEnum(what, int(p), "PriorityDefault, PriorityNormal or PriorityHigh")
+}
+
+// invalidEnum is the ErrInvalid for an enum field holding no constant.
+func invalidEnum(what string, value int, want string) error {
+	return &Error{Code: int(C.JOBQ_EINVAL), Message: fmt.Sprintf(
+		"%s: %d is not a valid value (%s)", what, value, want)}
 }
 
 func priorityFromC(p C.jobq_priority) Priority {
@@ -164,7 +179,19 @@ const (
 )
 
 func (f Flow) String() string {
+	if !f.valid() {
+		return fmt.Sprintf("Flow(%d)", int(f))
+	}
 	return [...]string{"priority", "legacy"}[f]
+}
+
+func (f Flow) valid() bool { return f == FlowPriority || f == FlowLegacy }
+
+func (f Flow) check(what string) error {
+	if f.valid() {
+		return nil
+	}
+	return invalidEnum(what, int(f), "FlowPriority or FlowLegacy")
 }
 
 // RunState of a run.
@@ -180,7 +207,19 @@ const (
 )
 
 func (s RunState) String() string {
+	if !s.valid() {
+		return fmt.Sprintf("RunState(%d)", int(s))
+	}
 	return C.GoString(C.jobq_run_state_name(C.jobq_run_state(s)))
+}
+
+func (s RunState) valid() bool { return s >= RunQueued && s <= RunCancelled }
+
+func (s RunState) check(what string) error {
+	if s.valid() {
+		return nil
+	}
+	return invalidEnum(what, int(s), "RunQueued ... RunCancelled")
 }
 
 // Terminal reports whether the run has ended.

@@ -1,8 +1,9 @@
 """libjobq for Python: decides which batch job runs next, and when.
 
 A thin cffi (ABI mode) binding over libjobq.so.0; nothing to compile. The
-library is found through the JOBQ_LIBRARY environment variable, else a meson
-build tree next to this checkout (build/lib), else the system linker path.
+library is found through the JOBQ_LIBRARY environment variable, else the
+build tree of the source checkout the package is part of, else the system's
+dynamic linker (after `meson install` and ldconfig).
 
     import jobq
 
@@ -15,36 +16,38 @@ build tree next to this checkout (build/lib), else the system linker path.
 """
 
 from ._ffi import METRICS_CONTENT_TYPE, UNLIMITED, ffi, lib, library_path
-from ._host import DeployError
-from .errors import (AlreadyExists, BusyError, CallbackError, InvalidArgument,
-                     JobqError, NotFound, OutOfMemory, ParseError, RangeError,
-                     StateError, StorageError, UnexpectedError, VersionError,
-                     check_error)
+from ._host import (Clock, Deployer, DeployError, EventHandler, Probe,
+                    QuotaReading)
+from ._version import __version__
+from .errors import (AlreadyExists, ArgumentTypeError, BusyError,
+                     CallbackError, InvalidArgument, JobqError, NotFound,
+                     OutOfMemory, ParseError, RangeError, StateError,
+                     StorageError, UnexpectedError, VersionError, check_error)
 from .records import (QUOTA_REJECTED, RESOURCES, Blocked, DeployRequest,
-                      Event, Resources, RunInfo, TickStats, format_quantity,
-                      parse_quantity)
-from .scheduler import Scheduler
+                      Event, Resources, ResourcesLike, RunInfo, TickStats,
+                      TimeLike, format_quantity, parse_quantity, to_datetime,
+                      to_ms)
+from .scheduler import BatchItem, Scheduler
 
 __all__ = [
-    "AlreadyExists", "Blocked", "BusyError", "CallbackError", "DeployError",
-    "DeployRequest", "Event", "InvalidArgument", "JobqError",
-    "METRICS_CONTENT_TYPE", "NotFound",
-    "OutOfMemory", "ParseError", "QUOTA_REJECTED", "RESOURCES", "RangeError",
-    "Resources", "RunInfo", "Scheduler", "StateError", "StorageError",
-    "TickStats", "UNLIMITED", "UnexpectedError", "VersionError",
-    "check_error", "format_quantity", "library_path", "parse_quantity",
-    "version", "version_number",
+    "AlreadyExists", "ArgumentTypeError", "BatchItem", "Blocked", "BusyError",
+    "CallbackError", "check_error", "Clock", "Deployer", "DeployError",
+    "DeployRequest", "Event", "EventHandler", "format_quantity",
+    "InvalidArgument", "JobqError", "library_path", "METRICS_CONTENT_TYPE",
+    "NotFound", "OutOfMemory", "parse_quantity", "ParseError", "Probe",
+    "QUOTA_REJECTED", "QuotaReading", "RangeError", "Resources", "RESOURCES",
+    "ResourcesLike", "RunInfo", "Scheduler", "StateError", "StorageError",
+    "TickStats", "TimeLike", "to_datetime", "to_ms", "UnexpectedError",
+    "UNLIMITED", "version", "version_number", "VersionError", "__version__",
 ]
 
 
-def version():
+def version() -> str:
     """The version of the loaded library ("0.1.0")."""
-    return ffi.string(lib.jobq_version()).decode()
+    return str(ffi.string(lib.jobq_version()).decode())
 
 
-def version_number():
+def version_number() -> int:
     """major * 10000 + minor * 100 + patch of the loaded library."""
-    return lib.jobq_version_number()
+    return int(lib.jobq_version_number())
 
-
-__version__ = version()

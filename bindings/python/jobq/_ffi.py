@@ -13,6 +13,7 @@ CDEF, then wrap it in scheduler.py (see the "Adding a function" note there).
 
 import ctypes.util
 import os
+from typing import Any
 
 from cffi import FFI
 
@@ -283,24 +284,47 @@ ffi = FFI()
 ffi.cdef(CDEF)
 
 
-def _candidates():
-    """Where to look for the library, most specific first: an explicit
-    JOBQ_LIBRARY, then a meson build tree next to this source checkout
-    (so the tests and a developer's checkout need no install), then the
-    system linker path."""
+def _checkout_build_tree() -> str | None:
+    """build/lib/libjobq.so.0 of the source checkout this package is part
+    of, when it is one: the package sits in bindings/python/jobq of a tree
+    that has the library's headers and meson.build. A copied or installed
+    package is not in a checkout and never looks around its directory."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.normpath(os.path.join(here, "..", "..", ".."))
+    markers = (os.path.join(root, "include", "jobq", "jobq.h"),
+               os.path.join(root, "meson.build"),
+               os.path.join(root, "bindings", "python", "pyproject.toml"))
+    if not all(os.path.exists(m) for m in markers):
+        return None
+    return os.path.join(root, "build", "lib", SONAME)
+
+
+def _candidates() -> list[str]:
+    """Where to look for the library, most specific first:
+
+    1. JOBQ_LIBRARY, a path to libjobq.so.0 (or a directory holding it):
+       nothing else is tried;
+    2. the build tree of the source checkout this package is part of;
+    3. the system: the SONAME through the dynamic linker (ld.so.cache after
+       `meson install` and ldconfig, LD_LIBRARY_PATH), then whatever
+       ctypes.util.find_library finds."""
     explicit = os.environ.get("JOBQ_LIBRARY")
     if explicit:
-        # Explicit means explicit: do not fall back to another copy.
+        if os.path.isdir(explicit):
+            explicit = os.path.join(explicit, SONAME)
         return [explicit]
-    here = os.path.dirname(os.path.abspath(__file__))
-    checkout = os.path.normpath(os.path.join(here, "..", "..", ".."))
-    found = [os.path.join(checkout, "build", "lib", SONAME)]
+    found = []
+    build = _checkout_build_tree()
+    if build is not None and os.path.exists(build):
+        found.append(build)
+    found.append(SONAME)
     system = ctypes.util.find_library("jobq")
-    found.append(system or SONAME)
+    if system and system != SONAME and system.endswith(".so.0"):
+        found.append(system)
     return found
 
 
-def _load():
+def _load() -> tuple[Any, str]:
     errors = []
     for path in _candidates():
         if os.sep in path and not os.path.exists(path):
@@ -310,8 +334,13 @@ def _load():
             return ffi.dlopen(path), path
         except OSError as exc:
             errors.append(f"{path}: {exc}")
-    raise ImportError("cannot load libjobq (set JOBQ_LIBRARY to the path of "
-                      f"{SONAME}): " + "; ".join(errors))
+    raise ImportError(f"cannot load libjobq: install it (meson install, then "
+                      f"ldconfig) or set JOBQ_LIBRARY to the path of {SONAME}"
+                      f"; tried " + "; ".join(errors))
 
 
+lib: Any
+library_path: str
 lib, library_path = _load()
+"""The loaded library (cffi; every declaration of CDEF), and where it was
+found (a path, or the SONAME when the dynamic linker found it)."""

@@ -21,12 +21,44 @@ The adapter holds no reference to its Scheduler, so there is no reference
 cycle and a Scheduler dropped without close() is freed promptly by __del__.
 """
 
+from collections.abc import Callable
+from typing import Any, Optional, Protocol, Union
+
 from ._ffi import (CLOCK_VERSION, DEPLOYER_VERSION, EVENT_SINK_VERSION,
                    PROBE_VERSION, UNLIMITED,
                    ffi)
 from .errors import EUSER
 from .records import (POLL_STATUSES, QUOTA_REJECTED, DeployRequest, Event,
-                    Resources)
+                      Resources, ResourcesLike, TimeLike, to_ms)
+
+# What a Scheduler's hosts may be (see Scheduler's docstring).
+QuotaReading = Optional[tuple[ResourcesLike, ResourcesLike]]
+"""(hard, used), or None when the quota cannot be read."""
+
+
+class QuotaReader(Protocol):
+    def read_quota(self, namespace: str) -> QuotaReading: ...
+
+
+Probe = Union[Callable[[str], QuotaReading], QuotaReader]
+
+
+class Deployer(Protocol):
+    """deploy() is required; cancel(run_id) and poll(run_id) -> status or
+    (status, message) are optional methods."""
+
+    def deploy(self, req: DeployRequest) -> Optional[int]: ...
+
+
+class ClockObject(Protocol):
+    def now_ms(self) -> int: ...
+
+
+Clock = Union[Callable[[], TimeLike], ClockObject]
+"""A callable returning the time (int ms or a datetime), or an object
+with now_ms()."""
+
+EventHandler = Callable[[Event], object]
 
 
 class DeployError(Exception):
@@ -35,23 +67,27 @@ class DeployError(Exception):
     retries the deployment or fails the run; it is not re-raised."""
 
 
-def _copy_message(msg, cap, text):
+def _copy_message(msg: Any, cap: int, text: object) -> None:
     """Copy text into the library's message buffer (always terminated)."""
     data = str(text).encode(errors="replace")[:max(cap - 1, 0)]
     ffi.memmove(msg, data, len(data))
     msg[len(data)] = b"\0"
 
 
-def _describe(exc):
+def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__} in a Python callback: {exc}"
 
 
 class HostAdapter:
     """Owns the vtables and callbacks for one Scheduler."""
 
-    def __init__(self, probe=None, deployer=None, clock=None, on_event=None):
-        self.pending = None   # the first exception a callback raised
-        self._keep = []       # cffi objects C points into
+    def __init__(self, probe: Optional[Probe] = None,
+                 deployer: Optional[Deployer] = None,
+                 clock: Optional[Clock] = None,
+                 on_event: Optional[EventHandler] = None) -> None:
+        # The first exception a callback raised.
+        self.pending: Optional[BaseException] = None
+        self._keep: list[Any] = []  # cffi objects C points into
         self._probe = probe
         self._deployer = deployer
         self._clock = clock
@@ -66,23 +102,23 @@ class HostAdapter:
                                         self._event))
                        if on_event is not None else ffi.NULL)
 
-    def take_pending(self):
+    def take_pending(self) -> Optional[BaseException]:
         """The stored callback exception, cleared (None if there is none)."""
         exc, self.pending = self.pending, None
         return exc
 
-    def _store(self, exc):
+    def _store(self, exc: BaseException) -> None:
         # Keep the first: later failures in the same call are usually
         # consequences of it.
         if self.pending is None:
             self.pending = exc
 
-    def _callback(self, ctype, fn):
+    def _callback(self, ctype: str, fn: Callable[..., Any]) -> Any:
         cb = ffi.callback(ctype, fn)
         self._keep.append(cb)
         return cb
 
-    def _vtable(self, ctype, version, **methods):
+    def _vtable(self, ctype: str, version: int, **methods: Any) -> Any:
         table = ffi.new(ctype + " *")
         table.version = version
         table.ctx = ffi.NULL
@@ -93,30 +129,37 @@ class HostAdapter:
 
     # ----------------------------------------------------------- clock
 
-    def _make_clock(self):
+    def _make_clock(self) -> Any:
         return self._vtable("jobq_clock", CLOCK_VERSION,
                             now_ms=self._callback("jobq_time_ms(*)(void *)",
                                                   self._now))
 
-    def _now(self, ctx):
+    def _now(self, ctx: Any) -> int:
         try:
             clock = self._clock
-            return int(clock() if callable(clock) else clock.now_ms())
+            if callable(clock):
+                now = clock()
+                if isinstance(now, float):  # time.time() * 1000
+                    return int(now)
+                return to_ms(now, "clock()")
+            assert clock is not None
+            return int(clock.now_ms())
         except BaseException as exc:  # noqa: B902 - must not reach C
             self._store(exc)
             return 0  # the library has no error path for a clock
 
     # ----------------------------------------------------------- probe
 
-    def _make_probe(self):
+    def _make_probe(self) -> Any:
         return self._vtable("jobq_probe", PROBE_VERSION,
                             read_quota=self._callback(
                                 "int(*)(void *, const char *, jobq_resources *,"
                                 " jobq_resources *)", self._read_quota))
 
-    def _read_quota(self, ctx, ns, hard, used):
+    def _read_quota(self, ctx: Any, ns: Any, hard: Any, used: Any) -> int:
         try:
             probe = self._probe
+            assert probe is not None
             name = ffi.string(ns).decode()
             got = probe(name) if callable(probe) else probe.read_quota(name)
             if got is None:
@@ -131,7 +174,7 @@ class HostAdapter:
 
     # -------------------------------------------------------- deployer
 
-    def _make_deployer(self):
+    def _make_deployer(self) -> Any:
         d = self._deployer
         methods = {"deploy": self._callback(
             "int(*)(void *, const jobq_deploy_request *, char *, size_t)",
@@ -148,9 +191,10 @@ class HostAdapter:
                 self._poll)
         return self._vtable("jobq_deployer", DEPLOYER_VERSION, **methods)
 
-    def _deploy(self, ctx, req, msg, cap):
+    def _deploy(self, ctx: Any, req: Any, msg: Any, cap: int) -> int:
         try:
-            result = self._deployer.deploy(DeployRequest.from_c(req))
+            assert self._deployer is not None
+            result: object = self._deployer.deploy(DeployRequest.from_c(req))
             if result is None or result == 0:
                 return 0
             if result == QUOTA_REJECTED or result == "quota_rejected":
@@ -165,9 +209,9 @@ class HostAdapter:
             _copy_message(msg, cap, _describe(exc))
             return EUSER
 
-    def _cancel(self, ctx, run_id, msg, cap):
+    def _cancel(self, ctx: Any, run_id: int, msg: Any, cap: int) -> int:
         try:
-            self._deployer.cancel(int(run_id))
+            getattr(self._deployer, "cancel")(int(run_id))
             return 0
         except DeployError as exc:
             _copy_message(msg, cap, exc)
@@ -177,9 +221,10 @@ class HostAdapter:
             _copy_message(msg, cap, _describe(exc))
             return EUSER
 
-    def _poll(self, ctx, run_id, status, msg, cap):
+    def _poll(self, ctx: Any, run_id: int, status: Any, msg: Any,
+              cap: int) -> int:
         try:
-            result = self._deployer.poll(int(run_id))
+            result = getattr(self._deployer, "poll")(int(run_id))
             text = ""
             if isinstance(result, tuple):
                 result, text = result
@@ -195,8 +240,9 @@ class HostAdapter:
 
     # ----------------------------------------------------------- events
 
-    def _event(self, payload, event):
+    def _event(self, payload: Any, event: Any) -> None:
         try:
+            assert self._on_event is not None
             self._on_event(Event.from_c(event))
         except BaseException as exc:
             self._store(exc)  # events have no error path; re-raised later

@@ -6,6 +6,8 @@ LookupError, MemoryError...) so that callers who do not know libjobq can
 still catch them sensibly.
 """
 
+from collections.abc import Callable
+
 from ._ffi import ffi, lib
 
 # Status codes of include/jobq/errors.h (never renumbered, only appended).
@@ -28,21 +30,29 @@ class JobqError(Exception):
     """A libjobq call failed. `code` is the negative status, `name` its
     symbolic name ("JOBQ_ENOTFOUND") and `message` the library's sentence."""
 
-    code = ERROR
+    code: int = ERROR
 
-    def __init__(self, message, code=None):
+    def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
         self.message = message
 
     @property
-    def name(self):
-        return ffi.string(lib.jobq_errname(self.code)).decode()
+    def name(self) -> str:
+        return str(ffi.string(lib.jobq_errname(self.code)).decode())
 
 
 class InvalidArgument(JobqError, ValueError):
+    """A bad value: the message starts with the argument's name."""
     code = EINVAL
+
+
+class ArgumentTypeError(InvalidArgument, TypeError):
+    """An argument of the wrong type (run("1"), cancel(None)...), refused
+    before the library is called. Both a TypeError, as Python code expects
+    of a wrong type, and an InvalidArgument (JOBQ_EINVAL), like every other
+    refused argument; the message starts with the argument's name."""
 
 
 class OutOfMemory(JobqError, MemoryError):
@@ -92,21 +102,22 @@ class UnexpectedError(JobqError):
     code = ERROR
 
 
-_BY_CODE = {cls.code: cls for cls in (
+_BY_CODE: dict[int, type[JobqError]] = {cls.code: cls for cls in (
     InvalidArgument, OutOfMemory, NotFound, AlreadyExists, StateError,
     RangeError, ParseError, StorageError, VersionError, BusyError,
     CallbackError, UnexpectedError)}
 
 
-def error_for(code, message=None):
+def error_for(code: int, message: str | None = None) -> JobqError:
     """The exception for status `code`, with `message` or the library's
     generic description of the code."""
     if not message:
-        message = ffi.string(lib.jobq_strerror(code)).decode()
+        message = str(ffi.string(lib.jobq_strerror(code)).decode())
     return _BY_CODE.get(code, JobqError)(message, code)
 
 
-def check_error(code, message_fn=None):
+def check_error(code: int,
+                message_fn: Callable[[], str] | None = None) -> int:
     """Raise the exception for a negative status; return non-negative ones.
 
     message_fn, when given, is called only on failure to fetch the detail

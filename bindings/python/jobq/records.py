@@ -3,11 +3,13 @@ dataclasses that C structs are copied into (RunInfo, TickStats, Event,
 DeployRequest). Nothing here holds a pointer into C memory: every value is
 copied out while the C struct is valid."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Optional
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional, Union
 
 from ._ffi import DEPLOY_QUOTA_REJECTED, ffi, lib
-from .errors import InvalidArgument, check_error
+from .errors import ArgumentTypeError, InvalidArgument, check_error
 
 RESOURCES = ("cpu", "memory", "pods", "storage")  # the C order
 PRIORITIES = ("high", "normal")                   # jobq_priority values
@@ -20,8 +22,12 @@ POLL_STATUSES = ("running", "finished", "failed", "gone", "quota_rejected")
 QUOTA_REJECTED = DEPLOY_QUOTA_REJECTED
 
 
-def enum_value(names, value, what):
-    """Index of `value` in `names` ('high' -> 0); InvalidArgument if not."""
+def enum_value(names: tuple[str, ...], value: object, what: str) -> int:
+    """Index of `value` in `names` ('high' -> 0): ArgumentTypeError if it
+    is not a str, InvalidArgument if it is none of them."""
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{what}: expected a str (one of "
+                                f"{', '.join(names)}), got {value!r}")
     try:
         return names.index(value)
     except ValueError:
@@ -29,28 +35,65 @@ def enum_value(names, value, what):
             f"{what}: {value!r} is not one of {', '.join(names)}") from None
 
 
-def parse_quantity(text, kind):
+# ------------------------------------------------------------------ time
+# The C API counts Unix-epoch milliseconds (the default clock's; a host
+# clock should follow it). The binding takes and gives both: ints (ms) and
+# datetime/timedelta.
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MS = timedelta(milliseconds=1)
+
+TimeLike = Union[int, datetime]
+"""A time: Unix-epoch milliseconds, or a datetime (a naive one is local
+time, as datetime.timestamp() reads it)."""
+
+
+def to_datetime(ms: int) -> datetime:
+    """Unix-epoch milliseconds as an aware UTC datetime (exact)."""
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def to_ms(value: object, what: str) -> int:
+    """A TimeLike as Unix-epoch milliseconds; ArgumentTypeError naming
+    `what` for anything else."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return round(value.timestamp() * 1000)
+        return (value - EPOCH) // _MS
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentTypeError(f"{what}: expected a datetime or int "
+                                f"milliseconds, got {value!r}")
+    return value
+
+
+def _optional_time(ms: Optional[int]) -> Optional[datetime]:
+    return None if ms is None else to_datetime(ms)
+
+
+# ------------------------------------------------------------ quantities
+
+def parse_quantity(text: Union[str, int], kind: str) -> int:
     """A Kubernetes quantity ("500m", "2", "8Gi") in the base unit of `kind`:
     cpu in millicores, memory and storage in bytes, pods as a count. An int
     is read as the quantity it prints as (cpu 2 is two cores, 2000m)."""
     if isinstance(text, bool) or not isinstance(text, (str, int)):
-        raise InvalidArgument(f"{kind}: {text!r} is not a quantity string")
+        raise ArgumentTypeError(f"{kind}: {text!r} is not a quantity string")
     out = ffi.new("int64_t *")
     err = ffi.new("char[]", 256)
     rc = lib.jobq_quantity_parse(out, str(text).encode(),
                                  enum_value(RESOURCES, kind, "resource"),
                                  err, len(err))
-    check_error(rc, lambda: f"{kind}: " + ffi.string(err).decode())
-    return out[0]
+    check_error(rc, lambda: f"{kind}: " + str(ffi.string(err).decode()))
+    return int(out[0])
 
 
-def format_quantity(amount, kind):
+def format_quantity(amount: int, kind: str) -> str:
     """The shortest exact Kubernetes notation of a base-unit amount."""
     buf = ffi.new("char[]", 64)
     rc = lib.jobq_quantity_format(buf, len(buf), amount,
                                   enum_value(RESOURCES, kind, "resource"))
     check_error(rc)
-    return ffi.string(buf).decode()
+    return str(ffi.string(buf).decode())
 
 
 @dataclass(frozen=True)
@@ -63,16 +106,16 @@ class Resources:
     storage: int = 0
 
     @classmethod
-    def of(cls, value, default=0):
+    def of(cls, value: "ResourcesLike", default: int = 0) -> "Resources":
         """A Resources from a Resources, or a dict of Kubernetes quantities
         ({'cpu': '2', 'memory': '8Gi'}); missing dimensions get `default`."""
         if value is None:
             return cls(*(default,) * 4)
         if isinstance(value, Resources):
             return value
-        if not isinstance(value, dict):
-            raise InvalidArgument(f"resources: {value!r} is neither a dict "
-                                  "nor a Resources")
+        if not isinstance(value, Mapping):
+            raise ArgumentTypeError(f"resources: {value!r} is neither a dict "
+                                    "nor a Resources")
         unknown = set(value) - set(RESOURCES)
         if unknown:
             raise InvalidArgument(f"resources: unknown dimension "
@@ -82,27 +125,32 @@ class Resources:
                       if kind in value else default for kind in RESOURCES})
 
     @classmethod
-    def from_c(cls, c_resources):
+    def from_c(cls, c_resources: Any) -> "Resources":
         return cls(*(int(c_resources.amount[i]) for i in range(4)))
 
-    def to_c(self, c_resources):
+    def to_c(self, c_resources: Any) -> None:
         for i, kind in enumerate(RESOURCES):
             c_resources.amount[i] = getattr(self, kind)
 
-    def quantities(self):
+    def quantities(self) -> dict[str, str]:
         """{'cpu': '2', 'memory': '8Gi', ...} in Kubernetes notation."""
         return {kind: format_quantity(getattr(self, kind), kind)
                 for kind in RESOURCES}
 
 
-def _text(c_chars):
+ResourcesLike = Union[Resources, Mapping[str, Union[str, int]], None]
+"""What takes resources: a Resources, or Kubernetes quantities by
+dimension ({'cpu': '500m', 'memory': '8Gi', 'pods': 3}), or None."""
+
+
+def _text(c_chars: Any) -> str:
     """A C string (char array or const char *) as str; '' for NULL."""
     if c_chars == ffi.NULL:
         return ""
-    return ffi.string(c_chars).decode(errors="replace")
+    return str(ffi.string(c_chars).decode(errors="replace"))
 
 
-def _time(ms):
+def _time(ms: int) -> Optional[int]:
     """-1 ("not yet") becomes None."""
     return None if ms < 0 else int(ms)
 
@@ -114,6 +162,11 @@ class Blocked:
     requested: int
     available: int
     since: int
+
+    @property
+    def since_time(self) -> datetime:
+        """`since` (ms) as a datetime."""
+        return to_datetime(self.since)
 
 
 @dataclass(frozen=True)
@@ -141,11 +194,28 @@ class RunInfo:
     detail: str                        # terminal runs: for people
 
     @property
-    def terminal(self):
+    def terminal(self) -> bool:
         return self.state in ("finished", "failed", "cancelled")
 
+    # The times as datetimes (the *_at fields are ms).
+    @property
+    def submitted(self) -> datetime:
+        return to_datetime(self.submitted_at)
+
+    @property
+    def deployed(self) -> Optional[datetime]:
+        return _optional_time(self.deployed_at)
+
+    @property
+    def ended(self) -> Optional[datetime]:
+        return _optional_time(self.ended_at)
+
+    @property
+    def head_timeout(self) -> Optional[datetime]:
+        return _optional_time(self.head_timeout_at)
+
     @classmethod
-    def from_c(cls, info):
+    def from_c(cls, info: Any) -> "RunInfo":
         state = STATES[info.state]
         blocked = None
         if info.blocked:
@@ -183,7 +253,7 @@ class TickStats:
     running: int
 
     @classmethod
-    def from_c(cls, st):
+    def from_c(cls, st: Any) -> "TickStats":
         return cls(st.finished, st.failed, st.deployed, st.blocked,
                    st.rescheduled, st.timeouts_retried, st.timeouts_cancelled,
                    st.probe_errors, int(st.queued), int(st.running))
@@ -214,8 +284,18 @@ class Event:
     reason: str = ""
     detail: str = ""
 
+    @property
+    def at(self) -> datetime:
+        """`time` (ms) as a datetime."""
+        return to_datetime(self.time)
+
+    @property
+    def wait(self) -> timedelta:
+        """`wait_ms` as a timedelta (deployed events)."""
+        return timedelta(milliseconds=self.wait_ms)
+
     @classmethod
-    def from_c(cls, ev):
+    def from_c(cls, ev: Any) -> "Event":
         kind = ev.type
         name = EVENT_TYPES[kind] if kind < len(EVENT_TYPES) else str(kind)
         return cls(
@@ -244,7 +324,7 @@ class DeployRequest:
     attempt: int
 
     @classmethod
-    def from_c(cls, req):
+    def from_c(cls, req: Any) -> "DeployRequest":
         payload = b""
         if req.payload != ffi.NULL and req.payload_len:
             payload = bytes(ffi.buffer(req.payload, req.payload_len))

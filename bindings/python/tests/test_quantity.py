@@ -1,6 +1,8 @@
 """Quantities are parsed and formatted by the library, not re-implemented
 in Python: the binding must pass them through exactly."""
 
+import os
+
 import pytest
 
 import jobq
@@ -40,6 +42,14 @@ def test_bad_quantities():
 
 
 def test_version_matches_the_loaded_library():
-    assert jobq.version() == jobq.__version__
     major, minor, patch = (int(p) for p in jobq.version().split("."))
     assert jobq.version_number() == major * 10000 + minor * 100 + patch
+
+
+def test_binding_version_is_its_own_and_the_pyproject_one():
+    import tomllib
+    root = os.path.join(os.path.dirname(__file__), "..")
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        project = tomllib.load(f)["project"]
+    assert jobq.__version__ == project["version"]
+    assert project["requires-python"] == ">=3.11"

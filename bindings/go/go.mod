@@ -1,3 +1,0 @@
-module libjobq/bindings/go
-
-go 1.19

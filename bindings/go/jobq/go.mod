@@ -1,0 +1,3 @@
+module libjobq.org/jobq
+
+go 1.19
