@@ -186,20 +186,8 @@ static int refuse(k8s_deployer *d, const jobq_deploy_request *req,
     kube_log(0, "run %" PRIu64 ": %s/%s refused for good: %s",
              (uint64_t)req->run_id, req->ns, name, message);
     snprintf(msg, cap, "%s", message);
-#ifdef JOBQ_DEPLOY_REFUSED
     (void)d;
     return JOBQ_DEPLOY_REFUSED;
-#else
-    /* The deployer ABI has no "permanent" answer yet: report it launched
-     * and let the next poll fail it with the message, so the run is not
-     * retried and its queue does not wait behind it. */
-    k8s_tracked *entry = k8s_track(d, req->run_id, req->ns, name, req->job);
-    if (!entry)
-        return JOBQ_ENOMEM;
-    entry->refused = true;
-    snprintf(entry->refusal, sizeof entry->refusal, "%s", message);
-    return 0;
-#endif
 }
 
 /* 409 on create: the object exists. Ours (a create repeated after a crash

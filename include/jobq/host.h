@@ -117,6 +117,12 @@ typedef struct jobq_probe {
  * it would exceed a quota (Kubernetes: 403 "exceeded quota"). The run goes
  * back to the head of its queue and is retried in a later cycle. */
 #define JOBQ_DEPLOY_QUOTA_REJECTED 1
+/* Returned by jobq_deployer.deploy when the cluster refused the run for
+ * good (Kubernetes: 422 Invalid, or another permanent 4xx): retrying the
+ * same request cannot succeed. The run fails at once with the deployer's
+ * message (reason deploy_error), without the retries a transient error
+ * gets, so its queue is not held up. */
+#define JOBQ_DEPLOY_REFUSED 2
 
 /* What a deployment looks like from the deployer's side. Strings and the
  * payload are borrowed for the duration of the call only. */
@@ -149,8 +155,8 @@ typedef struct jobq_deployer {
     unsigned version; /* JOBQ_DEPLOYER_VERSION */
     void *ctx;
     /* v1: launch the run. Return 0 when launched, JOBQ_DEPLOY_QUOTA_REJECTED
-     * on a quota rejection, or a negative value on any other failure with a
-     * message in msg (msg_cap bytes, always NUL-terminated by the library).
+     * on a quota rejection, JOBQ_DEPLOY_REFUSED on a permanent refusal, or a
+     * negative value on any other (transient) failure with a message in msg (msg_cap bytes, always NUL-terminated by the library).
      * Must be idempotent per run_id: after a crash the library may deploy a
      * run again whose earlier attempt it cannot prove did not happen. */
     int (*deploy)(void *ctx, const jobq_deploy_request *req, char *msg,

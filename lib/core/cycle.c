@@ -344,10 +344,16 @@ static bool deploy_head(jq_core *c, jq_queue *q, jq_run *head,
         st->rescheduled++;
         return false;
     }
-    if (head->deploy_attempts >= JQ_DEPLOY_MAX_ATTEMPTS) {
+    if (rc == JOBQ_DEPLOY_REFUSED ||
+        head->deploy_attempts >= JQ_DEPLOY_MAX_ATTEMPTS) {
         char detail[400];
-        snprintf(detail, sizeof detail, "deploy failed %u times: %s",
-                 (unsigned)head->deploy_attempts, msg[0] ? msg : "no reason");
+        if (rc == JOBQ_DEPLOY_REFUSED) /* permanent: retrying cannot help */
+            snprintf(detail, sizeof detail, "refused by the cluster: %s",
+                     msg[0] ? msg : "no reason");
+        else
+            snprintf(detail, sizeof detail, "deploy failed %u times: %s",
+                     (unsigned)head->deploy_attempts,
+                     msg[0] ? msg : "no reason");
         jq_dequeue(c, head);
         jq_end_run(c, head, now, JOBQ_RUN_FAILED, JQ_REASON_DEPLOY_ERROR,
                    detail);

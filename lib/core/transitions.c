@@ -303,7 +303,8 @@ int jq_call_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
     int rc = c->deployer.deploy(c->deployer.ctx, &req, msg, cap);
     free(loaded);
     msg[cap - 1] = '\0';
-    if (rc > 0 && rc != JOBQ_DEPLOY_QUOTA_REJECTED)
+    if (rc > 0 && rc != JOBQ_DEPLOY_QUOTA_REJECTED &&
+        rc != JOBQ_DEPLOY_REFUSED)
         rc = JOBQ_ERROR;
     return rc;
 }
