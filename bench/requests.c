@@ -4,11 +4,13 @@
  *
  *   bench-requests latency [--requests N] [--tick-ms T] [FILE]
  *       A scheduling process ticks every T ms (default 1000); another
- *       process writes N (default 1000) submit requests, enqueue-only, at
- *       random moments (mean gap 20 ms), then waits for all. Latency of a
- *       request = the scheduler's applied_at - the requester's created_at
- *       (both Unix ms on one machine). Reports p50/p90/p99/max, and how
- *       many took longer than one tick.
+ *       process, 10 threads with a client handle each, writes N (default
+ *       1000) submit requests, one after the other per thread at random
+ *       moments (0..200 ms apart), each waited for. Latency of a request =
+ *       from its commit (the call returned) to the requester seeing its
+ *       outcome, on the requester's monotonic clock (the waiting client
+ *       polls PRAGMA data_version every 1..10 ms). Reports p50/p90/p99/max
+ *       and how many took longer than one tick.
  *
  *   bench-requests throughput [--requests N] [--tick-ms T] [--wait]
  *                  [--normal] [FILE]
@@ -18,11 +20,19 @@
  *       scheduling process ticks every T ms (default 10). Reports runs/s:
  *       all runs, from the first request written to the last one applied.
  *
+ *   bench-requests idle [--cycles N] [FILE]
+ *       One process: a scheduler on FILE with a client handle open, a
+ *       request applied, then N (default 1000) idle cycles between two
+ *       marker writes to /dev/null ("idle-start", "idle-end"), so that
+ *       `strace -f -e trace=fsync,fdatasync,pwrite64,write` shows what the
+ *       idle cycles wrote and fsync'd (bench/idle-fsyncs.sh counts it).
+ *
  * The scheduling process is a fork of this one (dry-run deployer, no
  * quota). FILE defaults to a new temporary database.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,37 +144,64 @@ static int compare(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* One requester thread of the latency bench: its own client handle,
+ * requests one after the other at random moments. */
+typedef struct requester {
+    pthread_t thread;
+    const char *path;
+    int n;
+    unsigned seed;
+    int64_t *lat; /* n entries: ms from the request durable to its outcome
+                     seen by the requester */
+} requester;
+
+static void *request_loop(void *arg)
+{
+    requester *r = arg;
+    jobq_scheduler *c = client(r->path, 0, JOBQ_DURABILITY_FULL);
+    for (int i = 0; i < r->n; i++) {
+        sleep_ms(rand_r(&r->seed) % 200);
+        jobq_request_id id = 0;
+        int rc = jobq_run_submit(c, NULL, "etl", NULL);
+        double written = now_s();
+        if (rc != 0 || (rc = jobq_request_last(c, &id)) != 0)
+            die("submit", c, rc);
+        jobq_request_info info = JOBQ_REQUEST_INFO_INIT;
+        if ((rc = jobq_request_wait(c, &info, id, 60000)) != 0 ||
+            info.status != 0)
+            die("wait", c, rc ? rc : info.status);
+        r->lat[i] = (int64_t)((now_s() - written) * 1000);
+    }
+    jobq_close(c);
+    return NULL;
+}
+
 static int latency(const char *path, int n, long tick_ms)
 {
+    enum { THREADS = 10 };
     pid_t sched = start_scheduler(path, tick_ms);
-    jobq_scheduler *c = client(path, 0, JOBQ_DURABILITY_FULL);
-    jobq_request_id *ids = calloc((size_t)n, sizeof *ids);
     int64_t *lat = calloc((size_t)n, sizeof *lat);
-    srand(42);
-    for (int i = 0; i < n; i++) {
-        int rc = jobq_run_submit(c, NULL, "etl", NULL);
-        if (rc != 0 || (rc = jobq_request_last(c, &ids[i])) != 0)
-            die("submit", c, rc);
-        sleep_ms(rand() % 40);
+    requester r[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        r[t] = (requester){.path = path, .n = n / THREADS,
+                           .seed = 42u + (unsigned)t,
+                           .lat = lat + t * (n / THREADS)};
+        pthread_create(&r[t].thread, NULL, request_loop, &r[t]);
     }
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(r[t].thread, NULL);
+    n = THREADS * (n / THREADS);
     int late = 0;
-    for (int i = 0; i < n; i++) {
-        jobq_request_info info = JOBQ_REQUEST_INFO_INIT;
-        int rc = jobq_request_wait(c, &info, ids[i], 60000);
-        if (rc != 0 || info.status != 0)
-            die("wait", c, rc ? rc : info.status);
-        lat[i] = info.applied_at - info.created_at;
+    for (int i = 0; i < n; i++)
         late += lat[i] > tick_ms;
-    }
     qsort(lat, (size_t)n, sizeof *lat, compare);
-    printf("latency: %d requests, tick %ld ms: p50 %" PRId64 " ms, p90 %"
-           PRId64 " ms, p99 %" PRId64 " ms, max %" PRId64 " ms; %d later "
-           "than one tick\n", n, tick_ms, lat[n / 2], lat[n * 9 / 10],
-           lat[n * 99 / 100], lat[n - 1], late);
-    jobq_close(c);
+    printf("latency: %d requests from %d threads of another process, tick "
+           "%ld ms: p50 %" PRId64 " ms, p90 %" PRId64 " ms, p99 %" PRId64
+           " ms, max %" PRId64 " ms; %d took longer than one tick\n", n,
+           THREADS, tick_ms, lat[n / 2], lat[n * 9 / 10], lat[n * 99 / 100],
+           lat[n - 1], late);
     kill(sched, SIGKILL);
     waitpid(sched, NULL, 0);
-    free(ids);
     free(lat);
     return 0;
 }
@@ -222,12 +259,50 @@ static int throughput(const char *path, int n, long tick_ms, bool wait,
     return 0;
 }
 
+static int idle(const char *path, int cycles)
+{
+    jobq_options opts = JOBQ_OPTIONS_INIT;
+    opts.db_path = path;
+    jobq_scheduler *s = NULL;
+    char err[256];
+    int rc = jobq_open(&s, &opts, err, sizeof err);
+    if (rc != 0)
+        die("open", NULL, rc);
+    jobq_job_def def = JOBQ_JOB_DEF_INIT;
+    def.name = "etl";
+    def.ns = "analytics";
+    if ((rc = jobq_job_define(s, &def)) != 0)
+        die("define", s, rc);
+    jobq_scheduler *c = client(path, 0, JOBQ_DURABILITY_FULL);
+    if ((rc = jobq_run_submit(c, NULL, "etl", NULL)) != 0)
+        die("submit", c, rc);
+    for (int i = 0; i < 2; i++)
+        if ((rc = jobq_tick(s, JOBQ_TIME_NOW, NULL)) != 0)
+            die("tick", s, rc);
+    FILE *null = fopen("/dev/null", "w");
+    setvbuf(null, NULL, _IONBF, 0);
+    fputs("idle-start", null);
+    for (int i = 0; i < cycles; i++)
+        if ((rc = jobq_tick(s, JOBQ_TIME_NOW, NULL)) != 0)
+            die("tick", s, rc);
+    fputs("idle-end", null);
+    fclose(null);
+    printf("idle: %d cycles\n", cycles);
+    jobq_close(c);
+    jobq_close(s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    bool is_idle = false;
+    if (argc > 1 && strcmp(argv[1], "idle") == 0)
+        argv[1] = "throughput", is_idle = true;
     if (argc < 2 || (strcmp(argv[1], "latency") && strcmp(argv[1],
                                                           "throughput"))) {
         fprintf(stderr, "usage: bench-requests latency|throughput "
-                "[--requests N] [--tick-ms T] [--wait] [--normal] [FILE]\n");
+                "[--requests N] [--tick-ms T] [--wait] [--normal] [FILE]\n"
+                "       bench-requests idle [--cycles N] [FILE]\n");
         return 2;
     }
     bool is_latency = strcmp(argv[1], "latency") == 0;
@@ -237,7 +312,8 @@ int main(int argc, char **argv)
     jobq_durability durability = JOBQ_DURABILITY_FULL;
     const char *file = NULL;
     for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc)
+        if ((strcmp(argv[i], "--requests") == 0 ||
+             strcmp(argv[i], "--cycles") == 0) && i + 1 < argc)
             n = atoi(argv[++i]);
         else if (strcmp(argv[i], "--tick-ms") == 0 && i + 1 < argc)
             tick_ms = atol(argv[++i]);
@@ -255,8 +331,11 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/jobq.db", dir);
         file = path;
     }
-    int rc = is_latency ? latency(file, n, tick_ms)
-                        : throughput(file, n, tick_ms, wait, durability);
+    if (is_idle && n == 500)
+        n = 1000;
+    int rc = is_idle      ? idle(file, n)
+             : is_latency ? latency(file, n, tick_ms)
+                          : throughput(file, n, tick_ms, wait, durability);
     if (file == path) {
         char cmd[200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
