@@ -4,9 +4,9 @@
  *
  *   bench-requests latency [--requests N] [--tick-ms T] [FILE]
  *       A scheduling process ticks every T ms (default 1000); another
- *       process, 10 threads with a client handle each, writes N (default
+ *       process, 20 threads with a client handle each, writes N (default
  *       1000) submit requests, one after the other per thread at random
- *       moments (0..200 ms apart), each waited for. Latency of a request =
+ *       moments (0..T ms after the previous outcome), each waited for. Latency of a request =
  *       from its commit (the call returned) to the requester seeing its
  *       outcome, on the requester's monotonic clock (the waiting client
  *       polls PRAGMA data_version every 1..10 ms). Reports p50/p90/p99/max
@@ -150,6 +150,7 @@ typedef struct requester {
     pthread_t thread;
     const char *path;
     int n;
+    long tick_ms;
     unsigned seed;
     int64_t *lat; /* n entries: ms from the request durable to its outcome
                      seen by the requester */
@@ -160,7 +161,9 @@ static void *request_loop(void *arg)
     requester *r = arg;
     jobq_scheduler *c = client(r->path, 0, JOBQ_DURABILITY_FULL);
     for (int i = 0; i < r->n; i++) {
-        sleep_ms(rand_r(&r->seed) % 200);
+        /* Uniform over a tick: arrivals fall anywhere between cycles
+         * (waiting less would line them up just after each cycle). */
+        sleep_ms(rand_r(&r->seed) % r->tick_ms);
         jobq_request_id id = 0;
         int rc = jobq_run_submit(c, NULL, "etl", NULL);
         double written = now_s();
@@ -178,12 +181,12 @@ static void *request_loop(void *arg)
 
 static int latency(const char *path, int n, long tick_ms)
 {
-    enum { THREADS = 10 };
+    enum { THREADS = 20 };
     pid_t sched = start_scheduler(path, tick_ms);
     int64_t *lat = calloc((size_t)n, sizeof *lat);
     requester r[THREADS];
     for (int t = 0; t < THREADS; t++) {
-        r[t] = (requester){.path = path, .n = n / THREADS,
+        r[t] = (requester){.path = path, .n = n / THREADS, .tick_ms = tick_ms,
                            .seed = 42u + (unsigned)t,
                            .lat = lat + t * (n / THREADS)};
         pthread_create(&r[t].thread, NULL, request_loop, &r[t]);
