@@ -32,7 +32,7 @@
 
 /* Requests applied per cycle at most: bounds a cycle's cost; the rest are
  * applied by the next cycles, in order. */
-#define REQUESTS_PER_CYCLE 1000
+#define REQUESTS_PER_CYCLE 200
 /* How often a waiting client looks for its outcome (PRAGMA data_version
  * first: the row is read again only when something was committed). */
 #define WAIT_POLL_MIN_MS 1

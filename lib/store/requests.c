@@ -2,22 +2,112 @@
  * The requests table: see requests.h. Statements are prepared per use:
  * they run only when a request is written, applied or looked up, never in
  * an idle cycle (which costs one PRAGMA data_version).
+ *
+ * Taking turns. SQLite has one write lock and no queue: a waiter polls,
+ * and clients writing back to back (each holding the lock through its
+ * fsync) can starve the scheduler's transaction until its busy timeout
+ * fails the cycle. So the scheduling process waits with a busy handler of
+ * its own that polls every millisecond and, while it waits, touches
+ * "<db>-turn"; a client about to write first looks at that file and, if it
+ * was touched in the last TURN_FRESH_MS, lets the scheduler go first. A
+ * stale file (a scheduler that died waiting) is ignored after that long.
  */
 #include "requests.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "store_internal.h"
+
+/* Turn taking (see above). */
+#define TURN_FRESH_MS 5      /* a touch this recent means "scheduler waits" */
+#define TURN_TOUCH_MS 1      /* how often a waiting scheduler touches */
+#define TURN_CLIENT_MAX_MS 2000 /* a client defers at most this long */
+#define SCHEDULER_BUSY_MS 5000  /* the store's busy timeout, kept */
 
 struct jq_reqdb {
     sqlite3 *db;
     jq_store *store; /* borrowed connection: the store's; NULL when owned */
+    char *turn_path; /* "<db>-turn"; NULL for :memory: */
+    /* The scheduler's current busy episode. */
+    struct timespec busy_since, touched;
     char errmsg[512];
 };
+
+static int64_t elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
+           (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static char *turn_path_of(sqlite3 *db)
+{
+    const char *path = sqlite3_db_filename(db, "main");
+    if (!path || !*path)
+        return NULL;
+    size_t n = strlen(path) + sizeof "-turn";
+    char *turn = malloc(n);
+    if (turn)
+        snprintf(turn, n, "%s-turn", path);
+    return turn;
+}
+
+/* The scheduling connection's busy handler: poll every millisecond for up
+ * to SCHEDULER_BUSY_MS, telling clients to hold back meanwhile. */
+static int scheduler_busy(void *arg, int count)
+{
+    jq_reqdb *r = arg;
+    if (count == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &r->busy_since);
+        r->touched.tv_sec = 0;
+    }
+    if (elapsed_ms(&r->busy_since) >= SCHEDULER_BUSY_MS)
+        return 0;
+    if (r->turn_path && (r->touched.tv_sec == 0 ||
+                         elapsed_ms(&r->touched) >= TURN_TOUCH_MS)) {
+        int fd = open(r->turn_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            futimens(fd, NULL);
+            close(fd);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &r->touched);
+    }
+    nap_ms(1);
+    return 1;
+}
+
+/* A client about to write: let a waiting scheduler go first. */
+static void defer_to_scheduler(jq_reqdb *r)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (r->turn_path && elapsed_ms(&start) < TURN_CLIENT_MAX_MS) {
+        struct stat sb;
+        struct timespec now;
+        if (stat(r->turn_path, &sb) != 0)
+            return;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t age = (int64_t)(now.tv_sec - sb.st_mtim.tv_sec) * 1000 +
+                      (now.tv_nsec - sb.st_mtim.tv_nsec) / 1000000;
+        if (age < 0 || age >= TURN_FRESH_MS)
+            return;
+        nap_ms(2);
+    }
+}
 
 static int fail(jq_reqdb *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -115,6 +205,8 @@ int jq_reqdb_open(jq_reqdb **out, const char *path, jobq_durability durability,
                                                         : 5000);
         rc = check_schema(r, path);
     }
+    if (rc == 0)
+        r->turn_path = turn_path_of(r->db);
     if (rc == 0 &&
         sqlite3_exec(r->db, durability == JOBQ_DURABILITY_NORMAL
                                 ? "PRAGMA synchronous = NORMAL"
@@ -138,6 +230,10 @@ int jq_reqdb_borrow(jq_reqdb **out, jq_store *st)
         return JOBQ_ENOMEM;
     r->db = st->db;
     r->store = st;
+    if (!st->read_only) {
+        r->turn_path = turn_path_of(st->db);
+        sqlite3_busy_handler(st->db, scheduler_busy, r);
+    }
     *out = r;
     return 0;
 }
@@ -148,6 +244,9 @@ void jq_reqdb_close(jq_reqdb *r)
         return;
     if (!r->store)
         sqlite3_close(r->db);
+    else if (!r->store->read_only) /* back to the store's own setting */
+        sqlite3_busy_timeout(r->db, SCHEDULER_BUSY_MS);
+    free(r->turn_path);
     free(r);
 }
 
@@ -173,6 +272,7 @@ int jq_reqdb_insert(jq_reqdb *r, jobq_request_id *out, int kind,
                     jobq_time_ms created_at, const char *summary,
                     const char *body, const void *payload, size_t payload_len)
 {
+    defer_to_scheduler(r);
     sqlite3_stmt *stmt = prepare(
         r, "INSERT INTO requests (kind, created_at, summary, body, payload)"
            " VALUES (?1, ?2, ?3, ?4, ?5)");
