@@ -36,8 +36,9 @@
  * The scheduling process applies the requests that are waiting at the
  * start of every jobq_tick(), in the order they were committed, each in
  * the same transaction as its effects, and records every outcome (the run
- * id or ids, a count, or the error code and message). A cycle with no new
- * request costs one PRAGMA data_version and writes nothing. Requests
+ * id or ids, a count, or the error code and message); at most 200 per
+ * cycle, the rest in the next cycles. A cycle with no new request costs one
+ * PRAGMA data_version and writes nothing. Requests
  * written while no scheduler runs wait in the file and are applied, in
  * order, by the first cycle of the next one.
  *
@@ -49,8 +50,10 @@
  * in its wait loop and tick early when it says yes.
  *
  * Access: whoever can write the database file controls the scheduler.
- * libjobq creates the file (and its -wal, -shm and -lock companions) with
- * mode 0600; keep it that way, or grant write access deliberately.
+ * libjobq creates the file (and its -wal, -shm, -lock and -turn
+ * companions) with mode 0600; keep it that way, or grant write access
+ * deliberately. (-turn: a waiting scheduler touches it so that clients
+ * let its transaction go first.)
  *
  * Idempotency keys work across processes: a submit with a key already used
  * (by any process, before or after the request was written) returns the

@@ -348,6 +348,60 @@ START_TEST(waiting_calls_return_the_outcome)
 }
 END_TEST
 
+/* Clients writing back to back must not starve the scheduler's
+ * transactions into JOBQ_EBUSY (the turn taking in store/requests.c). */
+static atomic_int tick_failures;
+static void *strict_ticker(void *arg)
+{
+    jobq_scheduler *s = arg;
+    while (atomic_load(&ticking)) {
+        if (jobq_tick(s, JOBQ_TIME_NOW, NULL) != 0)
+            atomic_fetch_add(&tick_failures, 1);
+        usleep(2000);
+    }
+    return NULL;
+}
+
+static void *hammer(void *arg)
+{
+    (void)arg;
+    jobq_client_opts opts = JOBQ_CLIENT_OPTS_INIT;
+    opts.wait_timeout_ms = 0;
+    jobq_scheduler *c = NULL;
+    ck_assert_int_eq(jobq_open_client(&c, fx.path, &opts, NULL, 0), 0);
+    for (int i = 0; i < 150; i++)
+        ck_assert_int_eq(jobq_run_submit(c, NULL, "etl", NULL), 0);
+    jobq_close(c);
+    return NULL;
+}
+
+START_TEST(clients_do_not_starve_the_scheduler)
+{
+    jobq_scheduler *s = scheduler_with_job();
+    atomic_store(&tick_failures, 0);
+    atomic_store(&ticking, true);
+    pthread_t t, h[3];
+    pthread_create(&t, NULL, strict_ticker, s);
+    for (int i = 0; i < 3; i++)
+        pthread_create(&h[i], NULL, hammer, NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_join(h[i], NULL);
+    atomic_store(&ticking, false);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(atomic_load(&tick_failures), 0);
+    bool pending = true;
+    for (int i = 0; i < 10 && pending; i++) {
+        tick(s);
+        jobq_requests_pending(s, &pending);
+    }
+    ck_assert(!pending);
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM requests WHERE "
+                                "applied_at IS NULL"), 0);
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM runs"), 450);
+    jobq_close(s);
+}
+END_TEST
+
 START_TEST(timeouts_and_refused_ticks)
 {
     jobq_scheduler *s = scheduler_with_job();
@@ -418,6 +472,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, waiting_calls_return_the_outcome);
     tcase_add_test(tc, timeouts_and_refused_ticks);
     tcase_add_test(tc, client_open_refusals);
+    tcase_add_test(tc, clients_do_not_starve_the_scheduler);
     suite_add_tcase(suite, tc);
     return suite;
 }
