@@ -15,11 +15,12 @@
  *       p50/p90/p99/max of both and how many took longer than one tick.
  *
  *   bench-requests throughput [--requests N] [--tick-ms T] [--wait]
- *                  [--normal] [FILE]
+ *                  [--normal] [--batch K] [FILE]
  *       4 client processes each write N (default 500) single-run submit
  *       requests as fast as they can (FULL durability unless --normal;
  *       enqueue-only unless --wait, which waits for each outcome); the
- *       scheduling process ticks every T ms (default 10). Reports runs/s:
+ *       scheduling process ticks every T ms (default 10). --batch K: each
+ *       request is a batch of K runs (jobq_run_submit_batch). Reports runs/s:
  *       all runs, from the first request written to the last one applied.
  *
  *   bench-requests idle [--cycles N] [FILE]
@@ -226,7 +227,7 @@ static int latency(const char *path, int n, long tick_ms)
 }
 
 static int throughput(const char *path, int n, long tick_ms, bool wait,
-                      jobq_durability durability)
+                      jobq_durability durability, int batch)
 {
     enum { CLIENTS = 4 };
     pid_t sched = start_scheduler(path, tick_ms);
@@ -236,9 +237,15 @@ static int throughput(const char *path, int n, long tick_ms, bool wait,
     for (int k = 0; k < CLIENTS; k++) {
         if ((kids[k] = fork()) == 0) {
             jobq_scheduler *c = client(path, wait ? 60000 : 0, durability);
+            const char *jobs[1000];
+            for (int i = 0; i < batch && i < 1000; i++)
+                jobs[i] = "etl";
             for (int i = 0; i < n; i++) {
                 jobq_run_id id = 0;
-                int rc = jobq_run_submit(c, &id, "etl", NULL);
+                int rc = batch > 1
+                             ? jobq_run_submit_batch(c, NULL, jobs, NULL,
+                                                     (size_t)batch)
+                             : jobq_run_submit(c, &id, "etl", NULL);
                 if (rc != 0)
                     die("submit", c, rc);
             }
@@ -267,11 +274,12 @@ static int throughput(const char *path, int n, long tick_ms, bool wait,
     jobq_free(ids);
     double total = now_s() - started;
     (void)started_wall;
-    printf("throughput: 4 processes x %d requests (%s, %s), tick %ld ms: "
-           "written in %.2f s, all applied after %.2f s: %.0f runs/s\n", n,
+    printf("throughput: 4 processes x %d requests of %d run%s (%s, %s), "
+           "tick %ld ms: written in %.2f s, all applied after %.2f s: %.0f "
+           "runs/s\n", n, batch, batch > 1 ? "s" : "",
            wait ? "each waits for its outcome" : "enqueue-only",
            durability == JOBQ_DURABILITY_FULL ? "FULL" : "NORMAL", tick_ms,
-           written, total, CLIENTS * n / total);
+           written, total, (double)CLIENTS * n * batch / total);
     jobq_close(c);
     kill(sched, SIGKILL);
     waitpid(sched, NULL, 0);
@@ -328,6 +336,7 @@ int main(int argc, char **argv)
     int n = is_latency ? 1000 : 500;
     long tick_ms = is_latency ? 1000 : 10;
     bool wait = false;
+    int batch = 1;
     jobq_durability durability = JOBQ_DURABILITY_FULL;
     const char *file = NULL;
     for (int i = 2; i < argc; i++) {
@@ -336,6 +345,10 @@ int main(int argc, char **argv)
             n = atoi(argv[++i]);
         else if (strcmp(argv[i], "--tick-ms") == 0 && i + 1 < argc)
             tick_ms = atol(argv[++i]);
+        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
+            batch = atoi(argv[++i]) < 1      ? 1
+                    : atoi(argv[i]) > 1000 ? 1000
+                                           : atoi(argv[i]);
         else if (strcmp(argv[i], "--wait") == 0)
             wait = true;
         else if (strcmp(argv[i], "--normal") == 0)
@@ -354,7 +367,8 @@ int main(int argc, char **argv)
         n = 1000;
     int rc = is_idle      ? idle(file, n)
              : is_latency ? latency(file, n, tick_ms)
-                          : throughput(file, n, tick_ms, wait, durability);
+                          : throughput(file, n, tick_ms, wait, durability,
+                                       batch);
     if (file == path) {
         char cmd[200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
