@@ -871,6 +871,15 @@ int jq_live_tick(jobq_scheduler *s, jobq_time_ms now)
         return 0;
     size_t applied = 0;
     rc = apply_pending(s, now, &applied);
+    /* Retention of outcomes, as for runs: only in a cycle that writes
+     * anyway (never in an idle one). */
+    if (rc == 0 && applied > 0 && s->core.config.cleanup_enabled &&
+        (rc = jq_reqdb_cleanup(live->db,
+                               now - s->core.config.retention_period_s * 1000,
+                               REQUESTS_PER_CYCLE)) != 0) {
+        db_failed(s, rc);
+        s->core.journal_status = rc;
+    }
     /* A full batch may have left more: look again next cycle. */
     live->version_known = rc == 0 && applied < REQUESTS_PER_CYCLE;
     live->version = version;

@@ -326,6 +326,30 @@ int jq_reqdb_record(jq_reqdb *r, jobq_request_id id,
     return rc;
 }
 
+int jq_reqdb_cleanup(jq_reqdb *r, jobq_time_ms cutoff, int max)
+{
+    if (r->store) {
+        int rc = jq_store_begin(r->store);
+        if (rc != 0)
+            return fail(r, rc, "%s", jq_store_errmsg(r->store));
+    }
+    /* Ids follow commit order and so, nearly, applied_at: the scan stops
+     * at the first young one. */
+    sqlite3_stmt *stmt = prepare(
+        r, "DELETE FROM requests WHERE id IN (SELECT id FROM requests"
+           " WHERE applied_at IS NOT NULL AND applied_at < ?1"
+           " ORDER BY id LIMIT ?2)");
+    if (!stmt)
+        return JOBQ_EIO;
+    sqlite3_bind_int64(stmt, 1, cutoff);
+    sqlite3_bind_int(stmt, 2, max);
+    int rc = sqlite3_step(stmt) == SQLITE_DONE
+                 ? 0
+                 : sql_fail(r, "deleting old requests");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 /* ------------------------------------------------------------- reading */
 
 static char *column_dup(sqlite3_stmt *stmt, int col)

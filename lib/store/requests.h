@@ -68,6 +68,10 @@ int jq_reqdb_any_pending(jq_reqdb *r, bool *out);
 int jq_reqdb_record(jq_reqdb *r, jobq_request_id id,
                     const jq_request_outcome *outcome);
 
+/* Retention: delete at most `max` applied requests older than `cutoff`
+ * (applied_at), in the store's transaction. */
+int jq_reqdb_cleanup(jq_reqdb *r, jobq_time_ms cutoff, int max);
+
 int jq_reqdb_get(jq_reqdb *r, jobq_request_info *info, jobq_request_id id);
 /* The stored run ids text ("1,2,3", *out malloc'd, NULL when none). */
 int jq_reqdb_run_ids(jq_reqdb *r, jobq_request_id id, char **out);

@@ -402,6 +402,28 @@ START_TEST(clients_do_not_starve_the_scheduler)
 }
 END_TEST
 
+START_TEST(old_outcomes_are_deleted_with_retention)
+{
+    jobq_scheduler *s = fx_open("{\"services\": {\"jobOrchestrator\": "
+                                "{\"settings\": {\"jobRunCleanup\": "
+                                "{\"enabled\": true, \"retentionPeriod\": "
+                                "60}}}}}");
+    fx_define(s, "etl", "analytics", JOBQ_PRIORITY_NORMAL, 1000);
+    jobq_scheduler *c = client(0);
+    jobq_request_id old = enqueue_submit(c, "etl", NULL);
+    tick(s);
+    fx.now += 120 * 1000; /* past the retention period */
+    jobq_request_id pending = enqueue_submit(c, "etl", NULL);
+    jobq_request_info info = JOBQ_REQUEST_INFO_INIT;
+    ck_assert_int_eq(jobq_request_get(c, &info, old), 0);
+    tick(s);
+    ck_assert_int_eq(jobq_request_get(c, &info, old), JOBQ_ENOTFOUND);
+    ck_assert_int_eq(outcome(c, pending).state, JOBQ_REQUEST_APPLIED);
+    jobq_close(c);
+    jobq_close(s);
+}
+END_TEST
+
 START_TEST(timeouts_and_refused_ticks)
 {
     jobq_scheduler *s = scheduler_with_job();
@@ -473,6 +495,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, timeouts_and_refused_ticks);
     tcase_add_test(tc, client_open_refusals);
     tcase_add_test(tc, clients_do_not_starve_the_scheduler);
+    tcase_add_test(tc, old_outcomes_are_deleted_with_retention);
     suite_add_tcase(suite, tc);
     return suite;
 }
