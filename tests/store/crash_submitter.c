@@ -80,7 +80,20 @@ int main(int argc, char **argv)
         pause_ms(10);
     static const char *const jobs[] = {"job-0", "job-1", "job-2",
                                        "job-3", "job-4", "job-5"};
+    /* At most WINDOW of its requests pending: a writer that lives 5..80 ms
+     * on a loaded machine may apply fewer than it would be sent, and an
+     * ever longer backlog makes every check after a kill slower. */
+    enum { WINDOW = 50 };
+    jobq_request_id window[WINDOW] = {0};
+    unsigned sent = 0;
     for (;;) {
+        jobq_request_id oldest = window[sent % WINDOW];
+        jobq_request_info info = JOBQ_REQUEST_INFO_INIT;
+        if (oldest && jobq_request_get(c, &info, oldest) == 0 &&
+            info.state == JOBQ_REQUEST_PENDING) {
+            pause_ms(10);
+            continue;
+        }
         size_t count = rand() % 8 == 0 ? 1 + (size_t)(rand() % 5) : 1;
         const char *names[5];
         jobq_submit_opts so[5];
@@ -110,6 +123,7 @@ int main(int argc, char **argv)
         if (write(log_fd, line, (size_t)len) != len || fsync(log_fd) != 0)
             return 3;
         n += count;
+        window[sent++ % WINDOW] = id;
         pause_ms(5 + rand() % 20); /* leave the writer room to work */
     }
 }
