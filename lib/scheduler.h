@@ -14,6 +14,7 @@
 
 struct jq_store;
 struct jq_metrics;
+struct jq_live;
 
 struct jobq_scheduler {
     pthread_mutex_t lock;
@@ -29,6 +30,7 @@ struct jobq_scheduler {
     /* Where the mutating call in progress began (jq_sched_writable): a
      * call that fails rolls memory back to it (core/undo.c). */
     jq_txn_mark call_mark;
+    struct jq_live *live;       /* live control (live.c); NULL until used */
     char errmsg[512];
 };
 

@@ -111,6 +111,24 @@ static const char *const migrations[JQ_STORE_SCHEMA_VERSION] = {
     "ALTER TABLE queues ADD COLUMN refused_run INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE queues ADD COLUMN refused_since INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE queues ADD COLUMN refusal TEXT NOT NULL DEFAULT '';",
+    /* 2 -> 3: live control (lib/store/requests.c). Requests other
+     * processes write for the scheduling process, applied in id (= commit)
+     * order; applied_at stays NULL until the outcome is recorded. The body
+     * is a JSON document of the call's arguments, read as data only. */
+    "CREATE TABLE requests ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  kind INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  summary TEXT NOT NULL DEFAULT '',"
+    "  body TEXT NOT NULL,"
+    "  payload BLOB,"
+    "  applied_at INTEGER,"
+    "  status INTEGER,"
+    "  run_id INTEGER,"
+    "  count INTEGER,"
+    "  run_ids TEXT,"
+    "  message TEXT);"
+    "CREATE INDEX requests_pending ON requests (id) WHERE applied_at IS NULL;",
 };
 
 static const char *const statement_sql[STMT_COUNT] = {

@@ -28,16 +28,17 @@ from .records import (QUOTA_REJECTED, RESOURCES, Blocked, DeployRequest,
                       TimeLike, format_quantity, parse_quantity, to_datetime,
                       to_ms)
 from .scheduler import BatchItem, Scheduler
+from .client import Client, RequestInfo, TimedOut
 
 __all__ = [
     "AlreadyExists", "ArgumentTypeError", "BatchItem", "Blocked", "BusyError",
-    "CallbackError", "check_error", "Clock", "Deployer", "DeployError",
+    "CallbackError", "check_error", "Client", "Clock", "Deployer", "DeployError",
     "DeployRequest", "Event", "EventHandler", "format_quantity",
     "InvalidArgument", "JobqError", "library_path", "METRICS_CONTENT_TYPE",
     "NotFound", "OutOfMemory", "parse_quantity", "ParseError", "Probe",
-    "QUOTA_REJECTED", "QuotaReading", "RangeError", "Resources", "RESOURCES",
+    "QUOTA_REJECTED", "QuotaReading", "RangeError", "RequestInfo", "Resources", "RESOURCES",
     "ResourcesLike", "RunInfo", "Scheduler", "StateError", "StorageError",
-    "TickStats", "TimeLike", "to_datetime", "to_ms", "UnexpectedError",
+    "TickStats", "TimedOut", "TimeLike", "to_datetime", "to_ms", "UnexpectedError",
     "UNLIMITED", "version", "version_number", "VersionError", "__version__",
 ]
 
