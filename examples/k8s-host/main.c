@@ -22,6 +22,7 @@
 
 #include "deployer.h"
 #include "events.h"
+#include "host_http.h"
 #include "jobs_file.h"
 #include "kube_client.h"
 #include "kubeconfig.h"
@@ -45,6 +46,7 @@ typedef struct host_options {
     bool exit_when_idle;
     bool insecure;
     kube_retry_policy retry;
+    host_http_options http; /* --listen, --port, --token-file */
 } host_options;
 
 static volatile sig_atomic_t stop_requested;
@@ -97,6 +99,7 @@ static void usage(FILE *out)
         "  --exit-when-idle        exit once nothing is queued or running and\n"
         "                          the spool is empty\n"
         "\n"
+        HOST_HTTP_USAGE
         "Output:\n"
         "  --verbose               log every API decision (stderr)\n"
         "  --quiet                 log errors only\n"
@@ -112,7 +115,8 @@ enum {
     OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_IN_CLUSTER, OPT_SA_DIR,
     OPT_INSECURE, OPT_TIMEOUT, OPT_RETRIES, OPT_NAMESPACE, OPT_JOBS,
     OPT_CONFIG, OPT_DB, OPT_INSTANCE, OPT_TICK, OPT_SPOOL, OPT_SUBMIT,
-    OPT_IDLE, OPT_VERBOSE, OPT_QUIET, OPT_HELP, OPT_VERSION
+    OPT_IDLE, OPT_VERBOSE, OPT_QUIET, OPT_HELP, OPT_VERSION,
+    OPT_LISTEN, OPT_PORT, OPT_TOKEN_FILE
 };
 
 static const struct option long_options[] = {
@@ -136,6 +140,9 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -195,6 +202,9 @@ static bool apply_flag(host_options *o, int flag, const char *arg)
             return false;
         o->retry.max_attempts = (unsigned)number;
         return true;
+    case OPT_LISTEN: return host_http_flag(&o->http, "listen", arg);
+    case OPT_PORT: return host_http_flag(&o->http, "port", arg);
+    case OPT_TOKEN_FILE: return host_http_flag(&o->http, "token-file", arg);
     case OPT_TICK:
         return parse_long(&o->tick_ms, arg, 10, 3600000, "--tick-ms");
     default:
@@ -438,6 +448,7 @@ static int run_host(host_options *o)
     jobq_deployer deployer_vtable;
     int status = 1;
     jobq_scheduler *s = NULL;
+    host_http *http = NULL;
     if (k8s_deployer_init(&deployer, client, instance,
                           (const char *const *)o->namespaces.names,
                           o->namespaces.count) != 0) {
@@ -462,9 +473,14 @@ static int run_host(host_options *o)
             goto done;
     if (!submit_initial_runs(s, o))
         goto done;
+    bool http_failed;
+    http = host_http_start(&o->http, s, o->db, &http_failed);
+    if (http_failed)
+        goto done;
     run_loop(s, &deployer, &clock, o);
     status = 0;
 done:
+    host_http_stop(http);
     jobq_close(s);
     k8s_deployer_destroy(&deployer);
     kube_client_free(client);
@@ -475,7 +491,8 @@ done:
 int main(int argc, char **argv)
 {
     host_options options = {.tick_ms = 2000,
-                            .retry = KUBE_RETRY_POLICY_DEFAULT};
+                            .retry = KUBE_RETRY_POLICY_DEFAULT,
+                            .http = HOST_HTTP_OPTIONS_DEFAULT};
     int status = parse_flags(&options, argc, argv);
     if (status < 0) {
         struct sigaction action = {.sa_handler = on_signal};
