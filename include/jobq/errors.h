@@ -27,7 +27,8 @@
     X(EVERSION, -9, "unsupported struct or schema version")                    \
     X(EBUSY, -10, "re-entrant call from a callback")                           \
     X(EUSER, -11, "a host callback asked to stop")                             \
-    X(ERROR, -12, "unexpected error")
+    X(ERROR, -12, "unexpected error")                                          \
+    X(ETIMEDOUT, -13, "timed out waiting for the outcome")
 
 typedef enum jobq_status {
 #define JOBQ_ERRNO_ENUM_(name, value, desc) JOBQ_##name = (value),

@@ -533,5 +533,6 @@ JOBQ_API void jobq_free(void *ptr);
 #endif
 
 #include "metrics.h"
+#include "client.h"
 
 #endif /* JOBQ_JOBQ_H */
