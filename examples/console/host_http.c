@@ -16,6 +16,7 @@ struct host_http {
     jobq_scheduler *sched;
     host_http_options opts;
     char *token;
+    jobq_scheduler *client; /* the actions handle, when one could open */
     console *console;
     httpd_server *server;
 };
@@ -104,9 +105,25 @@ host_http *host_http_start(const host_http_options *o, jobq_scheduler *s,
         free(h);
         return NULL;
     }
-    /* Actions go to the host's own handle: the calls are the same public
-     * functions a client handle of the live-control request path takes. */
-    console_config cfg = {.acquire = acquire, .ctx = h, .actions = s,
+    /* Actions go through the live-control request path: a client handle
+     * on the host's database writes each one as a request that the next
+     * cycle applies, the same path jobqctl and other processes take.
+     * Without a database (nothing to meet in), or if this libjobq cannot
+     * open a client, they go to the host's own handle: the same public
+     * calls, applied at once under the scheduler's lock. */
+    jobq_scheduler *actions = s;
+    if (db) {
+        jobq_client_opts copts = JOBQ_CLIENT_OPTS_INIT;
+        copts.wait_timeout_ms = 30000;
+        int rc = jobq_open_client(&h->client, db, &copts, err, sizeof err);
+        if (rc == 0)
+            actions = h->client;
+        else
+            fprintf(stderr, "jobq-k8s-host: console actions use the "
+                    "scheduler's own handle (no client handle on %s: %s)\n",
+                    db, err[0] ? err : jobq_strerror(rc));
+    }
+    console_config cfg = {.acquire = acquire, .ctx = h, .actions = actions,
                           .token = h->token,
                           .source = db ? db : "jobq-k8s-host (in memory)",
                           .health = health, .health_ctx = h};
@@ -138,6 +155,7 @@ void host_http_stop(host_http *h)
         return;
     httpd_stop(h->server);
     console_free(h->console);
+    jobq_close(h->client);
     free(h->token);
     free(h);
 }

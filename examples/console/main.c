@@ -230,16 +230,26 @@ static void refresh_loop(state *st)
 
 /* ------------------------------------------------------------ actions */
 
-/* The handle actions go to. A read-only snapshot cannot act, and opening
- * the database read-write would take the scheduler's lock (and a running
- * scheduler holds it). Actions need the live-control client handle
- * (jobq_open_client), which sends them to the scheduling process; this
- * build does not have it, so the console is read-only and says why. */
-static jobq_scheduler *actions_handle(const options *o, const char **why)
+/* The handle actions go to: a client handle of the live-control request
+ * path (jobq_open_client), whose jobq_run_cancel, jobq_property_set and
+ * jobq_migrate_to_legacy write durable requests that the scheduling
+ * process applies at its next cycle, and wait for the outcome. A
+ * read-only snapshot cannot act, and a read-write open would take the
+ * scheduler's lock. If no client handle opens, the console is read-only
+ * and says why. */
+static jobq_scheduler *actions_handle(const options *o, char *why,
+                                      size_t cap)
 {
-    (void)o;
-    *why = "jobq-console reads the database; actions need the scheduler's "
-           "client API (use the console of jobq-k8s-host)";
+    jobq_client_opts copts = JOBQ_CLIENT_OPTS_INIT;
+    copts.wait_timeout_ms = 30000;
+    jobq_scheduler *client = NULL;
+    char err[600] = "";
+    int rc = jobq_open_client(&client, o->db, &copts, err, sizeof err);
+    if (rc == 0)
+        return client;
+    snprintf(why, cap, "no client handle could be opened on %s (%s), so "
+             "actions cannot reach the scheduler", o->db,
+             err[0] ? err : jobq_strerror(rc));
     return NULL;
 }
 
@@ -262,10 +272,11 @@ int main(int argc, char **argv)
         return 1;
     }
     pthread_rwlock_init(&st.swap, NULL);
-    const char *why = NULL;
+    char why[800] = "";
+    jobq_scheduler *client = actions_handle(&st.opts, why, sizeof why);
     console_config cfg = {
         .acquire = acquire, .release = release, .ctx = &st,
-        .actions = actions_handle(&st.opts, &why), .read_only_reason = why,
+        .actions = client, .read_only_reason = why,
         .token = token, .source = st.opts.db, .health = health,
         .health_ctx = &st};
     console *c = console_new(&cfg);
@@ -293,6 +304,7 @@ int main(int argc, char **argv)
     }
     httpd_stop(server);
     console_free(c);
+    jobq_close(client);
     jobq_close(st.snapshot);
     pthread_rwlock_destroy(&st.swap);
     free(token);
