@@ -79,7 +79,10 @@ void console_fail(httpd_response *res, jobq_scheduler *s, int rc,
     case JOBQ_EEXISTS: status = 409; break;
     default: status = 503; break;
     }
-    httpd_error(res, status, field, "%s: %s", what, message);
+    if (status == 400 || status == 404)
+        httpd_error(res, status, field, "%s", message); /* names the key */
+    else
+        httpd_error(res, status, field, "%s: %s", what, message);
 }
 
 /* ------------------------------------------------------- queue caching */

@@ -74,6 +74,19 @@ function tickCountdowns() {
   }
 }
 
+// A raw amount from jobq_run_explain (millicores, bytes, pods) as people
+// read it: cores, Mi/Gi.
+function amount(resource, v) {
+  if (v === null || v === undefined) return '—';
+  if (resource === 'cpu') return (v / 1000).toLocaleString() + (v === 1000 ? ' core' : ' cores');
+  if (resource === 'memory' || resource === 'storage') {
+    const units = [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]];
+    for (const [u, n] of units) if (v >= n) return (Math.round(v / n * 10) / 10) + u;
+    return v + ' bytes';
+  }
+  return String(v);
+}
+
 const pill = (text, cls) => `<span class="pill ${esc(cls || text)}">${esc(text)}</span>`;
 const runLink = r => `<a href="/run/${r.id}">#${r.id}</a>`;
 const runLabel = r => esc(r.name ? `${r.job} · ${r.name}` : r.job);
@@ -192,9 +205,10 @@ async function runPage(id) {
     ['Ended', when(r.ended_at)],
   ];
   if (e.queue) facts.push(['Position', `${(e.queue.position + 1).toLocaleString()} of ${e.queue.length.toLocaleString()} (${e.queue.ahead.toLocaleString()} ahead)`]);
-  if (e.blocked) facts.push(['Blocked', `${e.blocked.head_run === r.id ? 'this run' : 'the head of its queue (#' + e.blocked.head_run + ')'} does not fit: <b>${esc(e.blocked.resource)}</b> needs ${esc(e.blocked.requested)}, ${esc(e.blocked.available)} available, since ${when(e.blocked.since)}`]);
+  if (e.blocked) facts.push(['Blocked', `${e.blocked.head_run === r.id ? 'this run' : 'the head of its queue (#' + e.blocked.head_run + ')'} does not fit: <b>${esc(e.blocked.resource)}</b> needs ${esc(amount(e.blocked.resource, e.blocked.requested))}, ${esc(amount(e.blocked.resource, e.blocked.available))} available, since ${when(e.blocked.since)}`]);
   if (r.blocked) facts.push(['Requested vs available', `${esc(r.blocked.requested.text)} vs ${esc(r.blocked.available.text)} ${esc(r.blocked.resource)}`]);
-  facts.push(['Head timeout', countdown(r.head_timeout_at)]);
+  facts.push(['Head timeout', r.head_timeout_at !== null ? countdown(r.head_timeout_at)
+    : `<span class="muted">${r.state === 'queued' ? 'only the head of a queue times out' : 'not queued'}</span>`]);
   facts.push(['Retries', `${r.retries.used} used, ${r.retries.left} left`]);
   facts.push(['Deploy attempts', String(r.deploy_attempts)]);
   if (e.estimated_start) facts.push(['Estimated start', `${when(e.estimated_start.at)} <span class="muted">(${esc(e.estimated_start.basis)})</span>`]);
