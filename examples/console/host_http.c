@@ -33,6 +33,7 @@ bool host_http_flag(host_http_options *o, const char *flag,
         o->token_file = value;
         return true;
     }
+    o->addr_given = true;
     return httpd_address_flag(&o->addr, "jobq-k8s-host", flag, value, true) ==
            1;
 }
@@ -138,6 +139,13 @@ host_http *host_http_start(const host_http_options *o, jobq_scheduler *s,
         !(h->server = httpd_start(&o->addr, "jobq-k8s-host", routes,
                                   count))) {
         host_http_stop(h);
+        if (!o->addr_given) {
+            fprintf(stderr, "jobq-k8s-host: warning: no /metrics, /healthz "
+                    "or console: %s port %d cannot be bound (see above); "
+                    "scheduling anyway (give --port N, or --port off)\n",
+                    o->addr.listen, o->addr.port);
+            *failed = false;
+        }
         return NULL;
     }
     char base[128];

@@ -34,12 +34,13 @@ typedef bool (*host_http_health_fn)(void *ctx, char *message, size_t cap);
 
 typedef struct host_http_options {
     httpd_address addr;
+    bool addr_given; /* --listen or --port given: failing to bind is fatal */
     const char *token_file;
     host_http_health_fn health; /* NULL: always ok */
     void *health_ctx;
 } host_http_options;
 
-#define HOST_HTTP_OPTIONS_DEFAULT {HTTPD_ADDRESS_DEFAULT, NULL, NULL, NULL}
+#define HOST_HTTP_OPTIONS_DEFAULT {HTTPD_ADDRESS_DEFAULT, false, NULL, NULL, NULL}
 
 /* One of --listen, --port, --token-file (flag without the dashes or
  * with); false after a message on stderr. */
@@ -49,7 +50,10 @@ bool host_http_flag(host_http_options *o, const char *flag,
 typedef struct host_http host_http;
 
 /* Start serving (NULL with --port off, which is not an error: *failed
- * tells). `s` is the scheduler the host ticks; `db` its database (NULL
+ * tells). If the default address cannot be bound (another process has
+ * port 8000), the host schedules anyway with a warning: scheduling does
+ * not depend on being watched. With --listen or --port given, it is an
+ * error. `s` is the scheduler the host ticks; `db` its database (NULL
  * without one). Logs the address to stderr. */
 host_http *host_http_start(const host_http_options *o, jobq_scheduler *s,
                            const char *db, bool *failed);
