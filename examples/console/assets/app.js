@@ -181,7 +181,8 @@ async function queuePage(params) {
     <table id="runs"><thead><tr><th class="num">Position</th><th>Run</th><th>Job</th><th>Request</th>
       <th>Submitted</th><th>Estimated start</th><th></th></tr></thead>
       <tbody>${rows || '<tr><td colspan="7" class="muted">Nothing queued here.</td></tr>'}</tbody></table>
-    <p class="muted">${esc(doc.estimate_note || '')} Server time ${doc.server_ms.toFixed(1)} ms.</p>`;
+    ${doc.estimate_note ? `<p class="muted">Estimated start: ${esc(doc.estimate_note)}.</p>` : ''}
+    <p class="muted">Server time ${doc.server_ms.toFixed(1)} ms.</p>`;
 }
 
 async function runPage(id) {
