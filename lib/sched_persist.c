@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "live.h"
 #include "scheduler.h"
 #include "store/explain.h"
 #include "store/store.h"
@@ -197,7 +198,9 @@ int jq_sched_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
 
 int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *st)
 {
-    int rc = jq_sched_writable(s);
+    int rc = jq_live_tick(s, now); /* requests from other processes */
+    if (rc == 0)
+        rc = jq_sched_writable(s);
     if (rc == 0)
         rc = jq_core_tick(&s->core, now, st);
     if (rc == 0 && s->store && s->core.config.cleanup_enabled) {
@@ -288,6 +291,7 @@ JOBQ_API int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
                                    const char *const *jobs,
                                    const jobq_submit_opts *opts, size_t count)
 {
+    JQ_LIVE_DISPATCH(s, jq_client_submit_batch(s, out_ids, jobs, opts, count));
     ENTER(s);
     int rc = jq_sched_writable(s);
     if (rc == 0 && count > 0 && !jobs)

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "live.h"
 #include "metrics.h"
 
 /* The handle whose lock this thread holds, so that a callback calling back
@@ -40,6 +41,7 @@ int jq_sched_enter(jobq_scheduler *s, const jobq_scheduler **saved)
     held_by_this_thread = s;
     s->core.journal_status = 0;
     s->core.errmsg[0] = '\0';
+    jq_live_refresh(s); /* a client handle's view of the database */
     return 0;
 }
 
@@ -229,6 +231,7 @@ JOBQ_API void jobq_close(jobq_scheduler *s)
 {
     if (!s)
         return;
+    jq_live_close(s);
     jq_sched_detach_store(s);
     jq_core_destroy(&s->core);
     jq_metrics_free(s->metrics);
@@ -275,6 +278,7 @@ static int struct_version_error(jobq_scheduler *s, const char *what,
 
 JOBQ_API int jobq_job_define(jobq_scheduler *s, const jobq_job_def *def)
 {
+    JQ_LIVE_DISPATCH(s, jq_client_job_define(s, def));
     ENTER(s);
     int rc;
     if (!def)
@@ -293,6 +297,7 @@ JOBQ_API int jobq_job_define(jobq_scheduler *s, const jobq_job_def *def)
 JOBQ_API int jobq_job_set_flow(jobq_scheduler *s, const char *job,
                                jobq_flow flow)
 {
+    JQ_LIVE_DISPATCH(s, jq_client_job_set_flow(s, job, flow));
     ENTER(s);
     int rc = jq_sched_writable(s);
     if (rc == 0)
@@ -318,6 +323,7 @@ JOBQ_API int jobq_submit_opts_init(jobq_submit_opts *opts, unsigned version)
 JOBQ_API int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id,
                              const char *job, const jobq_submit_opts *opts)
 {
+    JQ_LIVE_DISPATCH(s, jq_client_submit(s, out_id, job, opts));
     ENTER(s);
     int rc;
     if (opts && (opts->version < 1 ||
@@ -332,6 +338,7 @@ JOBQ_API int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id,
 JOBQ_API int jobq_run_cancel(jobq_scheduler *s, jobq_run_id id,
                              const char *detail)
 {
+    JQ_LIVE_DISPATCH(s, jq_client_cancel(s, id, detail));
     ENTER(s);
     int rc = jq_sched_writable(s);
     if (rc == 0)
@@ -450,6 +457,7 @@ static int apply_config(jobq_scheduler *s, const jq_config *config)
 
 JOBQ_API int jobq_configure(jobq_scheduler *s, const char *json)
 {
+    JQ_LIVE_DISPATCH(s, jq_client_configure(s, json));
     ENTER(s);
     jq_config config;
     int rc;
@@ -466,6 +474,7 @@ JOBQ_API int jobq_configure(jobq_scheduler *s, const char *json)
 JOBQ_API int jobq_property_set(jobq_scheduler *s, const char *key,
                                const char *value)
 {
+    JQ_LIVE_DISPATCH(s, jq_client_property_set(s, key, value));
     ENTER(s);
     jq_config config;
     int rc;
@@ -513,6 +522,7 @@ JOBQ_API int jobq_config_dump(jobq_scheduler *s, char **out_json)
 
 JOBQ_API int jobq_migrate_to_legacy(jobq_scheduler *s, uint64_t *out_moved)
 {
+    JQ_LIVE_DISPATCH(s, jq_client_migrate_to_legacy(s, out_moved));
     ENTER(s);
     int rc = jq_sched_writable(s);
     if (rc == 0)

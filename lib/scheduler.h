@@ -14,6 +14,7 @@
 
 struct jq_store;
 struct jq_metrics;
+struct jq_live;
 
 struct jobq_scheduler {
     pthread_mutex_t lock;
@@ -26,6 +27,7 @@ struct jobq_scheduler {
     jobq_event_sink events; /* on_event NULL when the host has none */
     struct jq_store *store;     /* NULL without a database */
     struct jq_metrics *metrics; /* counters and histograms (metrics.c) */
+    struct jq_live *live;       /* live control (live.c); NULL until used */
     char errmsg[512];
 };
 

@@ -301,6 +301,8 @@ int cmd_cancel(ctl *c)
     const char *reason = c->reason ? c->reason : "cancelled with jobqctl";
     if (jobq_run_cancel(c->sched, id, reason) != 0)
         return ctl_library_error(c, "cancel");
+    if (c->no_wait)
+        return ctl_print_request(c);
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "cancelled", (double)id);
@@ -314,6 +316,8 @@ int cmd_set_property(ctl *c)
 {
     if (jobq_property_set(c->sched, c->argv[0], c->argv[1]) != 0)
         return ctl_library_error(c, "set-property");
+    if (c->no_wait)
+        return ctl_print_request(c);
     char value[256] = "";
     jobq_property_get(c->sched, c->argv[0], value, sizeof value);
     if (c->json) {
@@ -327,8 +331,10 @@ int cmd_set_property(ctl *c)
 
 int cmd_migrate(ctl *c)
 {
+    bool live = false; /* a running scheduler deploys them */
+    jobq_is_client(c->sched, &live);
     uint64_t queued = count_runs(c, NULL, JOBQ_ANY, JOBQ_RUN_QUEUED);
-    if (queued > 0) {
+    if (queued > 0 && !live) {
         fprintf(stderr, "jobqctl: %" PRIu64 " runs are queued; migrating "
                 "deploys them through the legacy flow, and jobqctl has no "
                 "cluster access: call jobq_migrate_to_legacy() from the host "
@@ -338,6 +344,8 @@ int cmd_migrate(ctl *c)
     uint64_t moved = 0;
     if (jobq_migrate_to_legacy(c->sched, &moved) != 0)
         return ctl_library_error(c, "migrate-to-legacy");
+    if (c->no_wait)
+        return ctl_print_request(c);
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "moved", (double)moved);
@@ -499,7 +507,9 @@ static int submit_specs(ctl *c, const cJSON *doc)
     if (rc == EXIT_OK &&
         jobq_run_submit_batch(c->sched, ids, jobs, opts, count) != 0)
         rc = ctl_library_error(c, "submit");
-    if (rc == EXIT_OK && c->json) {
+    if (rc == EXIT_OK && c->no_wait)
+        rc = ctl_print_request(c);
+    else if (rc == EXIT_OK && c->json) {
         cJSON *array = cJSON_CreateArray();
         for (size_t i = 0; i < count; i++)
             cJSON_AddItemToArray(array, cJSON_CreateNumber((double)ids[i]));

@@ -28,6 +28,10 @@ typedef struct ctl {
     size_t limit; /* 0: none given */
     bool all;     /* list: no default limit */
     const char *reason;
+    bool no_wait;       /* write commands: enqueue the request only */
+    bool busy_quiet;    /* ctl_open: JOBQ_EBUSY is not an error to print */
+    int open_status;    /* ctl_open: the library's status */
+    int64_t timeout_ms; /* write commands: how long to wait for it */
     int argc; /* positional arguments after the command */
     char **argv;
     jobq_scheduler *sched;
@@ -52,6 +56,16 @@ int cmd_get_property(ctl *c);
 int cmd_migrate(ctl *c);
 int cmd_cleanup(ctl *c);
 int cmd_stats(ctl *c);
+
+/* requests.c: live control through the database. */
+/* Open the handle for a write command: the database directly when no
+ * scheduler holds it, else (or with --no-wait) a client handle whose
+ * calls become requests the scheduler applies. */
+int ctl_open_writer(ctl *c);
+/* After a write call on a client handle with --no-wait: print the id of
+ * the request it queued. Returns an exit code. */
+int ctl_print_request(ctl *c);
+int cmd_requests(ctl *c);
 
 /* output.c */
 const char *out_priority(jobq_priority p);

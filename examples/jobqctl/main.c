@@ -3,12 +3,13 @@
  *
  *   jobqctl [--db FILE] [--json] COMMAND [ARGS...]
  *
- * Read commands (list, show, explain, search, get-property, stats) open the
- * database read-only, so they work while a scheduler is running on it.
- * Write commands (submit, cancel, set-property, migrate-to-legacy, cleanup)
- * need the writer lock, which a running scheduler holds: stop it first, or
- * do the change through the host. jobqctl has no cluster access, so it
- * never deploys or stops anything itself (see --help).
+ * Read commands (list, show, explain, search, get-property, stats,
+ * requests) open the database read-only, so they work while a scheduler is
+ * running on it. Write commands (submit, cancel, set-property,
+ * migrate-to-legacy) go through the database as requests when a scheduler
+ * holds it (requests.c), and change the file directly when none does.
+ * jobqctl has no cluster access, so it never deploys or stops anything
+ * itself (see --help).
  *
  * Exit status: 0 ok, 1 error (the message says what), 2 usage.
  */
@@ -40,27 +41,38 @@ static void usage(FILE *out)
         "  get-property [KEY]        one property, or the whole configuration\n"
         "  stats                     runs per state, queues per namespace\n"
         "\n"
-        "Write commands (need the scheduler stopped: one writer at a time):\n"
+        "Write commands (while a scheduler runs on the file they are sent to\n"
+        "it as requests and wait for the outcome; otherwise they change the\n"
+        "file directly):\n"
         "  submit [FILE|-]           submit runs from a JSON spec: an object\n"
         "                            or an array of objects with \"job\" and\n"
         "                            optional \"name\", \"priority\",\n"
         "                            \"idempotency_key\", \"cpu\", \"memory\",\n"
         "                            \"pods\", \"storage\"\n"
-        "  cancel RUN [--reason TEXT]  cancel a queued run\n"
+        "  cancel RUN [--reason TEXT]  cancel a queued or running run\n"
         "  set-property KEY VALUE    e.g. job-orchestrator.queue.head-timeout-\n"
         "                            seconds 600 (VALUE is JSON: 90, true)\n"
         "  migrate-to-legacy         switch every job to the legacy flow\n"
         "  cleanup [--limit N]       delete runs past the retention period\n"
+        "                            (no scheduler running)\n"
+        "  requests [--limit N] [--all]  pending requests and the N most\n"
+        "                            recent ones (default 20) with outcomes\n"
         "\n"
         "Options:\n"
         "  --db FILE   the database (default: $JOBQ_DB)\n"
         "  --json      machine-readable output (one JSON document)\n"
+        "  --no-wait   write commands: only queue the request for the running\n"
+        "              scheduler and print its id (see: jobqctl requests)\n"
+        "  --timeout SECONDS  write commands: how long to wait for the\n"
+        "              scheduler to apply the request (default 60)\n"
         "  --help      this help\n"
         "\n"
-        "jobqctl has no cluster access: it cannot stop a running deployment\n"
-        "(cancel refuses running runs), a run it submits for a legacy-flow\n"
-        "job fails with that reason, and migrate-to-legacy refuses while runs\n"
-        "are queued (migrate from the host, which can deploy them).\n"
+        "jobqctl itself has no cluster access: with a scheduler running, the\n"
+        "scheduler deploys and stops runs (cancel of a running run, legacy\n"
+        "runs, migrate-to-legacy with runs queued). With none running,\n"
+        "cancel refuses running runs, a run submitted for a legacy-flow job\n"
+        "fails with that reason, and migrate-to-legacy refuses while runs\n"
+        "are queued.\n"
         "\n"
         "Exit status: 0 ok, 1 error, 2 usage error.\n",
         out);
@@ -140,8 +152,10 @@ int ctl_open(ctl *c, bool writable)
     int rc = writable ? jobq_open(&c->sched, &opts, err, sizeof err)
                       : jobq_open_read_only(&c->sched, c->db_path, err,
                                             sizeof err);
+    c->open_status = rc;
     if (rc != 0) {
-        fprintf(stderr, "jobqctl: %s\n", err[0] ? err : jobq_strerror(rc));
+        if (!(rc == JOBQ_EBUSY && c->busy_quiet))
+            fprintf(stderr, "jobqctl: %s\n", err[0] ? err : jobq_strerror(rc));
         return EXIT_ERROR;
     }
     return EXIT_OK;
@@ -166,6 +180,7 @@ static const command commands[] = {
     {"set-property", cmd_set_property, true, 2, 2},
     {"migrate-to-legacy", cmd_migrate, true, 0, 0},
     {"cleanup", cmd_cleanup, true, 0, 0},
+    {"requests", cmd_requests, false, 0, 0},
 };
 
 static int parse_choice(const char *value, const char *const *names, int n)
@@ -198,6 +213,14 @@ static int parse_option(ctl *c, const char *name, const char *value)
             return ctl_usage_error("--state must be queued, deploying, "
                                    "running, finished, failed or cancelled, "
                                    "not '%s'", value), -1;
+    } else if (strcmp(name, "--timeout") == 0) {
+        char *end;
+        errno = 0;
+        double seconds = strtod(value, &end);
+        if (errno || *end || end == value || seconds <= 0 || seconds > 1e9)
+            return ctl_usage_error("--timeout must be a positive number of "
+                                   "seconds, not '%s'", value), -1;
+        c->timeout_ms = (int64_t)(seconds * 1000);
     } else if (strcmp(name, "--limit") == 0) {
         jobq_run_id n;
         if (!ctl_parse_run_id(value, &n))
@@ -219,6 +242,10 @@ static int parse_arguments(ctl *c, int argc, char **argv, int *positional)
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
             return EXIT_OK;
+        }
+        if (strcmp(arg, "--no-wait") == 0) {
+            c->no_wait = true;
+            continue;
         }
         if (strcmp(arg, "--json") == 0 || strcmp(arg, "--all") == 0) {
             *(arg[2] == 'j' ? &c->json : &c->all) = true;
@@ -262,7 +289,9 @@ int main(int argc, char **argv)
     c.argv = argv + 1;
     if (c.argc < cmd->min_args || c.argc > cmd->max_args)
         return ctl_usage_error("wrong number of arguments for %s", cmd->name);
-    if ((rc = ctl_open(&c, cmd->writes)) != EXIT_OK)
+    bool live = cmd->writes && cmd->run != cmd_cleanup;
+    if ((rc = live ? ctl_open_writer(&c) : ctl_open(&c, cmd->writes)) !=
+        EXIT_OK)
         return rc;
     rc = cmd->run(&c);
     jobq_close(c.sched);

@@ -104,6 +104,24 @@ static const char *const migrations[JQ_STORE_SCHEMA_VERSION] = {
     "  content_rowid='id', tokenize='trigram');"
     "CREATE TRIGGER jobs_name_insert AFTER INSERT ON jobs BEGIN"
     "  INSERT INTO job_names (rowid, name) VALUES (new.id, new.name); END;",
+    /* 1 -> 2: live control (lib/store/requests.c). Requests other
+     * processes write for the scheduling process, applied in id (= commit)
+     * order; applied_at stays NULL until the outcome is recorded. The body
+     * is a JSON document of the call's arguments, read as data only. */
+    "CREATE TABLE requests ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  kind INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  summary TEXT NOT NULL DEFAULT '',"
+    "  body TEXT NOT NULL,"
+    "  payload BLOB,"
+    "  applied_at INTEGER,"
+    "  status INTEGER,"
+    "  run_id INTEGER,"
+    "  count INTEGER,"
+    "  run_ids TEXT,"
+    "  message TEXT);"
+    "CREATE INDEX requests_pending ON requests (id) WHERE applied_at IS NULL;",
 };
 
 static const char *const statement_sql[STMT_COUNT] = {

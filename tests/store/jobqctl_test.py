@@ -214,12 +214,21 @@ def refusals(tmp, db):
 
 
 def writer_lock(db):
-    """A running scheduler holds the writer lock: writes are refused,
-    reads still work."""
+    """A running scheduler holds the writer lock: writes become requests
+    for it (here nobody applies them: the wait times out, the request
+    stays queued), reads still work."""
     with open(db + "-lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        expect_error(db, ["set-property", "job-orchestrator.queue."
-                          "head-retry-count", "1"], 1, "in use")
+        expect_error(db, ["--timeout", "0.3", "set-property",
+                          "job-orchestrator.queue.head-retry-count", "1"], 1,
+                     "still pending")
+        code, out, err = ctl(db, "--no-wait", "set-property",
+                             "job-orchestrator.queue.head-retry-count", "1")
+        check(code == 0 and "queued request" in out,
+              f"--no-wait queues a request ({out} {err})")
+        code, out, err = ctl(db, "requests")
+        check(code == 0 and out.count("pending") == 2,
+              f"requests lists both as pending ({out} {err})")
         code, _, err = ctl(db, "list")
         check(code == 0, f"list works while a scheduler runs ({err})")
 

@@ -24,9 +24,11 @@ from .records import (QUOTA_REJECTED, RESOURCES, Blocked, DeployRequest,
                       Event, Resources, RunInfo, TickStats, format_quantity,
                       parse_quantity)
 from .scheduler import Scheduler
+from .client import Client, RequestInfo, TimedOut
 
 __all__ = [
-    "AlreadyExists", "Blocked", "BusyError", "CallbackError", "DeployError",
+    "AlreadyExists", "Blocked", "BusyError", "CallbackError", "Client",
+    "DeployError", "RequestInfo", "TimedOut",
     "DeployRequest", "Event", "InvalidArgument", "JobqError",
     "METRICS_CONTENT_TYPE", "NotFound",
     "OutOfMemory", "ParseError", "QUOTA_REJECTED", "RESOURCES", "RangeError",

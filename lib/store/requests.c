@@ -1,0 +1,405 @@
+/*
+ * The requests table: see requests.h. Statements are prepared per use:
+ * they run only when a request is written, applied or looked up, never in
+ * an idle cycle (which costs one PRAGMA data_version).
+ */
+#include "requests.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store_internal.h"
+
+struct jq_reqdb {
+    sqlite3 *db;
+    jq_store *store; /* borrowed connection: the store's; NULL when owned */
+    char errmsg[512];
+};
+
+static int fail(jq_reqdb *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(jq_reqdb *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->errmsg, sizeof r->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int sql_fail(jq_reqdb *r, const char *what)
+{
+    int code = sqlite3_errcode(r->db);
+    fail(r, JOBQ_EIO, "database: %s: %s", what, sqlite3_errmsg(r->db));
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED ? JOBQ_EBUSY
+                                                         : JOBQ_EIO;
+}
+
+static sqlite3_stmt *prepare(jq_reqdb *r, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(r->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        sql_fail(r, "preparing a requests statement");
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+static int query_int(jq_reqdb *r, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *stmt = prepare(r, sql);
+    if (!stmt)
+        return JOBQ_EIO;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_NOTADB)
+        return fail(r, JOBQ_EINVAL, "not a jobq database");
+    return sql_fail(r, "reading");
+}
+
+/* --------------------------------------------------------------- open */
+
+static int check_schema(jq_reqdb *r, const char *path)
+{
+    int64_t app_id = 0, version = 0;
+    int rc = query_int(r, "PRAGMA application_id", &app_id);
+    if (rc == JOBQ_EINVAL)
+        return fail(r, rc, "%s: not a jobq database (not an SQLite database "
+                    "at all)", path);
+    if (rc == 0)
+        rc = query_int(r, "PRAGMA user_version", &version);
+    if (rc != 0)
+        return rc;
+    if (app_id != JQ_STORE_APPLICATION_ID)
+        return fail(r, JOBQ_EINVAL, "%s: not a jobq database", path);
+    if (version > JQ_STORE_SCHEMA_VERSION)
+        return fail(r, JOBQ_EVERSION, "%s: the database has schema version "
+                    "%lld, newer than this libjobq supports (%d): upgrade "
+                    "libjobq", path, (long long)version,
+                    JQ_STORE_SCHEMA_VERSION);
+    if (version < JQ_STORE_SCHEMA_VERSION)
+        return fail(r, JOBQ_EVERSION, "%s: the database has schema version "
+                    "%lld and takes no requests yet: open it once with a "
+                    "scheduler of this libjobq (schema %d)", path,
+                    (long long)version, JQ_STORE_SCHEMA_VERSION);
+    return 0;
+}
+
+int jq_reqdb_open(jq_reqdb **out, const char *path, jobq_durability durability,
+                  int busy_timeout_ms, char *err, size_t err_cap)
+{
+    *out = NULL;
+    jq_reqdb *r = calloc(1, sizeof *r);
+    if (!r)
+        return JOBQ_ENOMEM;
+    struct stat sb;
+    int rc = 0;
+    if (stat(path, &sb) != 0)
+        rc = fail(r, JOBQ_ENOTFOUND, "%s: no such database", path);
+    /* No SQLITE_OPEN_CREATE: a client never creates the database. */
+    else if (sqlite3_open_v2(path, &r->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                             NULL) != SQLITE_OK)
+        rc = sql_fail(r, "opening");
+    if (rc == 0) {
+        sqlite3_busy_timeout(r->db, busy_timeout_ms > 0 ? busy_timeout_ms
+                                                        : 5000);
+        rc = check_schema(r, path);
+    }
+    if (rc == 0 &&
+        sqlite3_exec(r->db, durability == JOBQ_DURABILITY_NORMAL
+                                ? "PRAGMA synchronous = NORMAL"
+                                : "PRAGMA synchronous = FULL",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        rc = sql_fail(r, "setting durability");
+    if (rc != 0) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "%s", r->errmsg);
+        jq_reqdb_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int jq_reqdb_borrow(jq_reqdb **out, jq_store *st)
+{
+    jq_reqdb *r = calloc(1, sizeof *r);
+    if (!r)
+        return JOBQ_ENOMEM;
+    r->db = st->db;
+    r->store = st;
+    *out = r;
+    return 0;
+}
+
+void jq_reqdb_close(jq_reqdb *r)
+{
+    if (!r)
+        return;
+    if (!r->store)
+        sqlite3_close(r->db);
+    free(r);
+}
+
+const char *jq_reqdb_errmsg(const jq_reqdb *r)
+{
+    return r->errmsg;
+}
+
+int jq_reqdb_data_version(jq_reqdb *r, int64_t *out)
+{
+    return query_int(r, "PRAGMA data_version", out);
+}
+
+/* ------------------------------------------------------------- writing */
+
+static int bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+    return text ? sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC)
+                : sqlite3_bind_null(stmt, index);
+}
+
+int jq_reqdb_insert(jq_reqdb *r, jobq_request_id *out, int kind,
+                    jobq_time_ms created_at, const char *summary,
+                    const char *body, const void *payload, size_t payload_len)
+{
+    sqlite3_stmt *stmt = prepare(
+        r, "INSERT INTO requests (kind, created_at, summary, body, payload)"
+           " VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!stmt)
+        return JOBQ_EIO;
+    sqlite3_bind_int(stmt, 1, kind);
+    sqlite3_bind_int64(stmt, 2, created_at);
+    bind_text(stmt, 3, summary ? summary : "");
+    bind_text(stmt, 4, body);
+    if (payload && payload_len)
+        sqlite3_bind_blob64(stmt, 5, payload, payload_len, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0
+                                               : sql_fail(r, "writing a "
+                                                          "request");
+    /* AUTOINCREMENT under SQLite's single writer: ids follow commit
+     * order, which is the order the scheduler applies them in. */
+    if (rc == 0)
+        *out = sqlite3_last_insert_rowid(r->db);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int jq_reqdb_record(jq_reqdb *r, jobq_request_id id,
+                    const jq_request_outcome *o)
+{
+    if (r->store) {
+        int rc = jq_store_begin(r->store);
+        if (rc != 0)
+            return fail(r, rc, "%s", jq_store_errmsg(r->store));
+    }
+    sqlite3_stmt *stmt = prepare(
+        r, "UPDATE requests SET applied_at = ?2, status = ?3, run_id = ?4,"
+           " count = ?5, run_ids = ?6, message = ?7"
+           " WHERE id = ?1 AND applied_at IS NULL");
+    if (!stmt)
+        return JOBQ_EIO;
+    sqlite3_bind_int64(stmt, 1, id);
+    sqlite3_bind_int64(stmt, 2, o->applied_at);
+    sqlite3_bind_int(stmt, 3, o->status);
+    sqlite3_bind_int64(stmt, 4, (sqlite3_int64)o->run_id);
+    sqlite3_bind_int64(stmt, 5, (sqlite3_int64)o->count);
+    bind_text(stmt, 6, o->run_ids);
+    bind_text(stmt, 7, o->message ? o->message : "");
+    int rc = sqlite3_step(stmt) == SQLITE_DONE
+                 ? 0
+                 : sql_fail(r, "recording a request's outcome");
+    if (rc == 0 && sqlite3_changes(r->db) != 1)
+        rc = fail(r, JOBQ_EIO, "request %lld was already applied",
+                  (long long)id);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* ------------------------------------------------------------- reading */
+
+static char *column_dup(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? strdup((const char *)text) : NULL;
+}
+
+void jq_reqdb_rows_free(jq_request_row *rows, size_t count)
+{
+    for (size_t i = 0; rows && i < count; i++) {
+        free(rows[i].body);
+        free(rows[i].payload);
+    }
+    free(rows);
+}
+
+int jq_reqdb_pending(jq_reqdb *r, jq_request_row **out, size_t *count,
+                     size_t max)
+{
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *stmt = prepare(
+        r, "SELECT id, kind, body, payload FROM requests"
+           " WHERE applied_at IS NULL ORDER BY id LIMIT ?1");
+    if (!stmt)
+        return JOBQ_EIO;
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max);
+    jq_request_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0, step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            jq_request_row *grown = realloc(rows, ncap * sizeof *rows);
+            if (!grown) {
+                rc = fail(r, JOBQ_ENOMEM, "out of memory");
+                break;
+            }
+            rows = grown;
+            cap = ncap;
+        }
+        jq_request_row *row = &rows[n++];
+        memset(row, 0, sizeof *row);
+        row->id = sqlite3_column_int64(stmt, 0);
+        row->kind = sqlite3_column_int(stmt, 1);
+        row->body = column_dup(stmt, 2);
+        int len = sqlite3_column_bytes(stmt, 3);
+        if (len > 0 && (row->payload = malloc((size_t)len)))
+            memcpy(row->payload, sqlite3_column_blob(stmt, 3), (size_t)len);
+        row->payload_len = row->payload ? (size_t)len : 0;
+        if (!row->body || (len > 0 && !row->payload)) {
+            rc = fail(r, JOBQ_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sql_fail(r, "reading pending requests");
+    sqlite3_finalize(stmt);
+    if (rc != 0) {
+        jq_reqdb_rows_free(rows, n);
+        return rc;
+    }
+    *out = rows;
+    *count = n;
+    return 0;
+}
+
+int jq_reqdb_any_pending(jq_reqdb *r, bool *out)
+{
+    int64_t any = 0;
+    int rc = query_int(r, "SELECT EXISTS (SELECT 1 FROM requests"
+                          " WHERE applied_at IS NULL)", &any);
+    *out = rc == 0 && any;
+    return rc;
+}
+
+static void copy_text(char *dst, size_t cap, sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    snprintf(dst, cap, "%s", text ? (const char *)text : "");
+}
+
+int jq_reqdb_get(jq_reqdb *r, jobq_request_info *info, jobq_request_id id)
+{
+    sqlite3_stmt *stmt = prepare(
+        r, "SELECT kind, created_at, applied_at, status, run_id, count,"
+           " summary, message FROM requests WHERE id = ?1");
+    if (!stmt)
+        return JOBQ_EIO;
+    sqlite3_bind_int64(stmt, 1, id);
+    int step = sqlite3_step(stmt), rc = 0;
+    if (step == SQLITE_ROW) {
+        info->id = id;
+        info->kind = (jobq_request_kind)sqlite3_column_int(stmt, 0);
+        info->created_at = sqlite3_column_int64(stmt, 1);
+        bool pending = sqlite3_column_type(stmt, 2) == SQLITE_NULL;
+        info->applied_at = pending ? -1 : sqlite3_column_int64(stmt, 2);
+        info->status = sqlite3_column_int(stmt, 3);
+        info->state = pending ? JOBQ_REQUEST_PENDING
+                      : info->status == 0 ? JOBQ_REQUEST_APPLIED
+                                          : JOBQ_REQUEST_REFUSED;
+        info->run_id = (jobq_run_id)sqlite3_column_int64(stmt, 4);
+        info->count = (uint64_t)sqlite3_column_int64(stmt, 5);
+        copy_text(info->summary, sizeof info->summary, stmt, 6);
+        copy_text(info->message, sizeof info->message, stmt, 7);
+    } else if (step == SQLITE_DONE)
+        rc = fail(r, JOBQ_ENOTFOUND, "no request with id %lld",
+                  (long long)id);
+    else
+        rc = sql_fail(r, "reading a request");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int jq_reqdb_run_ids(jq_reqdb *r, jobq_request_id id, char **out)
+{
+    *out = NULL;
+    sqlite3_stmt *stmt =
+        prepare(r, "SELECT run_ids FROM requests WHERE id = ?1");
+    if (!stmt)
+        return JOBQ_EIO;
+    sqlite3_bind_int64(stmt, 1, id);
+    int step = sqlite3_step(stmt), rc = 0;
+    if (step == SQLITE_ROW) {
+        if (sqlite3_column_type(stmt, 0) != SQLITE_NULL &&
+            !(*out = column_dup(stmt, 0)))
+            rc = fail(r, JOBQ_ENOMEM, "out of memory");
+    } else if (step == SQLITE_DONE)
+        rc = fail(r, JOBQ_ENOTFOUND, "no request with id %lld",
+                  (long long)id);
+    else
+        rc = sql_fail(r, "reading a request");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int jq_reqdb_list(jq_reqdb *r, size_t recent, jobq_request_id **out,
+                  size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *stmt = prepare(
+        r, "SELECT id FROM requests WHERE applied_at IS NULL"
+           " UNION SELECT id FROM (SELECT id FROM requests"
+           "  WHERE applied_at IS NOT NULL ORDER BY id DESC LIMIT ?1)"
+           " ORDER BY id");
+    if (!stmt)
+        return JOBQ_EIO;
+    sqlite3_bind_int64(stmt, 1, recent ? (sqlite3_int64)recent : -1);
+    jobq_request_id *ids = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0, step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            jobq_request_id *grown = realloc(ids, ncap * sizeof *ids);
+            if (!grown) {
+                rc = fail(r, JOBQ_ENOMEM, "out of memory");
+                break;
+            }
+            ids = grown;
+            cap = ncap;
+        }
+        ids[n++] = sqlite3_column_int64(stmt, 0);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sql_fail(r, "listing requests");
+    sqlite3_finalize(stmt);
+    if (rc != 0 || n == 0) {
+        free(ids);
+        ids = NULL;
+    }
+    *out = ids;
+    *count = rc == 0 ? n : 0;
+    return rc;
+}
