@@ -4,9 +4,15 @@ good answers, and bad inputs (bad ids, bad JSON, unknown fields and
 parameters, oversized bodies, wrong methods, missing or wrong tokens)
 that must get a 4xx with a JSON error body, never a 5xx or a crash.
 
-    api_test.py JOBQ-K8S-HOST
+    api_test.py JOBQ-K8S-HOST [JOBQ-CONSOLE]
+
+With JOBQ-CONSOLE, also: jobq-console over the host's database acts
+through the live-control request path (a client handle) while the host
+schedules, and the host applies the requests.
 """
 import os
+import re
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -16,6 +22,7 @@ from harness import Tap  # noqa: E402
 import console_env as ce  # noqa: E402
 
 HOST = sys.argv[1]
+CONSOLE = sys.argv[2] if len(sys.argv) > 2 else None
 AUTH = {"Authorization": "Bearer " + ce.ADMIN_TOKEN}
 
 
@@ -140,6 +147,43 @@ def reads(base):
     assert status == 200 and text == "ok\n", (status, text)
 
 
+def host_uses_client_handle(host):
+    assert "own handle" not in host.log(), host.log()[-2000:]
+
+
+def standalone_acts_through_requests(env, base):
+    db = os.path.join(env.dir, "jobq.db")
+    token = os.path.join(env.dir, "admin-token")
+    proc = subprocess.Popen([CONSOLE, "--db", db, "--port", "0",
+                             "--token-file", token],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        m = re.search(r"serving (http://[^/]+)/", line)
+        assert m and "admin token" in line, line
+        other = m.group(1)
+        status, doc = ce.request("POST", other + "/api/v1/runs/4/cancel",
+                                 body={"detail": "from jobq-console"},
+                                 headers=AUTH)
+        assert status == 200, doc
+        _, doc = ce.request("GET", base + "/api/v1/runs/4")
+        assert doc["run"]["state"] == "cancelled", doc["run"]
+        assert doc["run"]["detail"] == "from jobq-console", doc["run"]
+        key = "/api/v1/properties/job-orchestrator.queue.head-retry-count"
+        status, doc = ce.request("PUT", other + key, body={"value": -1},
+                                 headers=AUTH)
+        assert status == 400 and doc["field"] == key.split("/")[-1], doc
+        status, doc = ce.request("PUT", other + key, body={"value": 5},
+                                 headers=AUTH)
+        assert status == 200, doc
+        _, doc = ce.request("GET", base + key)
+        assert doc["value"] == 5, doc
+        refused(other, "POST", "/api/v1/runs/4/cancel", 409, headers=AUTH)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def still_serving(base, host):
     assert host.process.poll() is None, host.log()[-2000:]
     status, _ = ce.request("GET", base + "/api/v1/overview")
@@ -158,6 +202,12 @@ def main():
         tap.check("missing, wrong or cookie tokens are refused", tokens,
                   base)
         tap.check("actions with the token", actions, base)
+        tap.check("the host's actions go through a client handle",
+                  host_uses_client_handle, host)
+        if CONSOLE:
+            tap.check("jobq-console acts through the request path while "
+                      "the host schedules", standalone_acts_through_requests,
+                      env, base)
         tap.check("the host is still serving", still_serving, base, host)
     finally:
         env.close()
