@@ -142,6 +142,22 @@ int console_queue_page(console *c, jobq_scheduler *s, const char *ns,
     return rc;
 }
 
+jobq_run_id console_cached_head(console *c, const jobq_scheduler *s,
+                                const char *ns, int priority)
+{
+    jobq_run_id head = 0;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->queue_count; i++) {
+        const queue_ids *q = &c->queues[i];
+        if (q->priority == priority && strcmp(q->ns, ns) == 0 &&
+            q->handle == s && q->count &&
+            console_monotonic_ms() - q->fetched_ms <= CONSOLE_QUEUE_TTL_MS)
+            head = q->ids[0];
+    }
+    pthread_mutex_unlock(&c->lock);
+    return head;
+}
+
 /* ------------------------------------------------------- token, bodies */
 
 /* false after answering: no actions handle (403), no token configured

@@ -17,7 +17,7 @@
 
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 500
-#define FEED_PER_STATE 40
+#define FEED_PER_STATE 20
 
 /* ------------------------------------------------------------ helpers */
 
@@ -301,6 +301,49 @@ static void scan_metrics(const char *text, cJSON *queues, cJSON *quota)
 
 /* ------------------------------------------------------------ overview */
 
+/* The head of a queue, cheaply, or 0 if it cannot be told cheaply. Listing
+ * a queue in order costs a scan of its runs (a second at a million), and
+ * the overview has one head per queue to show, so: a fresh cached list if
+ * a queue page took one; else the newest queued run of the queue (the
+ * store's newest-first query stops at the first match) and what
+ * jobq_run_explain says of its queue's head: "blocked.head_run" when the
+ * head is blocked, or the run itself when it is the head. */
+static jobq_run_id find_head(console *c, jobq_scheduler *s, const char *ns,
+                             int priority)
+{
+    jobq_run_id head = console_cached_head(c, s, ns, priority);
+    if (head)
+        return head;
+    jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
+    f.ns = ns;
+    f.priority = priority;
+    f.state = JOBQ_RUN_QUEUED;
+    f.limit = 1;
+    jobq_run_id *ids = NULL;
+    size_t count = 0;
+    char *text = NULL;
+    if (jobq_run_list(s, &ids, &count, &f) != 0 || count != 1) {
+        jobq_free(ids);
+        return 0;
+    }
+    jobq_run_id tail = ids[0];
+    jobq_free(ids);
+    if (jobq_run_explain(s, &text, tail) != 0)
+        return 0;
+    cJSON *e = cJSON_Parse(text);
+    jobq_free(text);
+    const cJSON *blocked_head = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(e, "blocked"), "head_run");
+    const cJSON *position = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(e, "queue"), "position");
+    if (cJSON_IsNumber(blocked_head))
+        head = (jobq_run_id)blocked_head->valuedouble;
+    else if (cJSON_IsNumber(position) && position->valuedouble == 0)
+        head = tail;
+    cJSON_Delete(e);
+    return head;
+}
+
 static void add_health(console *c, cJSON *doc)
 {
     char message[256] = "ok";
@@ -357,20 +400,21 @@ void console_api_overview(void *ctx, const httpd_request *req,
     {
         const char *ns = cJSON_GetObjectItem(q, "namespace")->valuestring;
         int p = parse_priority(cJSON_GetObjectItem(q, "priority")->valuestring);
-        jobq_run_id *head = NULL;
-        size_t got = 0, total = 0;
         jobq_run_info info;
-        if (p >= 0 && cJSON_GetObjectItem(q, "length")->valuedouble > 0 &&
-            console_queue_page(c, s, ns, p, 0, 1, &head, &got, &total) == 0 &&
-            got == 1 && get_run(s, head[0], &info) == 0) {
+        bool queued = cJSON_GetObjectItem(q, "length")->valuedouble > 0;
+        jobq_run_id head = p >= 0 && queued ? find_head(c, s, ns, p) : 0;
+        if (head && get_run(s, head, &info) == 0 &&
+            info.state == JOBQ_RUN_QUEUED) {
             cJSON_AddStringToObject(q, "head_state",
                                     info.blocked ? "blocked" : "fits");
             cJSON_AddItemToObject(q, "head", run_json(&info));
         } else {
-            cJSON_AddStringToObject(q, "head_state", "empty");
+            /* Queued but the head is not blocked (and which run it is
+             * would take listing the queue: the queue page shows it). */
+            cJSON_AddStringToObject(q, "head_state",
+                                    queued ? "fits" : "empty");
             cJSON_AddNullToObject(q, "head");
         }
-        free(head);
     }
     release(c, s);
     cJSON_AddNumberToObject(doc, "server_ms",

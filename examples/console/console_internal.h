@@ -71,4 +71,8 @@ int console_queue_page(console *c, jobq_scheduler *s, const char *ns,
                        int priority, size_t offset, size_t limit,
                        jobq_run_id **page, size_t *got, size_t *total);
 
+/* The head of a queue from a list taken within the TTL, or 0. */
+jobq_run_id console_cached_head(console *c, const jobq_scheduler *s,
+                                const char *ns, int priority);
+
 #endif
