@@ -56,7 +56,8 @@ def main():
             int(deepest["length"])
         print(f"# deepest queue {ns}/{prio}: {n} runs")
         q = f"/api/v1/runs?namespace={ns}&priority={prio}&state=queued&limit=50"
-        head = deepest["head"]["id"]
+        first, _ = get(base, q + "&offset=0")
+        head = first["runs"][0]["id"]
         cases = [
             ("overview", "/api/v1/overview"),
             ("queue page 1", q + "&offset=0"),

@@ -17,7 +17,7 @@
 
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 500
-#define FEED_PER_STATE 20
+#define FEED_RUNS 300
 
 /* ------------------------------------------------------------ helpers */
 
@@ -666,8 +666,8 @@ static void collect_events(jobq_scheduler *s, jobq_run_id id, cJSON ***items,
 /* GET /api/v1/events[?limit=N]: recent reschedules, head timeouts,
  * deploy retries, cancellations and failures, newest first. The library
  * has no "events since" query; the feed reads the event logs of the runs
- * those events can belong to: the newest cancelled, failed, running and
- * deploying runs and the head of every queue. */
+ * those events can belong to: among the newest FEED_RUNS runs, those that
+ * are not simply queued, and the head of every queue. */
 void console_api_events(void *ctx, const httpd_request *req,
                         httpd_response *res)
 {
@@ -684,30 +684,56 @@ void console_api_events(void *ctx, const httpd_request *req,
     jobq_scheduler *s = acquire(c);
     cJSON **items = NULL;
     size_t n = 0, cap = 0;
-    static const int states[] = {JOBQ_RUN_CANCELLED, JOBQ_RUN_FAILED,
-                                 JOBQ_RUN_RUNNING, JOBQ_RUN_DEPLOYING};
-    for (size_t k = 0; k < sizeof states / sizeof *states; k++) {
-        jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
-        f.state = states[k];
-        f.limit = FEED_PER_STATE;
-        jobq_run_id *ids = NULL;
-        size_t count = 0;
-        if (jobq_run_list(s, &ids, &count, &f) != 0)
-            continue;
-        for (size_t i = 0; i < count; i++)
-            collect_events(s, ids[i], &items, &n, &cap);
+    /* The newest FEED_RUNS runs, any state: one newest-first query that
+     * stops after FEED_RUNS rows however deep the queues are (a list by
+     * state would scan every run of a million-run store). Queued runs
+     * among them are skipped unless something happened to them. */
+    jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
+    f.limit = FEED_RUNS;
+    jobq_run_id *ids = NULL;
+    size_t count = 0;
+    if (jobq_run_list(s, &ids, &count, &f) == 0) {
+        jobq_run_info info;
+        for (size_t i = count; i-- > 0;)
+            if (get_run(s, ids[i], &info) == 0 &&
+                (info.state != JOBQ_RUN_QUEUED || info.retries_used ||
+                 info.deploy_attempts))
+                collect_events(s, ids[i], &items, &n, &cap);
         jobq_free(ids);
     }
-    /* Queue heads: where reschedules and head timeouts of queued runs are. */
-    pthread_mutex_lock(&c->lock);
-    size_t heads_n = 0;
+    /* And every queue's head: where the reschedules and head timeouts of
+     * runs still queued are. */
+    char *text = NULL;
     jobq_run_id heads[CONSOLE_MAX_QUEUES];
-    for (size_t i = 0; i < c->queue_count; i++)
-        if (c->queues[i].count)
-            heads[heads_n++] = c->queues[i].ids[0];
-    pthread_mutex_unlock(&c->lock);
-    for (size_t i = 0; i < heads_n; i++)
-        collect_events(s, heads[i], &items, &n, &cap);
+    size_t heads_n = 0;
+    if (jobq_metrics_render(s, &text, NULL) == 0) {
+        cJSON *queues = cJSON_CreateArray(), *quota = cJSON_CreateArray();
+        scan_metrics(text, queues, quota);
+        jobq_free(text);
+        const cJSON *q;
+        cJSON_ArrayForEach(q, queues)
+        {
+            int p = parse_priority(
+                cJSON_GetObjectItem(q, "priority")->valuestring);
+            jobq_run_id head;
+            if (heads_n < CONSOLE_MAX_QUEUES && p >= 0 &&
+                cJSON_GetObjectItem(q, "length")->valuedouble > 0 &&
+                (head = find_head(
+                     c, s, cJSON_GetObjectItem(q, "namespace")->valuestring,
+                     p)))
+                heads[heads_n++] = head;
+        }
+        cJSON_Delete(queues);
+        cJSON_Delete(quota);
+    }
+    for (size_t i = 0; i < heads_n; i++) {
+        bool seen = false; /* a head may be among the newest runs too */
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = cJSON_GetObjectItem(items[k], "run")->valuedouble ==
+                   (double)heads[i];
+        if (!seen)
+            collect_events(s, heads[i], &items, &n, &cap);
+    }
     release(c, s);
     if (n)
         qsort(items, n, sizeof *items, by_time_desc);
