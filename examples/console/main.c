@@ -61,7 +61,7 @@ static void usage(FILE *out)
           "process writes (opened read-only: it never disturbs the writer).\n"
           "\n"
           "  --db FILE          the libjobq database\n"
-          "  --refresh-ms N     re-read it every N ms (default 2000; 50 to\n"
+          "  --refresh-ms N     re-read it every N ms (default 5000; 50 to\n"
           "                     600000)\n"
           "  --token-file FILE  the admin token (first line); without it the\n"
           "                     console is read-only\n"
@@ -91,7 +91,7 @@ static int bad_flag(const char *fmt, ...)
 
 static int parse_options(options *o, int argc, char **argv)
 {
-    *o = (options){.refresh_ms = 2000, .addr = HTTPD_ADDRESS_DEFAULT};
+    *o = (options){.refresh_ms = 5000, .addr = HTTPD_ADDRESS_DEFAULT};
     o->addr.port = 8080;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
