@@ -225,9 +225,12 @@ static enum MHD_Result handle_request(void *cls,
         if (rs->refused)
             return MHD_YES;
         if (n > route->max_body || rs->len > route->max_body - n) {
-            rs->refused = true; /* chunked, without a Content-Length */
-            return refuse(connection, route->methods,
-                          413, "request body too large");
+            /* Chunked, without a Content-Length: libmicrohttpd cannot
+             * answer in the middle of an upload, so the rest is read and
+             * dropped (the connection timeout bounds it) and the 413 goes
+             * out at the end. */
+            rs->refused = true;
+            return MHD_YES;
         }
         char *grown = realloc(rs->body, rs->len + n + 1);
         if (!grown)
@@ -239,7 +242,8 @@ static enum MHD_Result handle_request(void *cls,
         return MHD_YES;
     }
     if (rs->refused)
-        return MHD_YES;
+        return refuse(connection, route->methods, 413,
+                      "request body too large");
     httpd_request req = {
         .method = method_bit(method) == HTTPD_GET ? MHD_HTTP_METHOD_GET
                                                   : method,

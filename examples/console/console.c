@@ -69,6 +69,15 @@ void console_fail(httpd_response *res, jobq_scheduler *s, int rc,
         jobq_errmsg(s, message, sizeof message);
     if (!message[0])
         snprintf(message, sizeof message, "%s", jobq_strerror(rc));
+    if (rc == JOBQ_ETIMEDOUT) {
+        /* A client handle's request is durable but no scheduler applied
+         * it within the wait: accepted, not done. */
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddBoolToObject(doc, "pending", true);
+        cJSON_AddStringToObject(doc, "message", message);
+        console_reply(res, 202, doc);
+        return;
+    }
     unsigned status;
     switch (rc) {
     case JOBQ_EINVAL:

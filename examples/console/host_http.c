@@ -115,7 +115,7 @@ host_http *host_http_start(const host_http_options *o, jobq_scheduler *s,
     jobq_scheduler *actions = s;
     if (db) {
         jobq_client_opts copts = JOBQ_CLIENT_OPTS_INIT;
-        copts.wait_timeout_ms = 30000;
+        copts.wait_timeout_ms = 10000;
         int rc = jobq_open_client(&h->client, db, &copts, err, sizeof err);
         if (rc == 0)
             actions = h->client;

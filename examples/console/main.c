@@ -241,7 +241,7 @@ static jobq_scheduler *actions_handle(const options *o, char *why,
                                       size_t cap)
 {
     jobq_client_opts copts = JOBQ_CLIENT_OPTS_INIT;
-    copts.wait_timeout_ms = 30000;
+    copts.wait_timeout_ms = 10000;
     jobq_scheduler *client = NULL;
     char err[600] = "";
     int rc = jobq_open_client(&client, o->db, &copts, err, sizeof err);

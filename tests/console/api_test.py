@@ -91,6 +91,19 @@ def bad_bodies(base):
     refused(base, "POST", "/api/v1/migrate-to-legacy", 400, body={},
             headers=AUTH, field="confirm")
     refused(base, "GET", "/api/v1/overview", 413, raw=b"x" * 10)
+    # Chunked, with no Content-Length to refuse it by: read, dropped, 413.
+    import http.client
+    import json as json_module
+    from urllib.parse import urlparse
+    url = urlparse(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.request("POST", cancel, body=iter([b"x" * 8192] * 16),
+                 headers=dict(AUTH, **{"Transfer-Encoding": "chunked"}),
+                 encode_chunked=True)
+    resp = conn.getresponse()
+    doc = json_module.loads(resp.read())
+    assert resp.status == 413 and doc["status"] == 413, (resp.status, doc)
+    conn.close()
     # The run was not touched by any of that.
     _, doc = ce.request("GET", base + "/api/v1/runs/2")
     assert doc["run"]["state"] == "queued", doc["run"]

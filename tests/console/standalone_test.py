@@ -62,6 +62,22 @@ def actions_refused(base):
     assert doc["run"]["state"] == "queued"
 
 
+def pending_without_scheduler(children, db):
+    """With a token, an action becomes a durable request; with no
+    scheduler running to apply it, the answer is 202 pending."""
+    token = os.path.join(children.tmp, "token")
+    with open(token, "w") as f:
+        f.write(ce.ADMIN_TOKEN + "\n")
+    proc, other = start(children, "--db", db, "--token-file", token)
+    status, doc = ce.request("POST", other + "/api/v1/runs/5/cancel",
+                             body={}, headers={"X-Jobq-Token":
+                                               ce.ADMIN_TOKEN}, timeout=30)
+    assert status == 202 and doc["pending"] is True, (status, doc)
+    _, doc = ce.request("GET", other + "/api/v1/runs/5")
+    assert doc["run"]["state"] == "queued", doc["run"]
+    children.stop(proc)
+
+
 def follows_writer(db, base):
     r = subprocess.run([WRITER, db, "--more", "5"], capture_output=True,
                        timeout=60)
@@ -121,6 +137,8 @@ def main():
         tap.check("actions are refused on a read-only console",
                   actions_refused, base)
         tap.check("it follows the writer", follows_writer, db, base)
+        tap.check("an action no scheduler applies is 202 pending",
+                  pending_without_scheduler, children, db)
         tap.check("every page and static file, offline; 404 for an unknown "
                   "run", pages, base)
         tap.check("bad flags and files are refused", bad_flags, children, db)

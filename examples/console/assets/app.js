@@ -232,9 +232,11 @@ async function runPage(id) {
   if (cancel) cancel.onclick = async () => {
     const out = $('#action-result');
     try {
-      await api(`runs/${r.id}/cancel`, {method: 'POST', body: {detail: $('#cancel-detail').value}});
+      const done = await api(`runs/${r.id}/cancel`, {method: 'POST', body: {detail: $('#cancel-detail').value}});
       await runPage(id);
-      $('#action-result').innerHTML = '<div class="msg ok" role="status">Cancelled.</div>';
+      $('#action-result').innerHTML = done.pending
+        ? `<div class="msg" role="status">Requested; not applied yet: ${esc(done.message)}</div>`
+        : '<div class="msg ok" role="status">Cancelled.</div>';
     } catch (err) { showError(out, err); }
   };
   timers.push(setInterval(tickCountdowns, 1000));
@@ -306,8 +308,10 @@ async function settingsPage() {
         return;
       }
       try {
-        await api('properties/' + encodeURIComponent(row.dataset.key), {method: 'PUT', body: {value}});
-        out.innerHTML = '<div class="msg ok" role="status">Saved.</div>';
+        const done = await api('properties/' + encodeURIComponent(row.dataset.key), {method: 'PUT', body: {value}});
+        out.innerHTML = done.pending
+          ? `<div class="msg" role="status">Requested; not applied yet.</div>`
+          : '<div class="msg ok" role="status">Saved.</div>';
       } catch (err) { showError(out, err); }
     };
   }
@@ -315,7 +319,9 @@ async function settingsPage() {
     if (!confirm('Deploy every queued run through the legacy path?')) return;
     try {
       const r = await api('migrate-to-legacy', {method: 'POST', body: {confirm: true}});
-      $('#migrate-out').innerHTML = `<div class="msg ok">${r.moved} runs moved.</div>`;
+      $('#migrate-out').innerHTML = r.pending
+        ? '<div class="msg">Requested; not applied yet.</div>'
+        : `<div class="msg ok">${r.moved} runs moved.</div>`;
     } catch (err) { showError($('#migrate-out'), err); }
   };
 }
