@@ -112,7 +112,7 @@ def overview_shows_blocked_head(b, base):
                     "'tr[data-queue=\"ml-team/high\"]');"
                     "return r && r.innerText;")
     assert "blocked" in row and "cpu" in row, row
-    assert "needs 6, 4 available" in row, row
+    assert "needs 6 cores, 4 available" in row, row
     assert "2 used" not in row and "0 used, 2 left" in row, row
     first = b.text('tr[data-queue="ml-team/high"] .countdown')
     assert first and ("h" in first or "m" in first), first

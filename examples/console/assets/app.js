@@ -132,12 +132,14 @@ async function overview() {
       <td class="num"><a href="/queue?namespace=${encodeURIComponent(q.namespace)}&priority=${q.priority}">${q.length.toLocaleString()}</a></td>
       <td>${h ? runLink(h) + ' ' + runLabel(h) : '<span class="muted">—</span>'}</td>
       <td>${pill(q.head_state)}${b ? ` on <b class="resource">${esc(b.resource)}</b>` : ''}</td>
-      <td>${b ? `needs <b>${esc(b.requested.text)}</b>, <b>${esc(b.available.text)}</b> available` : (h ? requestText(h.request) : '')}</td>
+      <td>${b ? `needs <b>${esc(b.requested.text)}</b>${b.resource === 'cpu' ? ' cores' : ''}, <b>${esc(b.available.text)}</b> available` : (h ? requestText(h.request) : '')}</td>
       <td>${b && b.since !== null ? `<span class="since" data-since="${b.since}">${span(serverNow() - b.since)}</span>` : '—'}</td>
       <td>${h ? countdown(h.head_timeout_at) : '—'}</td>
       <td class="num">${h ? `${h.retries.used} used, ${h.retries.left} left` : '—'}</td></tr>`;
   }).join('');
-  const quota = doc.quota.map(n => Object.entries(n.resources).map(([res, v]) => {
+  // A dimension without a limit and nothing used says nothing: left out.
+  const quota = doc.quota.map(n => Object.entries(n.resources)
+    .filter(([, v]) => v.hard || (v.used && v.used.value)).map(([res, v]) => {
     const used = v.used ? v.used.value : null, hard = v.hard ? v.hard.value : null;
     const pct = used !== null && hard ? Math.min(100, 100 * used / hard) : 0;
     return `<tr><td>${esc(n.namespace)}</td><td>${esc(res)}</td>
