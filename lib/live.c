@@ -855,7 +855,9 @@ int jq_live_tick(jobq_scheduler *s, jobq_time_ms now)
                             "(jobq_open_client) does not schedule: only the "
                             "process that opened the database with jobq_open "
                             "ticks; requests are applied there");
-    if (!s->store || jq_store_read_only(s->store))
+    /* Time going backwards is the cycle's error (the core refuses it):
+     * apply nothing at a time before the last cycle's. */
+    if (!s->store || jq_store_read_only(s->store) || now < s->core.last_tick)
         return 0;
     if (!live_db(s))
         return JOBQ_ENOMEM;

@@ -173,7 +173,10 @@ static int open_scheduler(jobq_scheduler **out, const jobq_options *opts,
         free(s);
         return JOBQ_ENOMEM;
     }
-    s->wall_at_open = (jobq_time_ms)time(NULL) * 1000;
+    struct timespec wall; /* milliseconds: outcomes are compared with other
+                           * processes' wall clocks (live.c) */
+    clock_gettime(CLOCK_REALTIME, &wall);
+    s->wall_at_open = (jobq_time_ms)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
     s->mono_at_open = monotonic_ms();
     if (opts->clock) {
         s->clock = *opts->clock;

@@ -4,6 +4,17 @@
  * many times over the same file.
  *
  *   crash-test WRITER [--kills N] [--seed S] [--keep DIR]
+ *              [--submitter SUBMITTER]
+ *
+ * With --submitter, two crash-submitter processes submit runs through the
+ * database (client handles) the whole time, and after every kill:
+ *   6. every acknowledged request (requests-<n>.log) is in the file; if it
+ *      was applied, its outcome is recorded (status 0, its runs' ids) and
+ *      each of its idempotency keys has exactly one run, the one the
+ *      outcome names; if it is still pending, none of its keys has a run
+ *      (nothing applied without its outcome, nothing applied twice).
+ * At the end the submitters are stopped, the writer runs once with
+ * --drain, and every acknowledged request must have its outcome.
  *
  * After every kill (reading the file directly with SQLite, so that nothing
  * is reconciled before it is checked):
@@ -33,8 +44,14 @@
 #define QUEUES 16 /* namespaces ns-0..ns-7 x 2 priorities, more than used */
 #define MAX_ID 1000000
 
+#define SUBMITTERS 2
+
 typedef struct checker {
     char dir[256];
+    /* Outside submitters: lines of requests-<n>.log already found applied
+     * (final: an applied request's outcome cannot change), and counts. */
+    long done_lines[SUBMITTERS + 1];
+    unsigned long requests_acked, requests_applied, requests_pending;
     sqlite3 *db;
     unsigned long violations;
     unsigned long deploys;
@@ -175,7 +192,107 @@ static void check_queued(checker *c, const long long last_deployed[QUEUES])
     sqlite3_finalize(stmt);
 }
 
-static void check(checker *c)
+/* The runs of an applied request's outcome, "1,2,3". */
+static int outcome_ids(checker *c, long long request, long long *ids,
+                       int cap)
+{
+    sqlite3_stmt *stmt = NULL;
+    int n = 0;
+    sqlite3_prepare_v2(c->db, "SELECT run_ids FROM requests WHERE id = ?1",
+                       -1, &stmt, NULL);
+    sqlite3_bind_int64(stmt, 1, request);
+    if (stmt && sqlite3_step(stmt) == SQLITE_ROW &&
+        sqlite3_column_text(stmt, 0)) {
+        const char *p = (const char *)sqlite3_column_text(stmt, 0);
+        while (*p && n < cap) {
+            char *end;
+            ids[n++] = strtoll(p, &end, 10);
+            p = *end == ',' ? end + 1 : end;
+            if (end == p && *p != ',')
+                break;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+/* One acknowledged request; returns 1 if it is applied (and checked). */
+static int check_request(checker *c, int submitter, long long first,
+                         long long count, long long request, bool final)
+{
+    long long applied = query_int(c, "SELECT applied_at IS NOT NULL FROM "
+                                     "requests WHERE id = ?1", NULL, request);
+    if (applied < 0) {
+        violation(c, "acknowledged request %lld (s%d-%lld) is lost", request,
+                  submitter, first);
+        return 0;
+    }
+    long long ids[8];
+    int n = applied ? outcome_ids(c, request, ids, 8) : 0;
+    if (applied) {
+        long long status = query_int(c, "SELECT status FROM requests WHERE "
+                                        "id = ?1", NULL, request);
+        if (status != 0)
+            violation(c, "request %lld was refused (%lld)", request, status);
+        if (n != count)
+            violation(c, "request %lld: outcome names %d runs, not %lld",
+                      request, n, count);
+    }
+    for (long long i = 0; i < count; i++) {
+        char key[48];
+        snprintf(key, sizeof key, "s%d-%lld", submitter, first + i);
+        long long runs = query_int(c, "SELECT count(*) FROM runs WHERE "
+                                      "idempotency_key = ?1", key, 0);
+        long long run = query_int(c, "SELECT id FROM runs WHERE "
+                                     "idempotency_key = ?1", key, 0);
+        if (applied && runs != 1)
+            violation(c, "applied request %lld: key %s has %lld runs",
+                      request, key, runs);
+        else if (applied && i < n && run != ids[i])
+            violation(c, "request %lld: key %s is run %lld, the outcome "
+                      "says %lld", request, key, run, ids[i]);
+        else if (!applied && runs != 0)
+            violation(c, "pending request %lld: key %s already has a run "
+                      "(applied without its outcome)", request, key);
+    }
+    if (!applied && final)
+        violation(c, "request %lld has no outcome after the drain", request);
+    return applied ? 1 : 0;
+}
+
+static void check_requests(checker *c, bool final)
+{
+    c->requests_acked = c->requests_applied = c->requests_pending = 0;
+    for (int s = 1; s <= SUBMITTERS; s++) {
+        char name[64], line[128];
+        snprintf(name, sizeof name, "requests-%d.log", s);
+        FILE *f = open_log(c, name);
+        long lineno = 0;
+        bool prefix_done = true;
+        long long first, count, request;
+        while (f && fgets(line, sizeof line, f)) {
+            if (sscanf(line, "R %lld %lld %lld", &first, &count, &request) !=
+                3)
+                continue; /* a torn last line: never acknowledged */
+            lineno++;
+            c->requests_acked++;
+            if (lineno <= c->done_lines[s]) {
+                c->requests_applied++;
+                continue;
+            }
+            int applied = check_request(c, s, first, count, request, final);
+            c->requests_applied += (unsigned long)applied;
+            c->requests_pending += (unsigned long)!applied;
+            prefix_done = prefix_done && applied;
+            if (prefix_done)
+                c->done_lines[s] = lineno;
+        }
+        if (f)
+            fclose(f);
+    }
+}
+
+static void check(checker *c, bool with_requests, bool final)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/jobq.db", c->dir);
@@ -192,13 +309,54 @@ static void check(checker *c)
     check_acks(c);
     check_deploys(c, last_deployed);
     check_queued(c, last_deployed);
+    if (with_requests)
+        check_requests(c, final);
     c->runs = query_int(c, "SELECT count(*) FROM runs WHERE id > ?1", NULL, 0);
     sqlite3_close(c->db);
     c->db = NULL;
 }
 
-/* Run the writer for a random 5..80 ms and kill it. */
-static int kill_once(const char *writer, const char *dir, unsigned seed)
+static pid_t start_submitter(const char *submitter, const char *dir, int id)
+{
+    char id_text[16];
+    snprintf(id_text, sizeof id_text, "%d", id);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(submitter, submitter, dir, id_text, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* The last step with submitters: stop them, let a writer apply whatever
+ * they left pending, then hold it to every outcome. */
+static int drain(const char *writer, const char *dir, pid_t *submitters)
+{
+    for (int i = 0; i < SUBMITTERS; i++) {
+        kill(submitters[i], SIGKILL);
+        waitpid(submitters[i], NULL, 0);
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(writer, writer, dir, "1", "--drain", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "crash-test: the draining writer failed (%d)\n",
+                status);
+        return -1;
+    }
+    return 0;
+}
+
+/* Run the writer for a random 5..80 ms and kill it. Until a writer has
+ * created the schema, lives are 300..375 ms: on a loaded machine with slow
+ * fsyncs, creating it can take longer than 80 ms, and a test that never
+ * gets past it checks nothing. */
+static int kill_once(const char *writer, const char *dir, unsigned seed,
+                     bool fresh)
 {
     char seed_text[32];
     snprintf(seed_text, sizeof seed_text, "%u", seed);
@@ -209,7 +367,7 @@ static int kill_once(const char *writer, const char *dir, unsigned seed)
     }
     if (pid < 0)
         return -1;
-    struct timespec delay = {0, (5 + rand() % 76) * 1000000L};
+    struct timespec delay = {0, ((fresh ? 300 : 5) + rand() % 76) * 1000000L};
     nanosleep(&delay, NULL);
     kill(pid, SIGKILL);
     int status = 0;
@@ -231,7 +389,7 @@ int main(int argc, char **argv)
     }
     int kills = 30;
     unsigned seed = (unsigned)time(NULL);
-    const char *keep = NULL;
+    const char *keep = NULL, *submitter = NULL;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--kills") == 0)
             kills = atoi(argv[i + 1]);
@@ -239,10 +397,13 @@ int main(int argc, char **argv)
             seed = (unsigned)strtoul(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--keep") == 0)
             keep = argv[i + 1];
+        else if (strcmp(argv[i], "--submitter") == 0)
+            submitter = argv[i + 1];
     }
     srand(seed);
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines as they come */
     checker c = {0};
+    c.runs = -1; /* no database yet */
     c.deploy_count = calloc(MAX_ID, 1);
     if (keep)
         snprintf(c.dir, sizeof c.dir, "%s", keep);
@@ -251,17 +412,40 @@ int main(int argc, char **argv)
         if (!mkdtemp(c.dir))
             return 1;
     }
-    printf("crash-test: seed %u, %d kills, in %s\n", seed, kills, c.dir);
+    printf("crash-test: seed %u, %d kills, in %s%s\n", seed, kills, c.dir,
+           submitter ? ", 2 outside submitters" : "");
+    pid_t submitters[SUBMITTERS];
+    bool started = false;
     for (int k = 1; k <= kills; k++) {
-        if (kill_once(argv[1], c.dir, seed + (unsigned)k) != 0)
+        if (kill_once(argv[1], c.dir, seed + (unsigned)k, c.runs < 0) != 0)
             return 1;
-        check(&c);
+        c.runs = -1;
+        check(&c, submitter != NULL, false);
+        /* The submitters start once a writer has made the database (their
+         * polling of a file that is not in WAL mode yet would only delay
+         * its creation). */
+        for (int i = 0; submitter && !started && c.runs >= 0 &&
+                        i < SUBMITTERS; i++)
+            submitters[i] = start_submitter(submitter, c.dir, i + 1);
+        started = started || (submitter && c.runs >= 0);
         if (k % 100 == 0 || k == kills)
-            printf("after %d kills: %lld runs, %lu deploys, %lu violations\n",
-                   k, c.runs, c.deploys, c.violations);
+            printf("after %d kills: %lld runs, %lu deploys, %lu acknowledged "
+                   "requests (%lu pending), %lu violations\n", k, c.runs,
+                   c.deploys, c.requests_acked, c.requests_pending,
+                   c.violations);
     }
-    printf("crash-test: kills %d, runs %lld, deploys %lu, violations %lu\n",
-           kills, c.runs, c.deploys, c.violations);
+    if (submitter && !started)
+        violation(&c, "no writer created the database");
+    else if (submitter) {
+        if (drain(argv[1], c.dir, submitters) != 0)
+            return 1;
+        check(&c, true, true);
+        if (c.requests_acked == 0)
+            violation(&c, "the submitters got no request acknowledged");
+    }
+    printf("crash-test: kills %d, runs %lld, deploys %lu, requests %lu "
+           "acknowledged and %lu applied, violations %lu\n", kills, c.runs,
+           c.deploys, c.requests_acked, c.requests_applied, c.violations);
     if (!keep && c.violations == 0) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", c.dir);

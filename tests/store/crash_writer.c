@@ -3,7 +3,11 @@
  * fast as it can against a real database file until it is killed with
  * SIGKILL (by crash_test.c, at a random moment).
  *
- *   crash-writer DIR SEED
+ *   crash-writer DIR SEED [--drain]
+ *
+ * With --drain it only opens the database and ticks until no request from
+ * the outside submitters (crash_submitter.c) is pending, then exits 0: the
+ * harness runs it once at the end, after the submitters were stopped.
  *
  * It keeps two append-only logs next to the database, each line written
  * with one write() on an O_APPEND descriptor and fsync'd before going on:
@@ -161,8 +165,9 @@ static void submit(jobq_scheduler *s, uint64_t *key, size_t count)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: crash-writer DIR SEED\n");
+    bool drain = argc == 4 && strcmp(argv[3], "--drain") == 0;
+    if (argc != 3 && !drain) {
+        fprintf(stderr, "usage: crash-writer DIR SEED [--drain]\n");
         return 2;
     }
     /* Never outlive the harness (it may itself be interrupted). */
@@ -193,6 +198,18 @@ int main(int argc, char **argv)
         return 1;
     }
     define_jobs(s);
+    for (int i = 0; drain && i < 100000; i++) {
+        bool pending = true;
+        if (jobq_tick(s, JOBQ_TIME_NOW, NULL) != 0 ||
+            jobq_requests_pending(s, &pending) != 0)
+            return 6;
+        if (!pending) {
+            jobq_close(s);
+            return 0;
+        }
+    }
+    if (drain)
+        return 8;
     for (;;) {
         int dice = rand() % 10;
         if (dice < 5)
