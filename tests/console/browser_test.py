@@ -53,6 +53,14 @@ class Browser:
                 "--hide-scrollbars", "--no-first-run",
                 "--disable-background-networking"]}}}}
         self.session = self.call("POST", "/session", caps)["sessionId"]
+        # The viewport (what a screenshot shows) at 1366x768: the window
+        # is that plus whatever the headless browser counts as its frame.
+        extra = self.js("return [window.outerWidth - window.innerWidth,"
+                        " window.outerHeight - window.innerHeight]")
+        self.s("POST", "/window/rect", {"width": 1366 + extra[0],
+                                        "height": 768 + extra[1]})
+        size = self.js("return [window.innerWidth, window.innerHeight]")
+        assert size == [1366, 768], size
 
     def call(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
