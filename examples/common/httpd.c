@@ -120,6 +120,15 @@ static enum MHD_Result send_response(struct MHD_Connection *connection,
                             res->cache_control ? res->cache_control
                                                : "no-store");
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    /* Pages load only from this server (the console is offline by design)
+     * and are never framed by another site (no clickjacking of the
+     * console's buttons). */
+    MHD_add_response_header(response, "X-Frame-Options", "DENY");
+    if (res->content_type && strncmp(res->content_type, "text/html", 9) == 0)
+        MHD_add_response_header(
+            response, "Content-Security-Policy",
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
     if (res->status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW,
                                 allow_header(methods));

@@ -157,6 +157,7 @@ def cancel_with_token(b, base):
     facts = b.text("#facts")
     assert "cancelled" in facts and "not needed" in facts, facts
     assert "cancelled" in b.text("#timeline")
+    b.screenshot("run-cancelled")
     _, doc = ce.request("GET", base + "/api/v1/runs/3")
     assert doc["run"]["state"] == "cancelled", doc["run"]
 

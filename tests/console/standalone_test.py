@@ -100,6 +100,12 @@ def pages(base):
         assert "http://" not in text and "https://" not in text, path
     status, _ = ce.request("GET", base + "/run/777")
     assert status == 404
+    import urllib.request
+    with urllib.request.urlopen(base + "/", timeout=10) as resp:
+        csp = resp.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in \
+            csp, csp
+        assert resp.headers["X-Frame-Options"] == "DENY"
     status, text = ce.request("GET", base + "/healthz")
     assert status == 200 and text == "ok\n"
 
