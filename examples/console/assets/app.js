@@ -219,7 +219,8 @@ async function runPage(id) {
   if (r.detail) facts.push(['Detail', esc(r.detail)]);
   const events = (e.events || []).map(ev => {
     const extra = Object.entries(ev).filter(([k]) => k !== 'event' && k !== 'time')
-      .map(([k, v]) => `${esc(k)}=${esc(typeof v === 'object' ? JSON.stringify(v) : v)}`).join(' ');
+      .map(([k, v]) => `${esc(k)}=${esc((k === 'requested' || k === 'available') && ev.resource
+        ? amount(ev.resource, v) : typeof v === 'object' ? JSON.stringify(v) : v)}`).join(' ');
     return `<li><time>${when(ev.time)}</time>${pill(ev.event, ev.event === 'blocked' || ev.event === 'failed' || ev.event === 'cancelled' ? 'blocked' : 'queued')}<span>${extra}</span></li>`;
   }).join('');
   const live = ['queued', 'deploying', 'running'].includes(r.state);
