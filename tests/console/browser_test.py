@@ -130,6 +130,10 @@ def overview_shows_blocked_head(b, base):
     quota = b.text("#quota")
     assert "analytics" in quota and "cpu" in quota, quota
     b.screenshot("overview")
+    b.get(base + "/run/1")
+    facts = b.text("#facts")
+    assert "needs 6 cores, 4 cores available" in facts, facts
+    b.screenshot("run-head")
 
 
 def cancel_without_token_is_refused(b, base):

@@ -209,7 +209,6 @@ async function runPage(id) {
   ];
   if (e.queue) facts.push(['Position', `${(e.queue.position + 1).toLocaleString()} of ${e.queue.length.toLocaleString()} (${e.queue.ahead.toLocaleString()} ahead)`]);
   if (e.blocked) facts.push(['Blocked', `${e.blocked.head_run === r.id ? 'this run' : 'the head of its queue (#' + e.blocked.head_run + ')'} does not fit: <b>${esc(e.blocked.resource)}</b> needs ${esc(amount(e.blocked.resource, e.blocked.requested))}, ${esc(amount(e.blocked.resource, e.blocked.available))} available, since ${when(e.blocked.since)}`]);
-  if (r.blocked) facts.push(['Requested vs available', `${esc(r.blocked.requested.text)} vs ${esc(r.blocked.available.text)} ${esc(r.blocked.resource)}`]);
   facts.push(['Head timeout', r.head_timeout_at !== null ? countdown(r.head_timeout_at)
     : `<span class="muted">${r.state === 'queued' ? 'only the head of a queue times out' : 'not queued'}</span>`]);
   facts.push(['Retries', `${r.retries.used} used, ${r.retries.left} left`]);
