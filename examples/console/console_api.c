@@ -507,9 +507,13 @@ void console_api_runs(void *ctx, const httpd_request *req,
         cJSON_AddStringToObject(doc, "order", "queue");
         queue_page(c, s, ns, f.priority, offset, limit, doc);
     } else {
-        /* Any other filter: newest first. */
+        /* Any other filter: newest first. Only the newest offset + limit
+         * + 1 are asked for (the store's newest-first query stops there),
+         * so the total is known only on the last page; "more" says whether
+         * there is another. */
         jobq_run_id *ids = NULL;
         size_t count = 0;
+        f.limit = offset + limit + 1;
         int rc = jobq_run_list(s, &ids, &count, &f);
         if (rc) {
             cJSON_Delete(doc);
@@ -518,7 +522,12 @@ void console_api_runs(void *ctx, const httpd_request *req,
             return;
         }
         cJSON_AddStringToObject(doc, "order", "newest first");
-        cJSON_AddNumberToObject(doc, "total", (double)count);
+        bool more = count > offset + limit;
+        if (more)
+            cJSON_AddNullToObject(doc, "total");
+        else
+            cJSON_AddNumberToObject(doc, "total", (double)count);
+        cJSON_AddBoolToObject(doc, "more", more);
         size_t n = offset < count ? count - offset : 0;
         if (n > limit)
             n = limit;

@@ -148,6 +148,13 @@ def reads(base):
         "&state=queued&limit=2&offset=1")
     assert status == 200 and doc["order"] == "queue", doc
     assert [r["position"] for r in doc["runs"]] == [1, 2], doc["runs"]
+    status, doc = ce.request("GET", base + "/api/v1/runs?limit=2")
+    assert status == 200 and doc["more"] is True and doc["total"] is None
+    ids = [r["id"] for r in doc["runs"]]
+    assert len(ids) == 2 and ids[0] > ids[1], ids
+    status, doc = ce.request("GET", base + "/api/v1/runs?namespace=ml-team"
+                             "&state=queued&limit=500")
+    assert doc["more"] is False and doc["total"] == len(doc["runs"]) == 4, doc
     status, doc = ce.request("GET", base + "/api/v1/search?q=trai")
     assert status == 200 and doc["runs"], doc
     assert all(r["job"] == "train" for r in doc["runs"])
