@@ -177,9 +177,10 @@ async function queuePage(params) {
   const page = (o, label, off) => `<a href="/queue?namespace=${encodeURIComponent(ns)}&priority=${prio}&offset=${o}"${off ? ' hidden' : ''}>${label}</a>`;
   const last = doc.total ? Math.min(doc.total, offset + doc.runs.length) : 0;
   main.innerHTML = `<h1>Queue ${esc(ns)} / ${esc(prio)}</h1>
-    <div class="pager">${page(Math.max(0, offset - limit), '← Previous', offset === 0)}
+    <div class="pager">${page(0, '⇤ First', offset === 0)}${page(Math.max(0, offset - limit), '← Previous', offset === 0)}
       <span>${doc.total ? `${(offset + 1).toLocaleString()}–${last.toLocaleString()}` : '0'} of ${doc.total.toLocaleString()} queued</span>
-      ${page(offset + limit, 'Next →', offset + limit >= doc.total)}</div>
+      ${page(offset + limit, 'Next →', offset + limit >= doc.total)}
+      ${page(Math.max(0, doc.total - limit), 'Last ⇥', offset + limit >= doc.total)}</div>
     <table id="runs"><thead><tr><th class="num">Position</th><th>Run</th><th>Job</th><th>Request</th>
       <th>Submitted</th><th>Estimated start</th><th></th></tr></thead>
       <tbody>${rows || '<tr><td colspan="7" class="muted">Nothing queued here.</td></tr>'}</tbody></table>
