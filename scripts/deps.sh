@@ -9,7 +9,7 @@ set -euo pipefail
 build_packages=(build-essential meson ninja-build pkg-config
                 libsqlite3-dev libcjson-dev check
                 libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev)
-test_packages=(python3 python3-yaml openssl sqlite3 prometheus chromium
+test_packages=(python3 python3-yaml openssl sqlite3 prometheus chromium chromium-driver
                valgrind abigail-tools curl python3-cffi python3-pytest golang-go
                python3-setuptools python3-venv python3-pip python3-wheel mypy
                ca-certificates)

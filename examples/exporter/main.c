@@ -39,11 +39,8 @@
  * Endpoints: GET /metrics (text format 0.0.4), GET /healthz ("ok");
  * HEAD is answered like GET; any other method is 405, any other path 404.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -53,18 +50,17 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "httpd.h"
 #include "sim.h"
 
 #define PROGRAM "jobq-exporter"
-#define DEFAULT_PORT 8000
 #define DEFAULT_SPEED 60.0
 #define DEFAULT_REFRESH_MS 5000
 
 typedef struct options {
     const char *scenario;
     const char *store;
-    const char *listen;
-    int port;
+    httpd_address addr; /* --listen, --port */
     double speed;
     bool loop;
     bool events;
@@ -163,13 +159,6 @@ static int parse_number(const char *flag, const char *text, double min,
     return 0;
 }
 
-static bool valid_address(const char *text)
-{
-    struct in6_addr buf;
-    return inet_pton(AF_INET, text, &buf) == 1 ||
-           inet_pton(AF_INET6, text, &buf) == 1;
-}
-
 /* The value of the flag at argv[*i], or NULL after a message. */
 static const char *flag_value(int argc, char **argv, int *i)
 {
@@ -198,6 +187,9 @@ static int parse_flag(options *o, int argc, char **argv, int *i)
         return 2;
     if (strcmp(flag, "--speed") == 0 || strcmp(flag, "--at-end") == 0)
         o->scenario_only = flag;
+    int address = httpd_address_flag(&o->addr, PROGRAM, flag, value, false);
+    if (address)
+        return address < 0 ? 2 : 0;
     if (strcmp(flag, "--scenario") == 0) {
         o->scenario = value;
     } else if (strcmp(flag, "--store") == 0) {
@@ -210,24 +202,13 @@ static int parse_flag(options *o, int argc, char **argv, int *i)
                             value);
         o->refresh_ms = (int)number;
         o->refresh_given = true;
-    } else if (strcmp(flag, "--listen") == 0) {
-        if (!valid_address(value))
-            return bad_flag("--listen: \"%s\" is not an IPv4 or IPv6 "
-                            "address", value);
-        o->listen = value;
     } else if (strcmp(flag, "--at-end") == 0) {
         if (strcmp(value, "hold") && strcmp(value, "loop"))
             return bad_flag("--at-end: \"%s\" is not hold or loop", value);
         o->loop = strcmp(value, "loop") == 0;
-    } else if (strcmp(flag, "--speed") == 0) {
+    } else {
         if (parse_number(flag, value, 0.001, 1e9, &o->speed))
             return 2;
-    } else {
-        if (parse_number(flag, value, 0, 65535, &number))
-            return 2;
-        if (number != floor(number))
-            return bad_flag("--port: \"%s\" is not a whole number", value);
-        o->port = (int)number;
     }
     return 0;
 }
@@ -235,7 +216,7 @@ static int parse_flag(options *o, int argc, char **argv, int *i)
 /* Returns -1 to go on, or the exit status. */
 static int parse_options(options *o, int argc, char **argv)
 {
-    *o = (options){.listen = "127.0.0.1", .port = DEFAULT_PORT,
+    *o = (options){.addr = HTTPD_ADDRESS_DEFAULT,
                    .speed = DEFAULT_SPEED, .refresh_ms = DEFAULT_REFRESH_MS};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -263,39 +244,11 @@ static int parse_options(options *o, int argc, char **argv)
 
 /* --------------------------------------------------------------- http */
 
-static enum MHD_Result respond(struct MHD_Connection *connection,
-                               unsigned status, const char *content_type,
-                               char *body, size_t len, bool owned)
+static void serve_metrics(void *ctx, const httpd_request *req,
+                          httpd_response *res)
 {
-    struct MHD_Response *response =
-        owned ? MHD_create_response_from_buffer_with_free_callback(
-                    len, body, jobq_free)
-              : MHD_create_response_from_buffer(len, body,
-                                                MHD_RESPMEM_PERSISTENT);
-    if (!response) {
-        if (owned)
-            jobq_free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            content_type);
-    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    enum MHD_Result rc = MHD_queue_response(connection, status, response);
-    MHD_destroy_response(response);
-    return rc;
-}
-
-static enum MHD_Result respond_text(struct MHD_Connection *connection,
-                                    unsigned status, const char *text)
-{
-    return respond(connection, status, "text/plain; charset=utf-8",
-                   (char *)text, strlen(text), false);
-}
-
-static enum MHD_Result serve_metrics(exporter *e,
-                                     struct MHD_Connection *connection)
-{
+    (void)req;
+    exporter *e = ctx;
     char *text = NULL;
     size_t len = 0;
     pthread_rwlock_rdlock(&e->swap);
@@ -303,83 +256,40 @@ static enum MHD_Result serve_metrics(exporter *e,
                                              : e->current->sched,
                                  &text, &len);
     pthread_rwlock_unlock(&e->swap);
-    if (rc != 0)
-        return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                            "the metrics could not be rendered\n");
-    return respond(connection, MHD_HTTP_OK, JOBQ_METRICS_CONTENT_TYPE, text,
-                   len, true);
+    if (rc != 0) {
+        httpd_text(res, 500, "the metrics could not be rendered\n");
+        return;
+    }
+    res->status = 200;
+    res->free_body = jobq_free;
+    res->content_type = JOBQ_METRICS_CONTENT_TYPE;
+    res->body = text;
+    res->len = len;
 }
 
-static enum MHD_Result handle_request(void *cls,
-                                      struct MHD_Connection *connection,
-                                      const char *url, const char *method,
-                                      const char *version,
-                                      const char *upload_data,
-                                      size_t *upload_data_size, void **state)
+static void serve_healthz(void *ctx, const httpd_request *req,
+                          httpd_response *res)
 {
-    exporter *e = cls;
-    bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/healthz") == 0;
-    if (!known)
-        return respond_text(connection, MHD_HTTP_NOT_FOUND,
-                            "not found: try /metrics or /healthz\n");
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-        strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-        return respond_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED,
-                            "method not allowed: use GET\n");
-    if (strcmp(url, "/healthz") == 0) {
-        pthread_rwlock_rdlock(&e->swap);
-        bool stale = e->stale;
-        pthread_rwlock_unlock(&e->swap);
-        if (stale)
-            return respond_text(connection, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                "stale: the store could not be re-read "
-                                "(see the exporter's log)\n");
-        return respond_text(connection, MHD_HTTP_OK, "ok\n");
-    }
-    return serve_metrics(e, connection);
+    (void)req;
+    exporter *e = ctx;
+    pthread_rwlock_rdlock(&e->swap);
+    bool stale = e->stale;
+    pthread_rwlock_unlock(&e->swap);
+    if (stale)
+        httpd_text(res, 503, "stale: the store could not be re-read "
+                             "(see the exporter's log)\n");
+    else
+        httpd_text(res, 200, "ok\n");
 }
 
-/* An MHD_OPTION_SOCK_ADDR for --listen and --port; false if ADDR is not
- * an IPv4 or IPv6 address. */
-static bool socket_address(const options *o, struct sockaddr_storage *addr,
-                           bool *ipv6)
+static httpd_server *start_http(exporter *e)
 {
-    memset(addr, 0, sizeof *addr);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)addr;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)addr;
-    if (inet_pton(AF_INET, o->listen, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)o->port);
-        *ipv6 = false;
-        return true;
-    }
-    if (inet_pton(AF_INET6, o->listen, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)o->port);
-        *ipv6 = true;
-        return true;
-    }
-    return false;
-}
-
-static struct MHD_Daemon *start_http(exporter *e)
-{
-    struct sockaddr_storage addr;
-    bool ipv6;
-    if (!socket_address(&e->opts, &addr, &ipv6))
-        return NULL; /* parse_flag checked it */
-    unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle_request, e, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, 4u,
-        MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-        MHD_OPTION_END);
-    if (!d)
-        fprintf(stderr, PROGRAM ": cannot listen on %s port %d: %s\n",
-                e->opts.listen, e->opts.port,
-                errno ? strerror(errno) : "libmicrohttpd refused");
-    return d;
+    const httpd_route routes[] = {
+        {"/metrics", false, HTTPD_GET, 0, serve_metrics, e},
+        {"/healthz", false, HTTPD_GET, 0, serve_healthz, e},
+    };
+    return httpd_start(&e->opts.addr, PROGRAM, routes,
+                       sizeof routes / sizeof *routes);
 }
 
 /* --------------------------------------------------------- simulation */
@@ -538,21 +448,17 @@ static int refresh_store(exporter *e)
     return 0;
 }
 
-static void announce(const exporter *e, struct MHD_Daemon *d)
+static void announce(const exporter *e, const httpd_server *server)
 {
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned port = info ? info->port : (unsigned)e->opts.port;
-    bool ipv6 = strchr(e->opts.listen, ':') != NULL;
-    char source[128];
+    char base[128], source[128];
+    httpd_base_url(server, base, sizeof base);
     if (e->opts.store)
         snprintf(source, sizeof source, "re-read every %d ms",
                  e->opts.refresh_ms);
     else
         snprintf(source, sizeof source, "at %gx, %s at the end",
                  e->opts.speed, e->opts.loop ? "looping" : "holding");
-    fprintf(stderr, PROGRAM ": serving http://%s%s%s:%u/metrics (%s %s, %s)\n",
-            ipv6 ? "[" : "", e->opts.listen, ipv6 ? "]" : "", port,
+    fprintf(stderr, PROGRAM ": serving %s/metrics (%s %s, %s)\n", base,
             e->opts.store ? "store" : "scenario",
             e->opts.store ? e->opts.store : e->opts.scenario, source);
 }
@@ -578,12 +484,12 @@ static int serve_store(exporter *e)
     }
     pthread_rwlock_init(&e->swap, NULL);
     int status = 1;
-    struct MHD_Daemon *daemon = start_http(e);
+    httpd_server *daemon = start_http(e);
     if (daemon) {
         install_signals();
         announce(e, daemon);
         status = refresh_store(e);
-        MHD_stop_daemon(daemon);
+        httpd_stop(daemon);
     }
     jobq_close(e->snapshot);
     pthread_rwlock_destroy(&e->swap);
@@ -606,14 +512,14 @@ int main(int argc, char **argv)
     }
     pthread_rwlock_init(&e.swap, NULL);
     status = 1;
-    struct MHD_Daemon *daemon = NULL;
+    httpd_server *daemon = NULL;
     if ((e.current = start_simulation(&e)) && (daemon = start_http(&e))) {
         install_signals();
         announce(&e, daemon);
         status = run(&e);
     }
     if (daemon)
-        MHD_stop_daemon(daemon);
+        httpd_stop(daemon);
     end_simulation(e.current);
     pthread_rwlock_destroy(&e.swap);
     free(e.scenario_text);

@@ -24,6 +24,7 @@
 
 #include "deployer.h"
 #include "events.h"
+#include "host_http.h"
 #include "jobs_file.h"
 #include "kube_client.h"
 #include "kubeconfig.h"
@@ -49,6 +50,7 @@ typedef struct host_options {
     kube_retry_policy retry;
     k8s_cleanup cleanup;
     long ttl_seconds;
+    host_http_options http; /* --listen, --port, --token-file */
 } host_options;
 
 static volatile sig_atomic_t stop_requested;
@@ -106,6 +108,7 @@ static void usage(FILE *out)
         "  --exit-when-idle        exit once nothing is queued or running and\n"
         "                          the spool is empty\n"
         "\n"
+        HOST_HTTP_USAGE
         "Output:\n"
         "  --verbose               log every API decision (stderr)\n"
         "  --quiet                 log errors only\n"
@@ -121,7 +124,8 @@ enum {
     OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_IN_CLUSTER, OPT_SA_DIR,
     OPT_INSECURE, OPT_TIMEOUT, OPT_RETRIES, OPT_NAMESPACE, OPT_JOBS,
     OPT_CONFIG, OPT_DB, OPT_INSTANCE, OPT_TICK, OPT_SPOOL, OPT_SUBMIT,
-    OPT_IDLE, OPT_VERBOSE, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_CLEANUP
+    OPT_IDLE, OPT_VERBOSE, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_CLEANUP,
+    OPT_LISTEN, OPT_PORT, OPT_TOKEN_FILE
 };
 
 static const struct option long_options[] = {
@@ -146,6 +150,9 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -231,6 +238,9 @@ static bool apply_flag(host_options *o, int flag, const char *arg)
             return false;
         o->retry.max_attempts = (unsigned)number;
         return true;
+    case OPT_LISTEN: return host_http_flag(&o->http, "listen", arg);
+    case OPT_PORT: return host_http_flag(&o->http, "port", arg);
+    case OPT_TOKEN_FILE: return host_http_flag(&o->http, "token-file", arg);
     case OPT_TICK:
         return parse_long(&o->tick_ms, arg, 10, 3600000, "--tick-ms");
     default:
@@ -550,6 +560,14 @@ static int prepare_deployer(k8s_deployer *deployer, kube_client *client,
 }
 
 /* Everything after flag parsing; returns the exit status. */
+/* /healthz: the API server answers our reads (kube_client.c tracks 401
+ * and 403; callable from the HTTP thread). */
+static bool cluster_healthy(void *ctx, char *message, size_t cap)
+{
+    (void)ctx;
+    return kube_client_healthy(message, cap);
+}
+
 static int run_host(host_options *o)
 {
     char *default_ns = NULL, err[512];
@@ -566,6 +584,7 @@ static int run_host(host_options *o)
     jobs_config jobs = {NULL, 0};
     int status = 1;
     jobq_scheduler *s = NULL;
+    host_http *http = NULL;
     const char *fallback_ns = o->namespaces.count ? o->namespaces.names[0]
                                                   : default_ns;
     if (jobs_file_parse(&jobs, o->jobs, fallback_ns, &o->namespaces, err,
@@ -590,9 +609,15 @@ static int run_host(host_options *o)
     if (!submit_initial_runs(s, o))
         goto done;
     events_flush();
+    bool http_failed;
+    o->http.health = cluster_healthy; /* 401/403 on reads: /healthz fails */
+    http = host_http_start(&o->http, s, o->db, &http_failed);
+    if (http_failed)
+        goto done;
     run_loop(s, &deployer, &clock, o);
     status = 0;
 done:
+    host_http_stop(http);
     jobq_close(s);
     events_flush();
     k8s_deployer_destroy(&deployer);
@@ -605,7 +630,8 @@ done:
 int main(int argc, char **argv)
 {
     host_options options = {.tick_ms = 2000,
-                            .retry = KUBE_RETRY_POLICY_DEFAULT};
+                            .retry = KUBE_RETRY_POLICY_DEFAULT,
+                            .http = HOST_HTTP_OPTIONS_DEFAULT};
     int status = parse_flags(&options, argc, argv);
     if (status < 0) {
         struct sigaction action = {.sa_handler = on_signal};

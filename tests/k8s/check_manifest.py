@@ -28,7 +28,7 @@ API_VERSIONS = {"ServiceAccount": "v1", "ConfigMap": "v1",
                 "PersistentVolumeClaim": "v1",
                 "Role": "rbac.authorization.k8s.io/v1",
                 "RoleBinding": "rbac.authorization.k8s.io/v1",
-                "Deployment": "apps/v1"}
+                "Deployment": "apps/v1", "Service": "v1"}
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
@@ -105,6 +105,16 @@ def check_deployment(documents, account, flags):
         assert "/etc/jobq/" + key in " ".join(args)
 
 
+def check_service(documents):
+    """Metrics and console are reachable only inside the cluster."""
+    service = by_kind(documents, "Service")
+    assert service["spec"].get("type", "ClusterIP") == "ClusterIP", service
+    deployment = by_kind(documents, "Deployment")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    for key, value in service["spec"]["selector"].items():
+        assert labels.get(key) == value, "service selects no pod"
+
+
 def main():
     manifest, main_c = sys.argv[1], sys.argv[2]
     with open(manifest) as source:
@@ -114,6 +124,7 @@ def main():
     namespace = check_metadata(documents)
     account = check_rbac(documents, namespace)
     check_deployment(documents, account, flags)
+    check_service(documents)
     import json
     config = by_kind(documents, "ConfigMap")["data"]
     json.loads(config["config.json"])

@@ -785,6 +785,27 @@ def refusal_loop(env):
     assert "exceeded quota" in cancelled[0]["detail"], cancelled
 
 
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthz(port):
+    """(status, body) of the host's /healthz."""
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port,
+                                    timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except OSError as error:
+        return 0, str(error)
+
+
 @scenario
 def misconfiguration(env):
     """9.5: a namespace without a ResourceQuota stops the host unless
@@ -810,15 +831,19 @@ def misconfiguration(env):
                             "manifest": spark_manifest(run_ms=100)}],
                           "b.json")
     # a head that never fits: its quota is read every cycle
-    host = env.start_host(["--jobs", jobs, "--submit", "a"])
-    time.sleep(0.5)
+    port = free_port()
+    host = env.start_host(["--jobs", jobs, "--submit", "a",
+                           "--port", str(port)])
+    env.wait_for(lambda: healthz(port)[0] == 200, 20, "/healthz ok")
     env.add_faults({"method": "GET", "path": "resourcequotas",
                     "action": "status", "code": 403, "count": 30})
+    env.wait_for(lambda: healthz(port)[0] == 503, 10, "/healthz 503")
     time.sleep(2.5)
     log = host.log()
     assert log.count("HTTP 403") == 1, log
     assert "Role and RoleBinding" in log
     env.wait_for(lambda: "works again" in host.log(), 20, "recovery")
+    env.wait_for(lambda: healthz(port)[0] == 200, 20, "/healthz ok again")
     host.kill(signal.SIGTERM)
 
 
