@@ -292,6 +292,8 @@ JOBQ_API int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
     int rc = jq_sched_writable(s);
     if (rc == 0 && count > 0 && !jobs)
         rc = jq_core_fail(&s->core, JOBQ_EINVAL, "jobs must not be NULL");
+    if (rc == 0) /* all or nothing: check them all first (robust) */
+        rc = jq_submit_batch_check(s, out_ids, jobs, opts, count);
     if (rc == 0)
         rc = submit_all(s, out_ids, jobs, opts, count);
     return LEAVE(s, jq_sched_write(s, rc));

@@ -259,6 +259,14 @@ JOBQ_API int jobq_errmsg(jobq_scheduler *s, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------- jobs */
 
+/* Names. Job, run and domain names are UTF-8 without control characters
+ * (C0, DEL, C1), at most JOBQ_NAME_MAX bytes; a namespace is a DNS label as
+ * Kubernetes requires (RFC 1123): 1..JOBQ_NS_MAX bytes of lowercase
+ * letters, digits and '-', starting and ending with a letter or digit.
+ * Anything else is refused with JOBQ_EINVAL and a message naming the field
+ * and the offending byte ("namespace: byte 0 ('A', 0x41) is not allowed
+ * ..."). Names already in a database written before these rules are
+ * loaded as they are; output that shows names escapes them. */
 #define JOBQ_NAME_MAX 253 /* longest job, run or domain name, in bytes */
 #define JOBQ_NS_MAX 63    /* longest namespace name (a DNS label) */
 
@@ -332,8 +340,10 @@ JOBQ_API int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id,
 /* Submit `count` runs in one transaction (one fsync for all of them with a
  * database): run i is of job jobs[i] with options opts[i] (opts may be
  * NULL for defaults everywhere). out_ids (may be NULL) receives the ids.
- * Runs are submitted in order; if run i fails, runs 0..i-1 stay submitted,
- * out_ids[i..count-1] are set to 0 and the message names index i.
+ * Runs are submitted in order, all or none: if run i fails (an unknown
+ * job, a bad name, request, priority or struct version), nothing is
+ * submitted, out_ids[0..count-1] are set to 0 and the message names index
+ * i ("runs[i]: ...").
  *
  * Concurrent single submits are also group-committed: while other threads
  * wait for the handle, a submit leaves its transaction open for the next
