@@ -462,6 +462,18 @@ JOBQ_API int jobq_run_search(jobq_scheduler *s, jobq_run_id **out_ids,
 JOBQ_API int jobq_run_explain(jobq_scheduler *s, char **out_json,
                               jobq_run_id id);
 
+/* Rows of the database that could not be loaded. Opening never fails
+ * because of one damaged row (a run of a job whose definition never
+ * committed, a state or priority out of range, a configuration that does
+ * not parse...): such a row stays in the file untouched, is left out of
+ * memory (queries that read the file may still list it) and is reported
+ * here and in the jobq_store_quarantined_rows metric. *out_json (free with
+ * jobq_free()) receives {"count": N, "rows": [{"table", "row", "reason"},
+ * ...]} (reasons for the first 1000 rows; count is exact). Without a
+ * database: {"count": 0, "rows": []}. A file that is not a jobq database,
+ * or of a newer schema, is still refused by the open. */
+JOBQ_API int jobq_quarantine_list(jobq_scheduler *s, char **out_json);
+
 /* Retention now: delete terminal runs (and their events) that ended more
  * than retentionPeriod seconds ago, at most `max_runs` (0: all of them) in
  * batches of 1000, each batch one transaction. This ignores

@@ -27,11 +27,29 @@ static void count_table(jq_store *st, const char *table)
     }
 }
 
+/* Runs are quarantined in ascending id order (the load scans them so). */
+static int remember_run(jq_store *st, int64_t id)
+{
+    if (st->quarantined_run_count == st->quarantined_run_cap) {
+        size_t cap = st->quarantined_run_cap ? st->quarantined_run_cap * 2
+                                             : 64;
+        int64_t *grown = realloc(st->quarantined_runs, cap * sizeof *grown);
+        if (!grown)
+            return JOBQ_ENOMEM;
+        st->quarantined_runs = grown;
+        st->quarantined_run_cap = cap;
+    }
+    st->quarantined_runs[st->quarantined_run_count++] = id;
+    return 0;
+}
+
 int jq_store_quarantine(jq_store *st, const char *table, int64_t row,
                         const char *fmt, ...)
 {
     st->quarantine_count++;
     count_table(st, table);
+    if (strcmp(table, "runs") == 0 && remember_run(st, row) != 0)
+        return JOBQ_ENOMEM;
     if (st->quarantine_kept == JQ_QUARANTINE_KEPT)
         return 0;
     if (st->quarantine_kept % 64 == 0) {
@@ -58,6 +76,9 @@ void jq_store_quarantine_clear(jq_store *st)
     free(st->quarantine);
     st->quarantine = NULL;
     st->quarantine_count = st->quarantine_kept = 0;
+    free(st->quarantined_runs);
+    st->quarantined_runs = NULL;
+    st->quarantined_run_count = st->quarantined_run_cap = 0;
     memset(st->quarantine_tables, 0, sizeof st->quarantine_tables);
 }
 
@@ -82,4 +103,27 @@ size_t jq_store_quarantine_count_in(const jq_store *st, const char *table)
         if (strcmp(st->quarantine_tables[i].table, table) == 0)
             return st->quarantine_tables[i].count;
     return 0;
+}
+
+bool jq_store_run_quarantined(const jq_store *st, int64_t id,
+                              const char **reason)
+{
+    size_t lo = 0, hi = st->quarantined_run_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st->quarantined_runs[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == st->quarantined_run_count || st->quarantined_runs[lo] != id)
+        return false;
+    if (reason) {
+        *reason = "";
+        for (size_t i = 0; i < st->quarantine_kept; i++)
+            if (st->quarantine[i].row == id &&
+                strcmp(st->quarantine[i].table, "runs") == 0)
+                *reason = st->quarantine[i].reason;
+    }
+    return true;
 }

@@ -91,6 +91,8 @@ struct jq_store {
         char table[16];
         size_t count;
     } quarantine_tables[8]; /* count per table */
+    int64_t *quarantined_runs; /* every quarantined run id, ascending */
+    size_t quarantined_run_count, quarantined_run_cap;
     char errmsg[512];
 };
 
@@ -114,6 +116,9 @@ int jq_store_quarantine(jq_store *st, const char *table, int64_t row,
                         const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void jq_store_quarantine_clear(jq_store *st);
+/* Whether run `id` was quarantined; its reason (or "") in *reason. */
+bool jq_store_run_quarantined(const jq_store *st, int64_t id,
+                              const char **reason);
 
 /* journal.c: the row id of a job (inserting nothing); 0 if unknown. */
 int64_t jq_store_job_row(const jq_store *st, const char *name);
