@@ -4,6 +4,7 @@
 #include "names.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jobq/jobq.h"
@@ -39,6 +40,30 @@ size_t jq_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
         return 0;
     *cp = value;
     return len;
+}
+
+char *jq_utf8_repair(const char *text)
+{
+    size_t n = strlen(text);
+    char *out = malloc(3 * n + 1), *p = out;
+    if (!out)
+        return NULL;
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = jq_utf8_decode(s + i, n - i, &cp);
+        if (len == 0) {
+            memcpy(p, "\xef\xbf\xbd", 3);
+            p += 3;
+            i++;
+        } else {
+            memcpy(p, s + i, len);
+            p += len;
+            i += len;
+        }
+    }
+    *p = '\0';
+    return out;
 }
 
 bool jq_is_control(uint32_t cp)

@@ -12,7 +12,7 @@
  *    and ending with a letter or digit.
  *
  * Errors name the field and the offending byte: its offset and value.
- * Pure functions: no allocation, no I/O.
+ * Pure functions: no I/O (jq_utf8_repair allocates its result).
  */
 #ifndef JQ_NAMES_H
 #define JQ_NAMES_H
@@ -24,6 +24,12 @@
 /* Decode one UTF-8 sequence at s (n bytes available): its length (1..4)
  * and *cp, or 0 if the bytes there are not valid UTF-8. */
 size_t jq_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* A malloc'd copy of `text` (NUL-terminated) in which every byte that is
+ * not part of valid UTF-8 is replaced by U+FFFD, so that JSON built from
+ * names an old database holds stays valid; NULL when out of memory. Takes
+ * ownership of nothing. */
+char *jq_utf8_repair(const char *text);
 
 /* A control character: C0, DEL or C1. */
 bool jq_is_control(uint32_t cp);
