@@ -332,17 +332,21 @@ static int load_runs(jq_store *st, jq_core *c, const job_by_row *jobs,
                      size_t job_count)
 {
     sqlite3_stmt *stmt = NULL;
-    int64_t live = query_int(st, "SELECT count(*) FROM runs INDEXED BY "
-                                 "runs_live WHERE state < 3");
+    int64_t live = query_int(st, "SELECT count(*) FROM runs WHERE state < 3");
     if (live > 0 && jq_idmap_reserve(&c->runs, (size_t)live) != 0)
         return JOBQ_ENOMEM;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, job_id, ns_id, name, "
-                           "priority, flow, state, cpu, memory, pods, "
-                           "storage, submitted_at, deployed_at, "
-                           "retries_used, deploy_attempts FROM runs "
-                           "INDEXED BY runs_live WHERE state < 3 "
-                           "ORDER BY id", -1, &stmt, NULL) != SQLITE_OK)
-        return jq_store_sql_error(st, "loading runs");
+    /* Without the runs_live index (a damaged schema) a full scan does. */
+    static const char *const scans[] = {"INDEXED BY runs_live", ""};
+    for (int i = 0; i < 2 && !stmt; i++) {
+        char sql[320];
+        snprintf(sql, sizeof sql, "SELECT id, job_id, ns_id, name, "
+                 "priority, flow, state, cpu, memory, pods, storage, "
+                 "submitted_at, deployed_at, retries_used, deploy_attempts "
+                 "FROM runs %s WHERE state < 3 ORDER BY id", scans[i]);
+        if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK &&
+            i == 1)
+            return jq_store_sql_error(st, "loading runs");
+    }
     int rc = 0, step;
     while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         const char *problem = run_problem(c, stmt, jobs, job_count);
