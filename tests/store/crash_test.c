@@ -197,7 +197,8 @@ static void check(checker *c)
     c->db = NULL;
 }
 
-/* Run the writer for a random 5..80 ms and kill it. */
+/* Run the writer for a random 5..80 ms (times JOBQ_CRASH_TIME_SCALE) and
+ * kill it. */
 static int kill_once(const char *writer, const char *dir, unsigned seed)
 {
     char seed_text[32];
@@ -209,7 +210,15 @@ static int kill_once(const char *writer, const char *dir, unsigned seed)
     }
     if (pid < 0)
         return -1;
-    struct timespec delay = {0, (5 + rand() % 76) * 1000000L};
+    /* A sanitizer build runs the writer many times slower: stretch the
+     * window (JOBQ_CRASH_TIME_SCALE, e.g. 20 under TSan) so that kills
+     * still land in the middle of its work. */
+    const char *scale_text = getenv("JOBQ_CRASH_TIME_SCALE");
+    long scale = scale_text ? atol(scale_text) : 1;
+    if (scale < 1)
+        scale = 1;
+    long ms = (5 + rand() % 76) * scale;
+    struct timespec delay = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&delay, NULL);
     kill(pid, SIGKILL);
     int status = 0;
