@@ -12,9 +12,26 @@
 #include "store_internal.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Times are milliseconds; the core subtracts them from "now". A value
+ * beyond +-2^53 ms (285,000 years), or not an integer, is damage: taking
+ * it would overflow that arithmetic. */
+#define TIME_LIMIT (INT64_C(1) << 53)
+
+static bool time_ok(sqlite3_stmt *stmt, int col)
+{
+    int64_t t = sqlite3_column_int64(stmt, col);
+    return sqlite3_column_type(stmt, col) == SQLITE_INTEGER &&
+           t > -TIME_LIMIT && t < TIME_LIMIT;
+}
+
+/* WRR currents stay within a few times the total weight (100); anything
+ * far beyond is damage (and would overflow the WRR sums). */
+#define WRR_LIMIT (INT64_C(1) << 40)
 
 /* A placeholder holds the round-robin index of a namespace row that cannot
  * be loaded (a namespace's row id is its index + 1, so the indexes after it
@@ -66,8 +83,19 @@ static int load_namespaces(jq_store *st, jq_core *c)
             err = jq_store_quarantine(st, "namespaces", id, "%s", problem);
             continue;
         }
-        ns->wrr.current[JOBQ_PRIORITY_HIGH] = sqlite3_column_int64(stmt, 2);
-        ns->wrr.current[JOBQ_PRIORITY_NORMAL] = sqlite3_column_int64(stmt, 3);
+        int64_t high = sqlite3_column_int64(stmt, 2);
+        int64_t normal = sqlite3_column_int64(stmt, 3);
+        if (high <= -WRR_LIMIT || high >= WRR_LIMIT ||
+            normal <= -WRR_LIMIT || normal >= WRR_LIMIT) {
+            /* The namespace itself is fine: keep it, restart its WRR. */
+            err = jq_store_quarantine(st, "namespaces", id, "WRR state out "
+                                      "of range (%lld, %lld): restarted at "
+                                      "0", (long long)high,
+                                      (long long)normal);
+            high = normal = 0;
+        }
+        ns->wrr.current[JOBQ_PRIORITY_HIGH] = high;
+        ns->wrr.current[JOBQ_PRIORITY_NORMAL] = normal;
     }
     sqlite3_finalize(stmt);
     if (err)
@@ -98,13 +126,14 @@ static int load_queues(jq_store *st, jq_core *c)
         int p = sqlite3_column_int(stmt, 1);
         int resource = sqlite3_column_int(stmt, 3);
         if (!ns || p < 0 || p >= JQ_PRIORITIES || resource < 0 ||
-            resource >= JOBQ_RESOURCE_COUNT) {
+            resource >= JOBQ_RESOURCE_COUNT || !time_ok(stmt, 6) ||
+            !time_ok(stmt, 7)) {
             err = jq_store_quarantine(st, "queues", ns_id * JQ_PRIORITIES + p,
                                       "queue state of namespace row %lld, "
                                       "priority %d: %s", (long long)ns_id, p,
                                       !ns ? "unknown namespace"
-                                          : "priority or resource out of "
-                                            "range");
+                                          : "priority, resource or times out "
+                                            "of range");
             continue;
         }
         jq_queue *q = &ns->queue[p];
@@ -286,6 +315,8 @@ static const char *run_problem(jq_core *c, sqlite3_stmt *stmt,
         return "flow out of range";
     if (!request_ok(stmt, R_CPU))
         return "resource request out of range";
+    if (!time_ok(stmt, R_SUBMITTED) || !time_ok(stmt, R_DEPLOYED))
+        return "times out of range";
     if ((uint64_t)sqlite3_column_int64(stmt, R_RETRIES) > UINT16_MAX ||
         (uint64_t)sqlite3_column_int64(stmt, R_ATTEMPTS) > UINT16_MAX)
         return "retry counts out of range";
