@@ -325,9 +325,10 @@ type BatchRun struct {
 }
 
 // SubmitBatch submits runs in one transaction (one fsync for all of them
-// with a database) and returns their ids, in order. Runs are submitted in
-// order: if one fails, the error names its index ("runs[2]: ...") and the
-// runs before it stay submitted; their ids are returned with the error.
+// with a database) and returns their ids, in order. All or nothing: if one
+// is refused, none is submitted and the error names its index
+// ("runs[2]: ..."); the ids returned with the error are those submitted
+// (none).
 func (s *Scheduler) SubmitBatch(runs []BatchRun) ([]RunID, error) {
 	var args cargs
 	defer args.free()

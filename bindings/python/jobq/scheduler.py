@@ -285,9 +285,10 @@ class Scheduler:
         a dict with "job" and any of submit()'s keyword arguments
         ({"job": "etl", "run_name": "etl-42", "priority": "high"}).
 
-        Runs are submitted in order. If one fails, the ones before it stay
-        submitted: the exception names its index ("runs[2]: ...") and its
-        `submitted` attribute holds the ids of the runs that were."""
+        Runs are submitted in order, all or nothing: if one is refused, none
+        is submitted; the exception names its index ("runs[2]: ...") and
+        its `submitted` attribute holds the ids of the runs that were
+        (none)."""
         runs = list(runs)
         count = len(runs)
         jobs = ffi.new("const char *[]", max(count, 1))

@@ -116,12 +116,13 @@ def test_submit_batch(sched):
     assert sched.submit_batch([]) == []
 
 
-def test_submit_batch_partial_failure(sched):
+def test_submit_batch_is_all_or_nothing(sched):
     with pytest.raises(jobq.NotFound, match=r"runs\[1\]") as caught:
         sched.submit_batch(["nightly-etl", "no-such-job", "train"])
-    # The runs before the failing one stay submitted.
-    assert len(caught.value.submitted) == 1
-    assert sched.list_runs() == caught.value.submitted
+    # All or nothing (issue 8): the run before the failing one is not
+    # submitted either.
+    assert caught.value.submitted == []
+    assert sched.list_runs() == []
 
 
 def test_submit_batch_refuses_bad_items_before_calling(sched):
