@@ -33,6 +33,8 @@ tsan_dir=${TSAN_BUILDDIR:-build-tsan}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+# Check's per-test timeout (4 s) is for an uninstrumented build.
+export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
 
 # Warnings are not errors here: the sanitizers change what GCC can prove
 # (format-truncation false positives); the ordinary build (scripts/test.sh)
