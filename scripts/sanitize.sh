@@ -21,9 +21,10 @@
 # process with ASan, so the Go tests run without -race there
 # (JOBQ_GO_RACE=0); they run with -race in the ordinary suite.
 #
-# The crash test's writer is killed after a random 5..80 ms; under TSan
-# the writer runs many times slower, so the window is stretched
-# (JOBQ_CRASH_TIME_SCALE=20).
+# The crash test's writer is killed after a random 5..80 ms; under the
+# sanitizers the writer runs many times slower, so the window is stretched
+# (JOBQ_CRASH_TIME_SCALE: 10 under ASan, 20 under TSan), and meson's
+# timeouts are multiplied by 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -53,8 +54,9 @@ setup() { # DIR SANITIZERS
 status=0
 run_asan() { # SUITE ARGS...
     setup "$asan_dir" address,undefined
-    meson test -C "$asan_dir" --print-errorlogs --num-processes 2 "$@" ||
-        status=1
+    JOBQ_CRASH_TIME_SCALE=${JOBQ_CRASH_TIME_SCALE:-10} \
+        meson test -C "$asan_dir" --print-errorlogs --num-processes 2 \
+        --timeout-multiplier 4 "$@" || status=1
 }
 
 asan_bindings() {
@@ -64,13 +66,15 @@ asan_bindings() {
     LD_PRELOAD=$libasan ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 \
         JOBQ_GO_RACE=0 \
         meson test -C "$asan_dir" --print-errorlogs --num-processes 1 \
-        --suite bindings --logbase testlog-bindings || status=1
+        --timeout-multiplier 4 --suite bindings --logbase testlog-bindings ||
+        status=1
 }
 
 run_tsan() {
     setup "$tsan_dir" thread
     JOBQ_CRASH_TIME_SCALE=20 meson test -C "$tsan_dir" --print-errorlogs \
-        --num-processes 2 threads store_group crash || status=1
+        --num-processes 2 --timeout-multiplier 4 threads store_group crash ||
+        status=1
 }
 
 case $mode in
