@@ -333,7 +333,8 @@ static int scan_memory(jobq_scheduler *s, jobq_run_id **out, size_t *count,
     for (size_t i = 0; i < map->capacity; i++)
         if (map->slots[i] && match(map->slots[i], arg))
             ids[n++] = map->slots[i]->id;
-    qsort(ids, n, sizeof *ids, compare_ids);
+    if (n > 1) /* never qsort(NULL, 0): UBSan (robust, issue 8) */
+        qsort(ids, n, sizeof *ids, compare_ids);
     if (n == 0) {
         free(ids);
         ids = NULL;

@@ -63,8 +63,10 @@ asan_bindings() {
     local libasan
     libasan=$(${CC:-cc} -print-file-name=libasan.so)
     # The suites again, under their own log name, with libasan preloaded.
+    # pytest -s: a sanitizer report ends the process at once, and pytest's
+    # captured output would be lost with it.
     LD_PRELOAD=$libasan ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 \
-        JOBQ_GO_RACE=0 \
+        JOBQ_GO_RACE=0 PYTEST_ADDOPTS=-s \
         meson test -C "$asan_dir" --print-errorlogs --num-processes 1 \
         --timeout-multiplier 4 --suite bindings --logbase testlog-bindings ||
         status=1
