@@ -35,8 +35,7 @@ size_t jq_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
             return 0;
         value = (value << 6) | (s[i] & 0x3f);
     }
-    if (value < min || value > 0x10ffff ||
-        (value >= 0xd800 && value <= 0xdfff))
+    if (value < min || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
         return 0;
     *cp = value;
     return len;
@@ -76,11 +75,11 @@ static int fail(char *err, size_t cap, const char *field, size_t offset,
 {
     if (err && cap) {
         if (byte >= 0x21 && byte < 0x7f && byte != '\'')
-            snprintf(err, cap, "%s: byte %zu ('%c', 0x%02x) %s", field,
-                     offset, byte, byte, what);
+            snprintf(err, cap, "%s: byte %zu ('%c', 0x%02x) %s", field, offset,
+                     byte, byte, what);
         else
-            snprintf(err, cap, "%s: byte %zu (0x%02x) %s", field, offset,
-                     byte, what);
+            snprintf(err, cap, "%s: byte %zu (0x%02x) %s", field, offset, byte,
+                     what);
     }
     return JOBQ_EINVAL;
 }
@@ -109,8 +108,7 @@ int jq_name_check(const char *field, const char *name, size_t max,
         if (len == 0)
             return fail(err, cap, field, i, s[i], "is not valid UTF-8");
         if (jq_is_control(cp))
-            return fail(err, cap, field, i, s[i],
-                        "is a control character");
+            return fail(err, cap, field, i, s[i], "is a control character");
         i += len;
     }
     return 0;
@@ -132,8 +130,10 @@ int jq_namespace_check(const char *field, const char *name, char *err,
     }
     if (n > JOBQ_NS_MAX) {
         if (err && cap)
-            snprintf(err, cap, "%s is %zu bytes long (at most %d: a DNS "
-                     "label)", field, n, JOBQ_NS_MAX);
+            snprintf(err, cap,
+                     "%s is %zu bytes long (at most %d: a DNS "
+                     "label)",
+                     field, n, JOBQ_NS_MAX);
         return JOBQ_EINVAL;
     }
     const unsigned char *s = (const unsigned char *)name;

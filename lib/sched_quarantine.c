@@ -13,9 +13,8 @@ static cJSON *quarantine_json(const struct jq_store *st)
 {
     cJSON *doc = cJSON_CreateObject();
     cJSON *rows = doc ? cJSON_AddArrayToObject(doc, "rows") : NULL;
-    if (!rows ||
-        !cJSON_AddNumberToObject(doc, "count",
-                                 (double)jq_store_quarantine_count(st))) {
+    if (!rows || !cJSON_AddNumberToObject(
+                     doc, "count", (double)jq_store_quarantine_count(st))) {
         cJSON_Delete(doc);
         return NULL;
     }

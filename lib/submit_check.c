@@ -17,12 +17,15 @@ static int check_one(jobq_scheduler *s, const char *job,
     jq_core *c = &s->core;
     char err[256];
     if (o && (o->version < 1 || o->version > JOBQ_SUBMIT_OPTS_VERSION))
-        return jq_core_fail(c, JOBQ_EVERSION, "runs[%zu]: jobq_submit_opts "
-                            "version %u is not supported (1..%d)", i,
-                            o->version, JOBQ_SUBMIT_OPTS_VERSION);
+        return jq_core_fail(c, JOBQ_EVERSION,
+                            "runs[%zu]: jobq_submit_opts "
+                            "version %u is not supported (1..%d)",
+                            i, o->version, JOBQ_SUBMIT_OPTS_VERSION);
     if (!job || !jq_core_job(c, job))
-        return jq_core_fail(c, JOBQ_ENOTFOUND, "runs[%zu]: no job named "
-                            "\"%s\"", i, job ? job : "(null)");
+        return jq_core_fail(c, JOBQ_ENOTFOUND,
+                            "runs[%zu]: no job named "
+                            "\"%s\"",
+                            i, job ? job : "(null)");
     if (!o)
         return 0;
     if (jq_name_check("run name", o->run_name, JOBQ_NAME_MAX, false, err,
@@ -31,21 +34,23 @@ static int check_one(jobq_scheduler *s, const char *job,
     if (o->priority != JOBQ_PRIORITY_DEFAULT &&
         o->priority != JOBQ_PRIORITY_HIGH &&
         o->priority != JOBQ_PRIORITY_NORMAL)
-        return jq_core_fail(c, JOBQ_EINVAL, "runs[%zu]: priority: %d is not "
-                            "high (0), normal (1) or default (-1)", i,
-                            o->priority);
+        return jq_core_fail(c, JOBQ_EINVAL,
+                            "runs[%zu]: priority: %d is not "
+                            "high (0), normal (1) or default (-1)",
+                            i, o->priority);
     for (int d = 0; o->request && d < JOBQ_RESOURCE_COUNT; d++)
         if (o->request->amount[d] < 0 ||
             o->request->amount[d] == JOBQ_UNLIMITED)
-            return jq_core_fail(c, JOBQ_EINVAL, "runs[%zu]: request.%s is "
-                                "out of range", i,
-                                jobq_resource_name((jobq_resource_kind)d));
+            return jq_core_fail(c, JOBQ_EINVAL,
+                                "runs[%zu]: request.%s is "
+                                "out of range",
+                                i, jobq_resource_name((jobq_resource_kind)d));
     return 0;
 }
 
 int jq_submit_batch_check(jobq_scheduler *s, jobq_run_id *out_ids,
-                          const char *const *jobs,
-                          const jobq_submit_opts *opts, size_t count)
+                          const char *const *jobs, const jobq_submit_opts *opts,
+                          size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         int rc = check_one(s, jobs[i], opts ? &opts[i] : NULL, i);

@@ -31,8 +31,7 @@ static void count_table(jq_store *st, const char *table)
 static int remember_run(jq_store *st, int64_t id)
 {
     if (st->quarantined_run_count == st->quarantined_run_cap) {
-        size_t cap = st->quarantined_run_cap ? st->quarantined_run_cap * 2
-                                             : 64;
+        size_t cap = st->quarantined_run_cap ? st->quarantined_run_cap * 2 : 64;
         int64_t *grown = realloc(st->quarantined_runs, cap * sizeof *grown);
         if (!grown)
             return JOBQ_ENOMEM;
@@ -54,8 +53,7 @@ int jq_store_quarantine(jq_store *st, const char *table, int64_t row,
         return 0;
     if (st->quarantine_kept % 64 == 0) {
         jq_quarantine_row *grown =
-            realloc(st->quarantine,
-                    (st->quarantine_kept + 64) * sizeof *grown);
+            realloc(st->quarantine, (st->quarantine_kept + 64) * sizeof *grown);
         if (!grown)
             return JOBQ_ENOMEM;
         st->quarantine = grown;

@@ -65,10 +65,11 @@ int main(int argc, char **argv)
     remove("damage-last.bin");
     printf("damaged %lu databases (seed %lu): %lu flips, %lu truncations, "
            "%lu odd rows, %lu header bytes, %lu page bytes\n",
-           fuzz_db_counts.inputs, seed, per_kind[0], per_kind[1],
-           per_kind[2], per_kind[3], per_kind[4]);
+           fuzz_db_counts.inputs, seed, per_kind[0], per_kind[1], per_kind[2],
+           per_kind[3], per_kind[4]);
     printf("opens: %lu usable handles (%lu reporting quarantined rows), "
-           "%lu refused with the path named\n", fuzz_db_counts.opened,
-           fuzz_db_counts.quarantined, fuzz_db_counts.refused);
+           "%lu refused with the path named\n",
+           fuzz_db_counts.opened, fuzz_db_counts.quarantined,
+           fuzz_db_counts.refused);
     return 0;
 }

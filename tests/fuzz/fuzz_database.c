@@ -142,10 +142,9 @@ static void build_base(void)
            JOBQ_FLOW_PRIORITY, 1000);
     define(s, "model-train", "ml", JOBQ_PRIORITY_NORMAL, JOBQ_FLOW_PRIORITY,
            500);
-    define(s, "giant", "capped", JOBQ_PRIORITY_HIGH, JOBQ_FLOW_PRIORITY,
-           8000);
-    define(s, "old-report", "analytics", JOBQ_PRIORITY_NORMAL,
-           JOBQ_FLOW_LEGACY, 100);
+    define(s, "giant", "capped", JOBQ_PRIORITY_HIGH, JOBQ_FLOW_PRIORITY, 8000);
+    define(s, "old-report", "analytics", JOBQ_PRIORITY_NORMAL, JOBQ_FLOW_LEGACY,
+           100);
     jobq_run_id ids[16];
     int n = 0;
     for (int i = 0; i < 4; i++) {
@@ -358,9 +357,11 @@ static void check_metrics(const char *text)
     while (*p) {
         unsigned char b = *p;
         CHECK(b == '\n' || (b >= 0x20 && b != 0x7f));
-        size_t len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2
-                   : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4
-                                                                          : 0;
+        size_t len = b < 0x80                 ? 1
+                     : b >= 0xc2 && b <= 0xdf ? 2
+                     : b >= 0xe0 && b <= 0xef ? 3
+                     : b >= 0xf0 && b <= 0xf4 ? 4
+                                              : 0;
         CHECK(len > 0);
         for (size_t i = 1; i < len; i++)
             CHECK((p[i] & 0xc0) == 0x80);
@@ -424,8 +425,10 @@ static void exercise(jobq_scheduler *s, bool writable)
     rc = jobq_config_dump(s, &json);
     check_json(rc, json);
     char value[64];
-    check_status(jobq_property_get(s, "job-orchestrator.queue.head-retry-"
-                                      "count", value, sizeof value));
+    check_status(jobq_property_get(s,
+                                   "job-orchestrator.queue.head-retry-"
+                                   "count",
+                                   value, sizeof value));
     if (!writable)
         return;
     check_status(jobq_tick(s, JOBQ_TIME_NOW, NULL));

@@ -207,14 +207,16 @@ START_TEST(a_configuration_that_does_not_parse_is_quarantined)
     const char *parts[] = {"\"table\":\"scheduler\"", "configuration"};
     jobq_scheduler *s = open_both(parts, 2);
     char value[32];
-    ck_assert_int_eq(jobq_property_get(s, "services.jobOrchestrator.settings."
-                                          "batchSize", value, sizeof value),
+    ck_assert_int_eq(jobq_property_get(s,
+                                       "services.jobOrchestrator.settings."
+                                       "batchSize",
+                                       value, sizeof value),
                      0);
     ck_assert_str_eq(value, "20"); /* the default */
     jobq_close(s);
     /* Kept in the file (the host did not configure anything). */
-    ck_assert_int_eq(
-        fx_sql_int("SELECT config LIKE '%oops%' FROM scheduler"), 1);
+    ck_assert_int_eq(fx_sql_int("SELECT config LIKE '%oops%' FROM scheduler"),
+                     1);
 }
 END_TEST
 
@@ -325,9 +327,8 @@ START_TEST(read_write_open_on_a_read_only_mount_names_the_path)
     int rc = ro ? fx_try_open(&s, NULL, false, true, err, sizeof err) : 0;
     char ro_err[512] = "";
     jobq_scheduler *reader = NULL;
-    int ro_rc = ro ? fx_try_open(&reader, NULL, true, false, ro_err,
-                                 sizeof ro_err)
-                   : 0;
+    int ro_rc =
+        ro ? fx_try_open(&reader, NULL, true, false, ro_err, sizeof ro_err) : 0;
     jobq_close(reader);
     umount2(dir, MNT_DETACH);
     memcpy(fx.path, saved, sizeof saved);
@@ -376,9 +377,11 @@ START_TEST(old_names_are_escaped_in_the_metrics)
         fprintf(stderr, "# promtool not installed: format check skipped\n");
         return;
     }
-    snprintf(cmd, sizeof cmd, "promtool check metrics < '%s' 2>&1 | "
+    snprintf(cmd, sizeof cmd,
+             "promtool check metrics < '%s' 2>&1 | "
              "grep -v 'counter metrics should have' | grep -q . && exit 1; "
-             "exit 0", path);
+             "exit 0",
+             path);
     ck_assert_msg(system(cmd) == 0, "promtool rejected the metrics");
 }
 END_TEST

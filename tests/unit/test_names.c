@@ -25,11 +25,11 @@ START_TEST(utf8_is_decoded_strictly)
     uint32_t cp = 0;
     ck_assert_uint_eq(jq_utf8_decode((const unsigned char *)"A", 1, &cp), 1);
     ck_assert_uint_eq(cp, 'A');
-    ck_assert_uint_eq(jq_utf8_decode((const unsigned char *)"\xc3\xa9", 2,
-                                     &cp), 2);
+    ck_assert_uint_eq(jq_utf8_decode((const unsigned char *)"\xc3\xa9", 2, &cp),
+                      2);
     ck_assert_uint_eq(cp, 0xe9);
-    ck_assert_uint_eq(jq_utf8_decode((const unsigned char *)"\xf0\x9f\x98\x80",
-                                     4, &cp), 4);
+    ck_assert_uint_eq(
+        jq_utf8_decode((const unsigned char *)"\xf0\x9f\x98\x80", 4, &cp), 4);
     ck_assert_uint_eq(cp, 0x1f600);
     static const char *const bad[] = {
         "\x80",             /* a lone continuation byte */
@@ -37,9 +37,11 @@ START_TEST(utf8_is_decoded_strictly)
         "\xe0\x80\xaf",     /* overlong, 3 bytes */
         "\xed\xa0\x80",     /* a surrogate */
         "\xf4\x90\x80\x80", /* past U+10FFFF */
-        "\xf5\x80\x80\x80", "\xff", "\xc3",      /* truncated */
-        "\xe2\x82",         /* truncated */
-        "\xc3\x28",         /* bad continuation */
+        "\xf5\x80\x80\x80",
+        "\xff",
+        "\xc3",     /* truncated */
+        "\xe2\x82", /* truncated */
+        "\xc3\x28", /* bad continuation */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(jq_utf8_decode((const unsigned char *)bad[i],
@@ -57,21 +59,23 @@ START_TEST(names_refuse_controls_and_bad_utf8)
     ck_assert(!name_ok("tab\there"));
     ck_assert(!name_ok("esc\x1b[2J"));
     ck_assert(!name_ok("del\x7f"));
-    ck_assert(!name_ok("c1\xc2\x85"));  /* U+0085 NEL */
+    ck_assert(!name_ok("c1\xc2\x85")); /* U+0085 NEL */
     ck_assert(!name_ok("bad\xff"));
     ck_assert(!name_ok(""));
     char err[256];
-    ck_assert_int_eq(jq_name_check("run name", "ab\x1b", 253, false, err,
-                                   sizeof err), JOBQ_EINVAL);
+    ck_assert_int_eq(
+        jq_name_check("run name", "ab\x1b", 253, false, err, sizeof err),
+        JOBQ_EINVAL);
     ck_assert_str_eq(err, "run name: byte 2 (0x1b) is a control character");
-    ck_assert_int_eq(jq_name_check("domain", "d\xc3(", 253, false, err,
-                                   sizeof err), JOBQ_EINVAL);
+    ck_assert_int_eq(
+        jq_name_check("domain", "d\xc3(", 253, false, err, sizeof err),
+        JOBQ_EINVAL);
     ck_assert_str_eq(err, "domain: byte 1 (0xc3) is not valid UTF-8");
     /* Optional names may be NULL or empty. */
-    ck_assert_int_eq(jq_name_check("run name", NULL, 253, false, err,
-                                   sizeof err), 0);
-    ck_assert_int_eq(jq_name_check("run name", "", 253, false, err,
-                                   sizeof err), 0);
+    ck_assert_int_eq(
+        jq_name_check("run name", NULL, 253, false, err, sizeof err), 0);
+    ck_assert_int_eq(jq_name_check("run name", "", 253, false, err, sizeof err),
+                     0);
     char longest[JOBQ_NAME_MAX + 2];
     memset(longest, 'x', sizeof longest);
     longest[JOBQ_NAME_MAX] = '\0';
@@ -110,8 +114,8 @@ START_TEST(namespaces_are_dns_labels)
     label[JOBQ_NS_MAX + 1] = '\0';
     ck_assert(!ns_ok(label));
     char err[256];
-    ck_assert_int_eq(jq_namespace_check("namespace", "team_a", err,
-                                        sizeof err), JOBQ_EINVAL);
+    ck_assert_int_eq(jq_namespace_check("namespace", "team_a", err, sizeof err),
+                     JOBQ_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "namespace: byte 4 ('_', 0x5f)"));
     jq_namespace_check("namespace", "x-", err, sizeof err);
     ck_assert_ptr_nonnull(strstr(err, "byte 1 ('-', 0x2d)"));
