@@ -545,7 +545,16 @@ static int migrate(jq_store *st, const char *path, int64_t version)
  * write would fail much later. Check now, and really write (a no-op
  * update), so that a directory where the WAL cannot be created fails here
  * too, with the path in the message. */
-static int check_writable(jq_store *st, const char *path)
+static int set_durability(jq_store *st, jobq_durability durability)
+{
+    return exec_sql(st, durability == JOBQ_DURABILITY_NORMAL
+                            ? "PRAGMA synchronous = NORMAL"
+                            : "PRAGMA synchronous = FULL",
+                    "setting durability");
+}
+
+static int check_writable(jq_store *st, const char *path,
+                          jobq_durability durability)
 {
     if (st->read_only)
         return 0;
@@ -553,11 +562,12 @@ static int check_writable(jq_store *st, const char *path)
         return set_error(st, JOBQ_EIO, "%s: the file cannot be written "
                          "(permissions or a read-only file system): open "
                          "it read-only to inspect it", path);
+    /* The probe changes nothing: no need to pay an fsync for it. */
     char *msg = NULL;
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE; UPDATE scheduler SET ns_turn "
-                     "= ns_turn WHERE id = 1; COMMIT", NULL, NULL,
-                     &msg) == SQLITE_OK)
-        return 0;
+    if (sqlite3_exec(st->db, "PRAGMA synchronous = OFF; BEGIN IMMEDIATE; "
+                     "UPDATE scheduler SET ns_turn = ns_turn WHERE id = 1; "
+                     "COMMIT", NULL, NULL, &msg) == SQLITE_OK)
+        return set_durability(st, durability);
     int code = sqlite3_errcode(st->db);
     set_error(st, code == SQLITE_BUSY ? JOBQ_EBUSY : JOBQ_EIO, "%s: the "
               "database cannot be written: %s", path,
@@ -573,12 +583,7 @@ static int configure_connection(jq_store *st, jobq_durability durability)
     if (st->read_only)
         return 0;
     int rc = exec_sql(st, "PRAGMA journal_mode = WAL", "enabling WAL");
-    if (rc == 0)
-        rc = exec_sql(st, durability == JOBQ_DURABILITY_NORMAL
-                              ? "PRAGMA synchronous = NORMAL"
-                              : "PRAGMA synchronous = FULL",
-                      "setting durability");
-    return rc;
+    return rc ? rc : set_durability(st, durability);
 }
 
 static const char *job_row_key(const void *value)
@@ -609,7 +614,7 @@ int jq_store_open(jq_store **out, const char *path, jobq_durability durability,
                                    NULL) != SQLITE_OK)
         rc = jq_store_sql_error(st, "opening");
     if (rc == 0 && !read_only && sqlite3_db_readonly(st->db, "main") == 1)
-        rc = check_writable(st, path);
+        rc = check_writable(st, path, durability);
     int64_t version = 0;
     if (rc == 0)
         rc = check_identity(st, path, &version);
@@ -618,7 +623,7 @@ int jq_store_open(jq_store **out, const char *path, jobq_durability durability,
     if (rc == 0)
         rc = migrate(st, path, version);
     if (rc == 0 && !memory)
-        rc = check_writable(st, path);
+        rc = check_writable(st, path, durability);
     if (rc != 0) {
         if (err && err_cap)
             snprintf(err, err_cap, "%s", st->errmsg);
