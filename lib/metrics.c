@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "scheduler.h"
+#include "store/store.h"
 
 /* ------------------------------------------------------------ vocabulary */
 
@@ -322,18 +324,28 @@ static void text_int(text *t, int64_t value)
     }
 }
 
-/* A label value: backslash, double quote and newline are escaped. */
+/* A label value, per the exposition format: backslash, double quote and
+ * newline are escaped. The format also requires valid UTF-8, and names in
+ * a database written before names were validated (names.c) may not be:
+ * every byte that is not valid UTF-8, and every other control character,
+ * becomes U+FFFD, so one bad name never breaks the whole scrape. */
 static void text_label_value(text *t, const char *value)
 {
-    const char *p = value;
-    for (;;) {
-        size_t plain = strcspn(p, "\\\"\n");
-        text_put(t, p, plain);
-        p += plain;
-        if (*p == '\0')
-            return;
-        text_puts(t, *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : "\\n");
-        p++;
+    const unsigned char *p = (const unsigned char *)value;
+    size_t n = strlen(value);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = jq_utf8_decode(p + i, n - i, &cp);
+        if (len == 0 || (jq_is_control(cp) && cp != '\n')) {
+            text_puts(t, "\xef\xbf\xbd");
+            i += len ? len : 1;
+        } else if (cp == '\\' || cp == '"' || cp == '\n') {
+            text_puts(t, cp == '\\' ? "\\\\" : cp == '"' ? "\\\"" : "\\n");
+            i++;
+        } else {
+            text_put(t, (const char *)p + i, len);
+            i += len;
+        }
     }
 }
 
@@ -770,7 +782,29 @@ static void render_cycle(text *t, const histogram *cycle)
     text_histogram(t, metric, &none, cycle, &cycle_layout);
 }
 
-static int render_all(text *t, const struct jq_metrics *m, const jq_core *c)
+/* Rows of the database the open could not load (lib/store/quarantine.c):
+ * one series per table, 0 when all is well, only with a database. */
+static void render_quarantine(text *t, const struct jq_store *store)
+{
+    static const char *const tables[] = {"schema", "scheduler", "namespaces",
+                                         "queues", "jobs", "runs"};
+    if (!store)
+        return;
+    const char *metric = "jobq_store_quarantined_rows";
+    text_family(t, metric, "gauge",
+                "Database rows that could not be loaded when the database "
+                "was opened: kept in the file, left out of memory (see "
+                "jobqctl quarantine).");
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        labels l = {{"table"}, {tables[i]}, 1};
+        text_sample_int(t, metric, &l,
+                        (int64_t)jq_store_quarantine_count_in(store,
+                                                              tables[i]));
+    }
+}
+
+static int render_all(text *t, const struct jq_metrics *m, const jq_core *c,
+                      const struct jq_store *store)
 {
     jq_namespace **core_ns = (jq_namespace **)sorted_entries(
         c->namespaces.slots, c->namespaces.capacity, c->namespaces.count);
@@ -786,6 +820,7 @@ static int render_all(text *t, const struct jq_metrics *m, const jq_core *c)
         rc = render_allocated(t, c);
         render_quota(t, core_ns, c->namespaces.count);
         render_cycle(t, &m->cycle);
+        render_quarantine(t, store);
     }
     free(core_ns);
     free(counted);
@@ -793,10 +828,11 @@ static int render_all(text *t, const struct jq_metrics *m, const jq_core *c)
 }
 
 int jq_metrics_render_text(const struct jq_metrics *m, const jq_core *core,
-                           char **out_text, size_t *out_len)
+                           const struct jq_store *store, char **out_text,
+                           size_t *out_len)
 {
     text t = {0};
-    int rc = m ? render_all(&t, m, core) : JOBQ_ENOMEM;
+    int rc = m ? render_all(&t, m, core, store) : JOBQ_ENOMEM;
     if (rc == 0 && (t.failed || !text_reserve(&t, 0)))
         rc = JOBQ_ENOMEM;
     if (rc != 0) {
@@ -821,7 +857,7 @@ JOBQ_API int jobq_metrics_render(jobq_scheduler *s, char **out_text,
     if (!out_text)
         rc = jq_core_fail(&s->core, JOBQ_EINVAL,
                           "out_text must not be NULL");
-    else if ((rc = jq_metrics_render_text(s->metrics, &s->core, out_text,
+    else if ((rc = jq_metrics_render_text(s->metrics, &s->core, s->store, out_text,
                                           out_len)) != 0)
         jq_core_fail(&s->core, rc, "out of memory rendering the metrics");
     return jq_sched_leave(s, saved, rc);

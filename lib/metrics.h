@@ -32,7 +32,10 @@ void jq_metrics_observe_cycle(struct jq_metrics *m, uint64_t nanoseconds);
 
 /* Render everything as Prometheus text (the caller holds the lock that
  * protects both m and core). Returns 0 or JOBQ_ENOMEM. */
+struct jq_store;
+/* `store` (may be NULL) adds the jobq_store_quarantined_rows family. */
 int jq_metrics_render_text(const struct jq_metrics *m, const jq_core *core,
+                           const struct jq_store *store,
                            char **out_text, size_t *out_len);
 
 #endif

@@ -341,6 +341,8 @@ JOBQ_API int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
     int rc = jq_sched_writable(s);
     if (rc == 0 && count > 0 && !jobs)
         rc = jq_core_fail(&s->core, JOBQ_EINVAL, "jobs must not be NULL");
+    if (rc == 0) /* all or nothing: check them all first (robust) */
+        rc = jq_submit_batch_check(s, out_ids, jobs, opts, count);
     if (rc == 0)
         rc = submit_all(s, out_ids, jobs, opts, count);
     rc = jq_sched_write(s, rc);
@@ -384,7 +386,8 @@ static int scan_memory(jobq_scheduler *s, jobq_run_id **out, size_t *count,
     for (size_t i = 0; i < map->capacity; i++)
         if (map->slots[i] && match(map->slots[i], arg))
             ids[n++] = map->slots[i]->id;
-    qsort(ids, n, sizeof *ids, compare_ids);
+    if (n > 1) /* never qsort(NULL, 0): UBSan (robust, issue 8) */
+        qsort(ids, n, sizeof *ids, compare_ids);
     if (n == 0) {
         free(ids);
         ids = NULL;

@@ -79,5 +79,10 @@ int jq_sched_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
 int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *st);
 int jq_sched_run_info(jobq_scheduler *s, jobq_run_info *info, jobq_run_id id);
 int jq_sched_save_config(jobq_scheduler *s);
+/* submit_check.c: check every run of a batch before submitting any
+ * (out_ids, if not NULL, is zeroed on failure). */
+int jq_submit_batch_check(jobq_scheduler *s, jobq_run_id *out_ids,
+                          const char *const *jobs,
+                          const jobq_submit_opts *opts, size_t count);
 
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of one target with libFuzzer (needs clang and
 # libclang-rt-14-dev).
-#   scripts/fuzz.sh quantity|config|scenario [SECONDS]
+#   scripts/fuzz.sh quantity|config|scenario|database [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=$1 seconds=${2:-60}
@@ -9,6 +9,8 @@ case $target in
     quantity) sources="lib/quantity.c" ;;
     config) sources="lib/config.c" ;;
     scenario) sources="examples/sim/scenario.c examples/sim/index.c lib/quantity.c lib/errors.c -Iexamples/sim" ;;
+    # Damaged database files through the whole library (issue 8).
+    database) sources="lib/*.c lib/core/*.c lib/store/*.c -Ilib/core -Itests/fuzz -lsqlite3 -lpthread -lm" ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 out=$(mktemp -d)

@@ -20,6 +20,15 @@ meson test -C "$builddir" --print-errorlogs --num-processes 2 "$@" || status=$?
 # access fails them.
 meson test -C "$builddir" --setup valgrind --suite unit --print-errorlogs \
     --num-processes 2 || status=$?
+# The unit, store and fuzz suites under ASan+UBSan (issue 8; the whole
+# suite, the bindings and TSan: scripts/sanitize.sh). JOBQ_SANITIZE=0 skips.
+asan_log=
+if [ "${JOBQ_SANITIZE:-1}" != 0 ]; then
+    ASAN_BUILDDIR=${ASAN_BUILDDIR:-build-asan} scripts/sanitize.sh ci ||
+        status=$?
+    asan_log=${ASAN_BUILDDIR:-build-asan}/meson-logs/testlog.json
+fi
 /usr/bin/python3 scripts/summarize-tests.py \
-    "$builddir/meson-logs/testlog.json" "$builddir/meson-logs/testlog-valgrind.json"
+    "$builddir/meson-logs/testlog.json" "$builddir/meson-logs/testlog-valgrind.json" \
+    $asan_log
 exit $status

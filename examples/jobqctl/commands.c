@@ -53,9 +53,20 @@ static int print_runs(ctl *c, const jobq_run_id *ids, size_t count)
         out_run_table_header();
     for (size_t i = 0; i < count; i++) {
         jobq_run_info info;
-        if (get_run(c, ids[i], &info) != EXIT_OK) {
+        jobq_run_info_init(&info, JOBQ_RUN_INFO_VERSION);
+        int rc = jobq_run_get(c->sched, &info, ids[i]);
+        if (rc == JOBQ_ENOTFOUND) /* deleted since the listing */
+            continue;
+        if (rc == JOBQ_EIO) { /* a damaged row: say so, show the others */
+            char msg[512] = "";
+            jobq_errmsg(c->sched, msg, sizeof msg);
+            fprintf(stderr, "jobqctl: run %" PRIu64 " skipped: %s\n", ids[i],
+                    out_safe(msg));
+            continue;
+        }
+        if (rc != 0) {
             cJSON_Delete(array);
-            return EXIT_ERROR;
+            return ctl_library_error(c, "reading the run");
         }
         if (array)
             cJSON_AddItemToArray(array, out_run_json(&info));
@@ -253,6 +264,21 @@ static cJSON *queue_lengths(ctl *c)
     return queues;
 }
 
+/* The quarantine list as a cJSON document, or NULL (error printed). */
+static cJSON *quarantine_doc(ctl *c)
+{
+    char *text = NULL;
+    if (jobq_quarantine_list(c->sched, &text) != 0) {
+        ctl_library_error(c, "listing quarantined rows");
+        return NULL;
+    }
+    cJSON *doc = cJSON_Parse(text);
+    jobq_free(text);
+    if (!doc)
+        fprintf(stderr, "jobqctl: out of memory\n");
+    return doc;
+}
+
 int cmd_stats(ctl *c)
 {
     static const char *const states[] = {"queued", "deploying", "running",
@@ -268,6 +294,15 @@ int cmd_stats(ctl *c)
     cJSON_AddNumberToObject(by_state, "total", (double)total);
     cJSON *queues = queue_lengths(c);
     cJSON_AddItemToObject(doc, "queued", queues);
+    cJSON *quarantine = quarantine_doc(c);
+    if (!quarantine) {
+        cJSON_Delete(doc);
+        return EXIT_ERROR;
+    }
+    double quarantined = cJSON_GetNumberValue(
+        cJSON_GetObjectItem(quarantine, "count"));
+    cJSON_Delete(quarantine);
+    cJSON_AddNumberToObject(doc, "quarantined", quarantined);
     if (c->json)
         return out_json(doc);
     printf("%-10s %10s\n", "STATE", "RUNS");
@@ -278,11 +313,41 @@ int cmd_stats(ctl *c)
     printf("%-24s %10s %10s\n", "QUEUED IN NAMESPACE", "HIGH", "NORMAL");
     const cJSON *ns;
     cJSON_ArrayForEach(ns, queues)
-        printf("%-24s %10.0f %10.0f\n", ns->string,
+        printf("%-24s %10.0f %10.0f\n", out_safe(ns->string),
                cJSON_GetObjectItem(ns, "high")->valuedouble,
                cJSON_GetObjectItem(ns, "normal")->valuedouble);
     if (!queues->child)
         puts("(nothing queued)");
+    printf("\n%-10s %10.0f%s\n", "quarantined", quarantined,
+           quarantined > 0 ? "  rows that could not be loaded: jobqctl "
+                             "quarantine"
+                           : "");
+    cJSON_Delete(doc);
+    return EXIT_OK;
+}
+
+int cmd_quarantine(ctl *c)
+{
+    cJSON *doc = quarantine_doc(c);
+    if (!doc)
+        return EXIT_ERROR;
+    if (c->json)
+        return out_json(doc);
+    const cJSON *rows = cJSON_GetObjectItem(doc, "rows"), *row;
+    double count = cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "count"));
+    if (count == 0)
+        puts("no quarantined rows: every row of the database was loaded");
+    else
+        printf("%-12s %10s  %s\n", "TABLE", "ROW", "REASON");
+    cJSON_ArrayForEach(row, rows)
+        printf("%-12s %10.0f  %s\n",
+               out_safe(cJSON_GetStringValue(cJSON_GetObjectItem(row,
+                                                                 "table"))),
+               cJSON_GetNumberValue(cJSON_GetObjectItem(row, "row")),
+               out_safe(cJSON_GetStringValue(cJSON_GetObjectItem(row,
+                                                                 "reason"))));
+    if (count > cJSON_GetArraySize(rows))
+        printf("... and %.0f more\n", count - cJSON_GetArraySize(rows));
     cJSON_Delete(doc);
     return EXIT_OK;
 }
@@ -516,7 +581,8 @@ static int submit_specs(ctl *c, const cJSON *doc)
         out_json(array);
     } else if (rc == EXIT_OK) {
         for (size_t i = 0; i < count; i++)
-            printf("submitted run %" PRIu64 " (job %s)\n", ids[i], jobs[i]);
+            printf("submitted run %" PRIu64 " (job %s)\n", ids[i],
+                   out_safe(jobs[i]));
     }
     free(specs);
     free(jobs);

@@ -56,6 +56,7 @@ int cmd_get_property(ctl *c);
 int cmd_migrate(ctl *c);
 int cmd_cleanup(ctl *c);
 int cmd_stats(ctl *c);
+int cmd_quarantine(ctl *c);
 
 /* requests.c: live control through the database. */
 /* Open the handle for a write command: the database directly when no
@@ -68,6 +69,9 @@ int ctl_print_request(ctl *c);
 int cmd_requests(ctl *c);
 
 /* output.c */
+/* `text` escaped for a terminal (control characters, invalid UTF-8 and
+ * backslashes as \xNN / \\); valid for the next few calls only. */
+const char *out_safe(const char *text);
 const char *out_priority(jobq_priority p);
 /* "2026-11-29T08:00:00Z" for epoch times, "t+42s" for virtual ones
  * (simulations start at 0), "-" for none. */

@@ -4,7 +4,7 @@
  *   jobqctl [--db FILE] [--json] COMMAND [ARGS...]
  *
  * Read commands (list, show, explain, search, get-property, stats,
- * requests) open the database read-only, so they work while a scheduler is
+ * requests, quarantine) open the database read-only, so they work while a scheduler is
  * running on it. Write commands (submit, cancel, set-property,
  * migrate-to-legacy) go through the database as requests when a scheduler
  * holds it (requests.c), and change the file directly when none does.
@@ -39,7 +39,10 @@ static void usage(FILE *out)
         "  search TEXT [--limit N]   runs whose name or job name contains\n"
         "                            TEXT (case-insensitive)\n"
         "  get-property [KEY]        one property, or the whole configuration\n"
-        "  stats                     runs per state, queues per namespace\n"
+        "  stats                     runs per state, queues per namespace,\n"
+        "                            quarantined rows\n"
+        "  quarantine                rows of the database that could not be\n"
+        "                            loaded (kept in the file, left out)\n"
         "\n"
         "Write commands (while a scheduler runs on the file they are sent to\n"
         "it as requests and wait for the outcome; otherwise they change the\n"
@@ -94,7 +97,7 @@ int ctl_library_error(ctl *c, const char *what)
     char msg[512] = "";
     if (c->sched)
         jobq_errmsg(c->sched, msg, sizeof msg);
-    fprintf(stderr, "jobqctl: %s: %s\n", what, msg);
+    fprintf(stderr, "jobqctl: %s: %s\n", what, out_safe(msg));
     return EXIT_ERROR;
 }
 
@@ -155,7 +158,8 @@ int ctl_open(ctl *c, bool writable)
     c->open_status = rc;
     if (rc != 0) {
         if (!(rc == JOBQ_EBUSY && c->busy_quiet))
-            fprintf(stderr, "jobqctl: %s\n", err[0] ? err : jobq_strerror(rc));
+            fprintf(stderr, "jobqctl: %s\n",
+                    out_safe(err[0] ? err : jobq_strerror(rc)));
         return EXIT_ERROR;
     }
     return EXIT_OK;
@@ -175,6 +179,7 @@ static const command commands[] = {
     {"search", cmd_search, false, 1, 1},
     {"get-property", cmd_get_property, false, 0, 1},
     {"stats", cmd_stats, false, 0, 0},
+    {"quarantine", cmd_quarantine, false, 0, 0},
     {"submit", cmd_submit, true, 0, 1},
     {"cancel", cmd_cancel, true, 1, 1},
     {"set-property", cmd_set_property, true, 2, 2},

@@ -3,11 +3,98 @@
  * document for scripts (--json).
  */
 #include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "jobqctl.h"
+
+/* One UTF-8 sequence at s (n bytes): its length and *cp, or 0 when the
+ * bytes there are not valid UTF-8 (overlong forms and surrogates too). */
+static size_t utf8_sequence(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+           : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4
+                                              ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    uint32_t value = len == 1 ? s[0] : s[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        value = (value << 6) | (s[i] & 0x3f);
+    }
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (value < min[len] || value > 0x10ffff ||
+        (value >= 0xd800 && value <= 0xdfff))
+        return 0;
+    *cp = value;
+    return len;
+}
+
+/* Names and texts from the database, made safe for a terminal: control
+ * characters (an escape sequence would drive the terminal) and bytes that
+ * are not UTF-8 are shown as \xNN (C1 controls as \u00NN), a backslash as
+ * \\. Databases written before names were validated may hold any bytes.
+ * The result lives in one of a few rotating buffers: good for the
+ * arguments of one printf. */
+const char *out_safe(const char *text)
+{
+    static char buffers[8][4 * 1024 + 8];
+    static unsigned next;
+    char *out = buffers[next++ % 8], *p = out;
+    const char *end = out + sizeof buffers[0] - 8;
+    const unsigned char *s = (const unsigned char *)(text ? text : "");
+    size_t n = strlen((const char *)s);
+    for (size_t i = 0; i < n && p < end;) {
+        uint32_t cp = 0;
+        size_t len = utf8_sequence(s + i, n - i, &cp);
+        if (len == 0 || cp < 0x20 || cp == 0x7f) {
+            p += snprintf(p, (size_t)(end - p) + 8, "\\x%02x", s[i]);
+            i++;
+        } else if (cp >= 0x80 && cp <= 0x9f) {
+            p += snprintf(p, (size_t)(end - p) + 8, "\\u%04x", (unsigned)cp);
+            i += len;
+        } else if (cp == '\\') {
+            *p++ = '\\';
+            *p++ = '\\';
+            i++;
+        } else {
+            memcpy(p, s + i, len);
+            p += len;
+            i += len;
+        }
+    }
+    *p = '\0';
+    return out;
+}
+
+/* text with every byte that is not part of valid UTF-8 replaced by U+FFFD
+ * (malloc'd), so that --json output stays valid JSON. */
+static char *utf8_repair(const char *text)
+{
+    size_t n = strlen(text);
+    char *out = malloc(3 * n + 1), *p = out;
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; out && i < n;) {
+        uint32_t cp;
+        size_t len = utf8_sequence(s + i, n - i, &cp);
+        if (len == 0) {
+            memcpy(p, "\xef\xbf\xbd", 3);
+            p += 3;
+            i++;
+        } else {
+            memcpy(p, s + i, len);
+            p += len;
+            i += len;
+        }
+    }
+    if (out)
+        *p = '\0';
+    return out;
+}
 
 const char *out_priority(jobq_priority p)
 {
@@ -86,14 +173,14 @@ void out_run_table_row(const jobq_run_info *info)
     char submitted[32];
     out_time(submitted, sizeof submitted, info->submitted_at);
     printf("%-8" PRIu64 " %-10s %-16s %-7s %-20s %-24s %s\n", info->id,
-           jobq_run_state_name(info->state), info->ns,
-           out_priority(info->priority), info->job,
-           info->run_name[0] ? info->run_name : "-", submitted);
+           jobq_run_state_name(info->state), out_safe(info->ns),
+           out_priority(info->priority), out_safe(info->job),
+           info->run_name[0] ? out_safe(info->run_name) : "-", submitted);
 }
 
 static void print_field(const char *key, const char *value)
 {
-    printf("%-16s %s\n", key, value && *value ? value : "-");
+    printf("%-16s %s\n", key, value && *value ? out_safe(value) : "-");
 }
 
 void out_run_details(const jobq_run_info *info)
@@ -195,8 +282,8 @@ void out_events(const cJSON *events)
                  cJSON_IsNumber(time) ? (jobq_time_ms)time->valuedouble : -1);
         event_details(details, sizeof details, ev);
         printf("%-22s %-20s %s\n", when,
-               cJSON_GetStringValue(cJSON_GetObjectItem(ev, "event")),
-               details);
+               out_safe(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "event"))),
+               out_safe(details));
     }
     if (!events || !events->child)
         puts("(no events recorded)");
@@ -211,7 +298,7 @@ static double number(const cJSON *o, const char *key)
 static const char *string(const cJSON *o, const char *key)
 {
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
-    return s ? s : "";
+    return out_safe(s ? s : "");
 }
 
 static void explain_blocked(const cJSON *blocked)
@@ -280,8 +367,10 @@ void out_explain(const cJSON *o)
 
 int out_json(cJSON *value)
 {
-    char *text = value ? cJSON_PrintUnformatted(value) : NULL;
+    char *printed = value ? cJSON_PrintUnformatted(value) : NULL;
     cJSON_Delete(value);
+    char *text = printed ? utf8_repair(printed) : NULL;
+    free(printed);
     if (!text) {
         fprintf(stderr, "jobqctl: out of memory\n");
         return EXIT_ERROR;

@@ -270,6 +270,14 @@ JOBQ_API int jobq_errmsg(jobq_scheduler *s, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------- jobs */
 
+/* Names. Job, run and domain names are UTF-8 without control characters
+ * (C0, DEL, C1), at most JOBQ_NAME_MAX bytes; a namespace is a DNS label as
+ * Kubernetes requires (RFC 1123): 1..JOBQ_NS_MAX bytes of lowercase
+ * letters, digits and '-', starting and ending with a letter or digit.
+ * Anything else is refused with JOBQ_EINVAL and a message naming the field
+ * and the offending byte ("namespace: byte 0 ('A', 0x41) is not allowed
+ * ..."). Names already in a database written before these rules are
+ * loaded as they are; output that shows names escapes them. */
 #define JOBQ_NAME_MAX 253 /* longest job, run or domain name, in bytes */
 #define JOBQ_NS_MAX 63    /* longest namespace name (a DNS label) */
 
@@ -343,9 +351,10 @@ JOBQ_API int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id,
 /* Submit `count` runs in one transaction (one fsync for all of them with a
  * database): run i is of job jobs[i] with options opts[i] (opts may be
  * NULL for defaults everywhere). out_ids (may be NULL) receives the ids.
- * Runs are submitted in order, all or none: if run i fails, no run of the
- * batch is submitted (with or without a database), every out_ids[] is set
- * to 0 and the message names index i.
+ * Runs are submitted in order, all or none: if run i fails (an unknown
+ * job, a bad name, request, priority or struct version), nothing is
+ * submitted, out_ids[0..count-1] are set to 0 and the message names index
+ * i ("runs[i]: ...").
  *
  * Concurrent single submits are also group-committed: while other threads
  * wait for the handle, a submit leaves its transaction open for the next
@@ -470,6 +479,18 @@ JOBQ_API int jobq_run_search(jobq_scheduler *s, jobq_run_id **out_ids,
  * could free resources. It is an extrapolation, not a promise. */
 JOBQ_API int jobq_run_explain(jobq_scheduler *s, char **out_json,
                               jobq_run_id id);
+
+/* Rows of the database that could not be loaded. Opening never fails
+ * because of one damaged row (a run of a job whose definition never
+ * committed, a state or priority out of range, a configuration that does
+ * not parse...): such a row stays in the file untouched, is left out of
+ * memory (queries that read the file may still list it) and is reported
+ * here and in the jobq_store_quarantined_rows metric. *out_json (free with
+ * jobq_free()) receives {"count": N, "rows": [{"table", "row", "reason"},
+ * ...]} (reasons for the first 1000 rows; count is exact). Without a
+ * database: {"count": 0, "rows": []}. A file that is not a jobq database,
+ * or of a newer schema, is still refused by the open. */
+JOBQ_API int jobq_quarantine_list(jobq_scheduler *s, char **out_json);
 
 /* Retention now: delete terminal runs (and their events) that ended more
  * than retentionPeriod seconds ago, at most `max_runs` (0: all of them) in

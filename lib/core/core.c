@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core_internal.h"
+#include "names.h"
 
 static const char *const reason_names[JQ_REASON_COUNT] = {
     [JQ_REASON_NONE] = "",
@@ -175,16 +176,16 @@ void jq_core_destroy(jq_core *c)
 
 /* ------------------------------------------------------------------ jobs */
 
+/* The rules (UTF-8 without control characters; namespaces are DNS
+ * labels) live in names.c. */
 static int validate_name(jq_core *c, const char *what, const char *name,
                          size_t max, bool required)
 {
-    size_t n = name ? strlen(name) : 0;
-    if (required && n == 0)
-        return jq_core_fail(c, JOBQ_EINVAL, "%s must not be empty", what);
-    if (n > max)
-        return jq_core_fail(c, JOBQ_EINVAL,
-                            "%s is %zu bytes long (at most %zu)", what, n, max);
-    return 0;
+    char err[256];
+    int rc = max == JOBQ_NS_MAX
+                 ? jq_namespace_check(what, name, err, sizeof err)
+                 : jq_name_check(what, name, max, required, err, sizeof err);
+    return rc ? jq_core_fail(c, rc, "%s", err) : 0;
 }
 
 static int validate_request(jq_core *c, const jobq_resources *r)

@@ -6,6 +6,7 @@
  * estimate extrapolates). The format is documented in jobq.h.
  */
 #include "explain.h"
+#include "names.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -210,6 +211,12 @@ int jq_explain(char **out, jq_core *c, jq_store *st,
         rc = events ? jq_store_run_events(st, events, info->id) : JOBQ_ENOMEM;
     }
     *out = rc == 0 ? cJSON_PrintUnformatted(o) : NULL;
+    /* Names from an old database may not be UTF-8: keep the JSON valid. */
+    if (*out) {
+        char *valid = jq_utf8_repair(*out);
+        free(*out);
+        *out = valid;
+    }
     cJSON_Delete(o);
     if (rc == 0 && !*out)
         rc = JOBQ_ENOMEM;

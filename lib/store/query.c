@@ -34,6 +34,21 @@ static void copy_column(char *dst, size_t cap, sqlite3_stmt *stmt, int col)
     snprintf(dst, cap, "%s", text ? (const char *)text : "");
 }
 
+/* A row read from disk that cannot be shown as a run (terminal rows are
+ * not validated by the load): why, or NULL. */
+static const char *row_problem(sqlite3_stmt *stmt)
+{
+    if (sqlite3_column_int64(stmt, 0) <= 0)
+        return "run id out of range";
+    if ((uint64_t)sqlite3_column_int64(stmt, 1) > JOBQ_RUN_CANCELLED)
+        return "state out of range";
+    if ((uint64_t)sqlite3_column_int64(stmt, 6) > JOBQ_PRIORITY_NORMAL)
+        return "priority out of range";
+    if ((uint64_t)sqlite3_column_int64(stmt, 7) > JOBQ_FLOW_LEGACY)
+        return "flow out of range";
+    return NULL;
+}
+
 static void fill_info(jobq_run_info *info, const jq_config *config,
                       sqlite3_stmt *stmt)
 {
@@ -69,9 +84,21 @@ int jq_store_run_info(jq_store *st, const jq_config *config,
     if (!stmt)
         return JOBQ_EIO;
     sqlite3_bind_int64(stmt, 1, (int64_t)id);
+    const char *why = NULL;
+    if (jq_store_run_quarantined(st, (int64_t)id, &why)) {
+        snprintf(st->errmsg, sizeof st->errmsg, "%s: run %llu is "
+                 "quarantined: %s", jq_store_path(st),
+                 (unsigned long long)id, why);
+        return JOBQ_EIO;
+    }
     int step = sqlite3_step(stmt);
     int rc = JOBQ_ENOTFOUND;
-    if (step == SQLITE_ROW) {
+    if (step == SQLITE_ROW && (why = row_problem(stmt)) != NULL) {
+        snprintf(st->errmsg, sizeof st->errmsg, "%s: run %llu: the row is "
+                 "damaged (%s)", jq_store_path(st), (unsigned long long)id,
+                 why);
+        rc = JOBQ_EIO;
+    } else if (step == SQLITE_ROW) {
         fill_info(info, config, stmt);
         rc = 0;
     } else if (step != SQLITE_DONE)
@@ -167,7 +194,10 @@ static int collect_ids(jq_store *st, sqlite3_stmt *stmt, jobq_run_id **out,
             }
             ids = grown;
         }
-        ids[n++] = (jobq_run_id)sqlite3_column_int64(stmt, 0);
+        int64_t id = sqlite3_column_int64(stmt, 0);
+        /* Quarantined runs are reported by jobq_quarantine_list. */
+        if (!jq_store_run_quarantined(st, id, NULL))
+            ids[n++] = (jobq_run_id)id;
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = jq_store_sql_error(st, "listing runs");

@@ -224,8 +224,8 @@ static int set_error(jq_store *st, int code, const char *fmt, ...)
 int jq_store_sql_error(jq_store *st, const char *what)
 {
     int code = sqlite3_errcode(st->db);
-    snprintf(st->errmsg, sizeof st->errmsg, "database: %s: %s", what,
-             sqlite3_errmsg(st->db));
+    snprintf(st->errmsg, sizeof st->errmsg, "%s: %s: %s",
+             st->path ? st->path : "database", what, sqlite3_errmsg(st->db));
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
         return JOBQ_EBUSY;
     return JOBQ_EIO;
@@ -282,6 +282,11 @@ const char *jq_store_errmsg(const jq_store *st)
 bool jq_store_read_only(const jq_store *st)
 {
     return st->read_only;
+}
+
+const char *jq_store_path(const jq_store *st)
+{
+    return st->path ? st->path : "database";
 }
 
 /* ---------------------------------------------------------- transactions */
@@ -470,8 +475,8 @@ static int exec_sql(jq_store *st, const char *sql, const char *what)
     if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) == SQLITE_OK)
         return 0;
     int code = sqlite3_errcode(st->db);
-    snprintf(st->errmsg, sizeof st->errmsg, "database: %s: %s", what,
-             msg ? msg : sqlite3_errmsg(st->db));
+    snprintf(st->errmsg, sizeof st->errmsg, "%s: %s: %s", jq_store_path(st),
+             what, msg ? msg : sqlite3_errmsg(st->db));
     sqlite3_free(msg);
     return code == SQLITE_BUSY ? JOBQ_EBUSY : JOBQ_EIO;
 }
@@ -550,6 +555,36 @@ static int count_tables(jq_store *st, int64_t *tables)
     return pragma_int(st, "SELECT count(*) FROM sqlite_schema", tables);
 }
 
+/* A jobq database whose header says schema version 0 or less although it
+ * holds tables: the header was damaged (or set by hand). If every table of
+ * the current schema is there, take the file as the current version (and
+ * say so in the quarantine list; a read-write open repairs the header);
+ * otherwise refuse: guessing a migration path could destroy data. */
+static int recover_version(jq_store *st, const char *path, int64_t *version)
+{
+    int64_t found = 0;
+    int rc = pragma_int(st, "SELECT count(*) FROM sqlite_schema WHERE "
+                        "type = 'table' AND name IN ('scheduler', "
+                        "'namespaces', 'queues', 'jobs', 'runs', 'events')",
+                        &found);
+    if (rc == JOBQ_EINVAL)
+        rc = set_error(st, JOBQ_EINVAL, "%s: not a jobq database", path);
+    if (rc != 0)
+        return rc;
+    if (found != 6)
+        return set_error(st, JOBQ_EINVAL, "%s: schema version %lld is not "
+                         "valid and the tables are not those of version %d: "
+                         "refusing to guess", path, (long long)*version,
+                         JQ_STORE_SCHEMA_VERSION);
+    jq_store_quarantine(st, "schema", *version, "schema version %lld is not "
+                        "valid; the tables are those of version %d, taken "
+                        "as such", (long long)*version,
+                        JQ_STORE_SCHEMA_VERSION);
+    st->repair_version = !st->read_only;
+    *version = JQ_STORE_SCHEMA_VERSION;
+    return 0;
+}
+
 /* Recognise the file: a new (empty) database gets the schema; a jobq
  * database of an older schema is migrated; anything else is refused. */
 static int check_identity(jq_store *st, const char *path, int64_t *version)
@@ -565,6 +600,12 @@ static int check_identity(jq_store *st, const char *path, int64_t *version)
                          "SQLite database at all)", path);
     if (rc != 0)
         return rc;
+    if (app_id == JQ_STORE_APPLICATION_ID && tables > 0 && *version <= 0)
+        return recover_version(st, path, version);
+    if (app_id == 0 && tables == 0 && *version != 0)
+        return set_error(st, JOBQ_EINVAL, "%s: not a jobq database (an "
+                         "empty database with schema version %lld)", path,
+                         (long long)*version);
     if (app_id == JQ_STORE_APPLICATION_ID || (app_id == 0 && tables == 0)) {
         if (*version > JQ_STORE_SCHEMA_VERSION) {
             snprintf(st->errmsg, sizeof st->errmsg,
@@ -581,6 +622,15 @@ static int check_identity(jq_store *st, const char *path, int64_t *version)
 
 static int migrate(jq_store *st, const char *path, int64_t version)
 {
+    if (version < 0 || version > JQ_STORE_SCHEMA_VERSION)
+        return set_error(st, JOBQ_EINVAL, "%s: schema version %lld is not "
+                         "valid", path, (long long)version);
+    if (version == JQ_STORE_SCHEMA_VERSION && st->repair_version) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
+                 JQ_STORE_SCHEMA_VERSION);
+        return exec_sql(st, sql, "repairing the schema version");
+    }
     if (version == JQ_STORE_SCHEMA_VERSION)
         return 0;
     if (st->read_only) {
@@ -605,18 +655,50 @@ static int migrate(jq_store *st, const char *path, int64_t version)
     return rc;
 }
 
+/* A read-write open must be able to write: SQLite quietly opens a file it
+ * may not write (permissions, a read-only mount) read-only, and the first
+ * write would fail much later. Check now, and really write (a no-op
+ * update), so that a directory where the WAL cannot be created fails here
+ * too, with the path in the message. */
+static int set_durability(jq_store *st, jobq_durability durability)
+{
+    return exec_sql(st, durability == JOBQ_DURABILITY_NORMAL
+                            ? "PRAGMA synchronous = NORMAL"
+                            : "PRAGMA synchronous = FULL",
+                    "setting durability");
+}
+
+static int check_writable(jq_store *st, const char *path,
+                          jobq_durability durability)
+{
+    if (st->read_only)
+        return 0;
+    if (sqlite3_db_readonly(st->db, "main") == 1)
+        return set_error(st, JOBQ_EIO, "%s: the file cannot be written "
+                         "(permissions or a read-only file system): open "
+                         "it read-only to inspect it", path);
+    /* The probe changes nothing: no need to pay an fsync for it. */
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, "PRAGMA synchronous = OFF; BEGIN IMMEDIATE; "
+                     "UPDATE scheduler SET ns_turn = ns_turn WHERE id = 1; "
+                     "COMMIT", NULL, NULL, &msg) == SQLITE_OK)
+        return set_durability(st, durability);
+    int code = sqlite3_errcode(st->db);
+    set_error(st, code == SQLITE_BUSY ? JOBQ_EBUSY : JOBQ_EIO, "%s: the "
+              "database cannot be written: %s", path,
+              msg ? msg : sqlite3_errmsg(st->db));
+    sqlite3_free(msg);
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return code == SQLITE_BUSY ? JOBQ_EBUSY : JOBQ_EIO;
+}
+
 static int configure_connection(jq_store *st, jobq_durability durability)
 {
     sqlite3_busy_timeout(st->db, 5000);
     if (st->read_only)
         return 0;
     int rc = exec_sql(st, "PRAGMA journal_mode = WAL", "enabling WAL");
-    if (rc == 0)
-        rc = exec_sql(st, durability == JOBQ_DURABILITY_NORMAL
-                              ? "PRAGMA synchronous = NORMAL"
-                              : "PRAGMA synchronous = FULL",
-                      "setting durability");
-    return rc;
+    return rc ? rc : set_durability(st, durability);
 }
 
 static const char *job_row_key(const void *value)
@@ -635,6 +717,10 @@ int jq_store_open(jq_store **out, const char *path, jobq_durability durability,
     st->read_only = read_only;
     pthread_cond_init(&st->committed, NULL);
     jq_strmap_init(&st->job_rows, job_row_key);
+    if (!(st->path = strdup(path))) {
+        jq_store_close(st);
+        return JOBQ_ENOMEM;
+    }
     bool memory = strcmp(path, ":memory:") == 0;
     int rc = memory ? 0 : open_file(st, path);
     int flags = read_only ? SQLITE_OPEN_READONLY
@@ -642,6 +728,8 @@ int jq_store_open(jq_store **out, const char *path, jobq_durability durability,
     if (rc == 0 && sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX,
                                    NULL) != SQLITE_OK)
         rc = jq_store_sql_error(st, "opening");
+    if (rc == 0 && !read_only && sqlite3_db_readonly(st->db, "main") == 1)
+        rc = check_writable(st, path, durability);
     int64_t version = 0;
     if (rc == 0)
         rc = check_identity(st, path, &version);
@@ -649,6 +737,8 @@ int jq_store_open(jq_store **out, const char *path, jobq_durability durability,
         rc = configure_connection(st, durability);
     if (rc == 0)
         rc = migrate(st, path, version);
+    if (rc == 0 && !memory)
+        rc = check_writable(st, path, durability);
     if (rc != 0) {
         if (err && err_cap)
             snprintf(err, err_cap, "%s", st->errmsg);
@@ -679,6 +769,8 @@ void jq_store_close(jq_store *st)
     jq_strmap_free(&st->job_rows);
     free(st->saved_ns);
     free(st->submit_key);
+    jq_store_quarantine_clear(st);
+    free(st->path);
     pthread_cond_destroy(&st->committed);
     free(st);
 }

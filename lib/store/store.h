@@ -35,6 +35,20 @@
 
 typedef struct jq_store jq_store;
 
+/* A row that could not be loaded (a run of an unknown job, a state or enum
+ * out of range, an undecodable configuration...). It stays in the file
+ * untouched, is left out of memory, and is reported (jobq_quarantine_list,
+ * jobq_store_quarantined_rows): a damaged row never makes the whole file
+ * unopenable. */
+typedef struct jq_quarantine_row {
+    char table[16];
+    int64_t row;
+    char reason[200];
+} jq_quarantine_row;
+
+/* Reasons are kept for this many rows; beyond that only counted. */
+#define JQ_QUARANTINE_KEPT 1000
+
 /* Open (creating if needed, mode 0600) and check or migrate the database
  * at `path` (":memory:" allowed). A read-write open takes an exclusive
  * advisory lock on the file: a second writer gets JOBQ_EBUSY. Errors:
@@ -45,6 +59,15 @@ int jq_store_open(jq_store **out, const char *path, jobq_durability durability,
 void jq_store_close(jq_store *st);
 const char *jq_store_errmsg(const jq_store *st);
 bool jq_store_read_only(const jq_store *st);
+const char *jq_store_path(const jq_store *st);
+
+/* Quarantined rows of the last load: how many in all, and the i-th of the
+ * first JQ_QUARANTINE_KEPT (NULL past them). */
+size_t jq_store_quarantine_count(const jq_store *st);
+const jq_quarantine_row *jq_store_quarantine_get(const jq_store *st,
+                                                 size_t i);
+/* How many quarantined rows come from `table` (NULL: all). */
+size_t jq_store_quarantine_count_in(const jq_store *st, const char *table);
 
 /* Point the core's journal at the store (nothing in read-only mode). */
 void jq_store_bind(jq_store *st, jq_core *c);

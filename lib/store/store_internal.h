@@ -71,9 +71,11 @@ typedef struct jq_job_row {
 
 struct jq_store {
     sqlite3 *db;
+    char *path;   /* as given to jq_store_open; every message names it */
     int lock_fd; /* holds the writer lock; -1 for read-only or :memory: */
     bool read_only;
     bool in_transaction;
+    bool repair_version; /* the header's schema version was damaged */
     sqlite3_stmt *stmt[STMT_COUNT];
     jq_core *core;
     jq_strmap job_rows; /* jq_job_row by name */
@@ -90,6 +92,16 @@ struct jq_store {
     bool call_savepoint;
     pthread_cond_t committed;  /* broadcast when a transaction ends */
     uint64_t commits;          /* transactions committed (for tests) */
+    /* Rows the last load could not take (quarantine.c). */
+    jq_quarantine_row *quarantine;
+    size_t quarantine_count; /* all of them */
+    size_t quarantine_kept;  /* the first JQ_QUARANTINE_KEPT, with reasons */
+    struct {
+        char table[16];
+        size_t count;
+    } quarantine_tables[8]; /* count per table */
+    int64_t *quarantined_runs; /* every quarantined run id, ascending */
+    size_t quarantined_run_count, quarantined_run_cap;
     char errmsg[512];
 };
 
@@ -109,6 +121,16 @@ int jq_store_begin(jq_store *st);
 /* Bind text, NULL for NULL or "" when empty_is_null. */
 int jq_store_bind_text(sqlite3_stmt *stmt, int index, const char *text,
                        bool empty_is_null);
+
+/* quarantine.c: record a row the load could not take (kept in the file,
+ * skipped in memory). Returns 0 or JOBQ_ENOMEM. */
+int jq_store_quarantine(jq_store *st, const char *table, int64_t row,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void jq_store_quarantine_clear(jq_store *st);
+/* Whether run `id` was quarantined; its reason (or "") in *reason. */
+bool jq_store_run_quarantined(const jq_store *st, int64_t id,
+                              const char **reason);
 
 /* journal.c: the row id of a job (inserting nothing); 0 if unknown. */
 int64_t jq_store_job_row(const jq_store *st, const char *name);

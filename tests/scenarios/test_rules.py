@@ -167,11 +167,11 @@ def head_of_line_blocking():
 def head_of_line_other_queue():
     """Blocking is per queue: a blocked high head does not stop the normal
     queue of the same namespace, nor a high run of another namespace."""
-    runs = [run('a1', ns='A', prio='high', dur=1, cpu='100'),
-            run('a2', ns='A', prio='high', dur=1, cpu='0'),
-            run('a3', ns='A', prio='normal', dur=7, cpu='1'),
-            run('b1', ns='B', prio='high', dur=8, cpu='1')]
-    res = SIM.events(scenario({'A': {'cpu': '4'}, 'B': {'cpu': '4'}}, runs,
+    runs = [run('a1', ns='a', prio='high', dur=1, cpu='100'),
+            run('a2', ns='a', prio='high', dur=1, cpu='0'),
+            run('a3', ns='a', prio='normal', dur=7, cpu='1'),
+            run('b1', ns='b', prio='high', dur=8, cpu='1')]
+    res = SIM.events(scenario({'a': {'cpu': '4'}, 'b': {'cpu': '4'}}, runs,
                               config(timeout=3)))
     expect_events(res, [
         (0, 'submitted', 'a1'), (0, 'submitted', 'a2'),
@@ -371,11 +371,11 @@ def head_timeout_tick3():
 def namespace_isolation():
     """A blocked head in namespace A never delays namespace B, in either
     priority; A's own queues stay blocked."""
-    runs = [run('a1', ns='A', prio='high', dur=1, storage='2Ti'),
-            run('a2', ns='A', prio='high', dur=2),
-            run('b1', ns='B', prio='high', dur=5, storage='900Gi'),
-            run('b2', ns='B', prio='normal', dur=7, storage='100Gi')]
-    nss = {'A': {'storage': '1Ti'}, 'B': {'storage': '1Ti'}}
+    runs = [run('a1', ns='a', prio='high', dur=1, storage='2Ti'),
+            run('a2', ns='a', prio='high', dur=2),
+            run('b1', ns='b', prio='high', dur=5, storage='900Gi'),
+            run('b2', ns='b', prio='normal', dur=7, storage='100Gi')]
+    nss = {'a': {'storage': '1Ti'}, 'b': {'storage': '1Ti'}}
     res = SIM.events(scenario(nss, runs, config(timeout=4)))
     expect_events(res, [
         (0, 'submitted', 'a1'), (0, 'submitted', 'a2'),
@@ -395,10 +395,10 @@ def batch_cap_round_robin():
     namespaces take turns and the turn pointer persists across cycles (it
     moves to the namespace after the one that deployed)."""
     runs = []
-    for ns in 'ABC':
+    for ns in 'abc':
         for i in range(3):
             runs.append(run('%s%d' % (ns.lower(), i), ns=ns, dur=100))
-    res = SIM.events(scenario({'A': {}, 'B': {}, 'C': {}}, runs,
+    res = SIM.events(scenario({'a': {}, 'b': {}, 'c': {}}, runs,
                               config(batch=2)))
     dep = [(e['t'], e['run']) for e in res.of('deployed')]
     want = [(0, 'a0'), (0, 'b0'), (1, 'c0'), (1, 'a1'), (2, 'b1'),
@@ -409,11 +409,11 @@ def batch_cap_round_robin():
 def batch_cap_skips_idle_namespace():
     """A namespace with nothing eligible does not use a slot or the turn:
     A's only run is blocked, B and C share the slots."""
-    runs = [run('a0', ns='A', dur=1, cpu='2')]
-    for ns in 'BC':
+    runs = [run('a0', ns='a', dur=1, cpu='2')]
+    for ns in 'bc':
         for i in range(2):
             runs.append(run('%s%d' % (ns.lower(), i), ns=ns, dur=100))
-    res = SIM.events(scenario({'A': {'cpu': '1'}, 'B': {}, 'C': {}}, runs,
+    res = SIM.events(scenario({'a': {'cpu': '1'}, 'b': {}, 'c': {}}, runs,
                               config(batch=1, timeout=100)))
     dep = [(e['t'], e['run']) for e in res.of('deployed')]
     want = [(0, 'b0'), (1, 'c0'), (2, 'b1'), (3, 'c1')]
@@ -503,8 +503,8 @@ def stale_quota():
 def stale_quota_other_namespace():
     """A stale rejection ends only that queue's chances in this cycle:
     with batch 1 the slot goes to the next namespace in turn."""
-    runs = [run('a1', ns='A', dur=5), run('b1', ns='B', dur=7)]
-    res = SIM.events(scenario({'A': {}, 'B': {}}, runs, config(batch=1),
+    runs = [run('a1', ns='a', dur=5), run('b1', ns='b', dur=7)]
+    res = SIM.events(scenario({'a': {}, 'b': {}}, runs, config(batch=1),
                               stale_quota=[{'run': 'a1', 'times': 1}]))
     expect_events(res, [
         (0, 'submitted', 'a1'), (0, 'submitted', 'b1'),
@@ -933,11 +933,13 @@ def every_line_has_fields():
 
 
 def names_escaped():
-    """Names with quotes, backslashes, control and non-ASCII characters
-    come out as valid JSON strings equal to the input."""
-    ns = 'ns "q" \\ \u00e9\t'
-    rid = 'r"1\n'
-    job = 'j\\ob\u0001\u007f\u001c'
+    """Names with quotes, backslashes and non-ASCII characters come out as
+    valid JSON strings equal to the input. (Control characters are refused
+    at the boundary since issue 8, and namespaces are DNS labels: see
+    names_are_validated.)"""
+    ns = 'ns-q-9'
+    rid = 'r"1 \u00e9'
+    job = 'j\\ob "\u00e9" \u2028'
     runs = [dict(run(rid, ns=ns, dur=1, job=job), domain='d\u2028x')]
     res = SIM.events(scenario({ns: {}}, runs))
     assert len(res.events) == 3, res.stdout
@@ -946,21 +948,39 @@ def names_escaped():
             (rid, ns, job, 'd\u2028x'), e
 
 
+def names_are_validated():
+    """A control character in a name, or a namespace that is not a DNS
+    label, is refused with the field and the offending byte named."""
+    cases = [({'a': {}}, dict(run('r1', ns='a', dur=1), job='j\u0001b'),
+              'job name: byte 1 (0x01) is a control character'),
+             ({'a': {}}, dict(run('r1\x1b[2J', ns='a', dur=1), job='j'),
+              'run name: byte 2 (0x1b) is a control character'),
+             ({'Ab': {}}, run('r1', ns='Ab', dur=1),
+              "namespace: byte 0 ('A', 0x41) is not allowed"),
+             ({'a-': {}}, run('r1', ns='a-', dur=1),
+              "namespace: byte 1 ('-', 0x2d) is not allowed here")]
+    for nss, r, want in cases:
+        res = SIM.run(scenario(nss, [r]))
+        assert res.rc != 0, res.stdout
+        assert want in res.stderr, (want, res.stderr)
+        assert '"event"' not in res.stdout, res.stdout
+
+
 def job_names_shared():
     """The same job name in two namespaces, with both flows, and a job
     literally named like an internal variant ("j~2"): every event shows the
     scenario's job name, runs keep their own priority and flow."""
-    runs = [run('r1', ns='A', prio='high', dur=1, job='j'),
-            run('r2', ns='B', prio='normal', dur=2, job='j'),
-            run('r3', ns='A', prio='normal', dur=3, job='j~2'),
-            run('r4', ns='A', prio='normal', dur=4, job='j', flow='legacy'),
-            run('r5', ns='A', prio='normal', dur=5, job='j')]
-    res = SIM.events(scenario({'A': {}, 'B': {}}, runs))
-    want = {'r1': ('j', 'high', 'A', 'priority'),
-            'r2': ('j', 'normal', 'B', 'priority'),
-            'r3': ('j~2', 'normal', 'A', 'priority'),
-            'r4': ('j', 'normal', 'A', 'legacy'),
-            'r5': ('j', 'normal', 'A', 'priority')}
+    runs = [run('r1', ns='a', prio='high', dur=1, job='j'),
+            run('r2', ns='b', prio='normal', dur=2, job='j'),
+            run('r3', ns='a', prio='normal', dur=3, job='j~2'),
+            run('r4', ns='a', prio='normal', dur=4, job='j', flow='legacy'),
+            run('r5', ns='a', prio='normal', dur=5, job='j')]
+    res = SIM.events(scenario({'a': {}, 'b': {}}, runs))
+    want = {'r1': ('j', 'high', 'a', 'priority'),
+            'r2': ('j', 'normal', 'b', 'priority'),
+            'r3': ('j~2', 'normal', 'a', 'priority'),
+            'r4': ('j', 'normal', 'a', 'legacy'),
+            'r5': ('j', 'normal', 'a', 'priority')}
     for e in res.events:
         w = want[e['run']]
         assert (e['job'], e['priority'], e['namespace']) == w[:3], e
@@ -973,15 +993,15 @@ def determinism():
     """Same input, same output, byte for byte (a busy scenario)."""
     runs = []
     for i in range(60):
-        runs.append(run('r%d' % i, ns='AB'[i % 2],
+        runs.append(run('r%d' % i, ns='ab'[i % 2],
                         prio=('high', 'normal')[i % 3 == 0], at=i % 17,
                         dur=3 + i % 7, cpu='%dm' % (500 + 250 * (i % 5)),
                         memory='%dMi' % (256 * (1 + i % 4)),
                         flow='legacy' if i % 11 == 0 else None))
-    sc = scenario({'A': {'cpu': '3', 'memory': '2Gi'},
-                   'B': {'cpu': '2', 'pods': 4}}, runs,
+    sc = scenario({'a': {'cpu': '3', 'memory': '2Gi'},
+                   'b': {'cpu': '2', 'pods': 4}}, runs,
                   config(share=33, batch=3, timeout=7, retries=1),
-                  quota_changes=[{'at': 9, 'namespace': 'A', 'cpu': '2'}],
+                  quota_changes=[{'at': 9, 'namespace': 'a', 'cpu': '2'}],
                   stale_quota=[{'run': 'r4', 'times': 2}])
     a = SIM.run(sc)
     b = SIM.run(sc)
@@ -1130,6 +1150,7 @@ def main():
         ('summary line shape and counts', summary_shape),
         ('event lines carry the SPEC fields', every_line_has_fields),
         ('names are escaped as JSON', names_escaped),
+        ('names are validated at the boundary', names_are_validated),
         ('job names shared across namespaces and flows', job_names_shared),
         ('determinism', determinism),
         ('stale-quota rejections and the head timeout are consistent',

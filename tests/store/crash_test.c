@@ -353,7 +353,8 @@ static int drain(const char *writer, const char *dir, pid_t *submitters)
     return 0;
 }
 
-/* Run the writer for a random 5..80 ms and kill it. Until a writer has
+/* Run the writer for a random 5..80 ms (times JOBQ_CRASH_TIME_SCALE) and
+ * kill it. Until a writer has
  * created the schema, lives are 300..375 ms: on a loaded machine with slow
  * fsyncs, creating it can take longer than 80 ms, and a test that never
  * gets past it checks nothing. */
@@ -369,7 +370,15 @@ static int kill_once(const char *writer, const char *dir, unsigned seed,
     }
     if (pid < 0)
         return -1;
-    struct timespec delay = {0, ((fresh ? 300 : 5) + rand() % 76) * 1000000L};
+    /* A sanitizer build runs the writer many times slower: stretch the
+     * window (JOBQ_CRASH_TIME_SCALE, e.g. 20 under TSan) so that kills
+     * still land in the middle of its work. */
+    const char *scale_text = getenv("JOBQ_CRASH_TIME_SCALE");
+    long scale = scale_text ? atol(scale_text) : 1;
+    if (scale < 1)
+        scale = 1;
+    long ms = ((fresh ? 300 : 5) + rand() % 76) * scale;
+    struct timespec delay = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&delay, NULL);
     kill(pid, SIGKILL);
     int status = 0;

@@ -233,6 +233,82 @@ def writer_lock(db):
         check(code == 0, f"list works while a scheduler runs ({err})")
 
 
+def submit_is_all_or_nothing(tmp, db):
+    """issue 8: an array is one transaction; the failing index is named."""
+    copy = os.path.join(tmp, "batch.db")
+    shutil.copy(db, copy)
+    before = [r["id"] for r in ctl_json(copy, "list", "--all")]
+    spec = json.dumps([{"job": "nightly-etl", "name": "first"},
+                       {"job": "no-such-job", "name": "second"}])
+    expect_error(copy, ["submit"], 1, "runs[1]", stdin=spec)
+    after = [r["id"] for r in ctl_json(copy, "list", "--all")]
+    check(after == before, f"a failed array submits nothing ({after})")
+    spec = json.dumps([{"job": "nightly-etl", "name": "ok"},
+                       {"job": "nightly-etl", "name": "bad\u001b[2J"}])
+    expect_error(copy, ["submit"], 1, "runs[1]: run name: byte 3 (0x1b)",
+                 stdin=spec)
+    check([r["id"] for r in ctl_json(copy, "list", "--all")] == before,
+          "a bad name in an array submits nothing")
+    spec = json.dumps([{"job": "nightly-etl"}, {"job": "nightly-etl"}])
+    ids = ctl_json(copy, "submit", stdin=spec)
+    check(ids is not None and len(ids) == 2, "a good array submits all")
+
+
+def quarantine_and_escaping(tmp, db):
+    """A damaged file still opens; jobqctl reports what was left out, and
+    never prints raw control characters or invalid UTF-8."""
+    copy = os.path.join(tmp, "damaged.db")
+    shutil.copy(db, copy)
+    code, out, err = ctl(copy, "quarantine")
+    check(code == 0 and "no quarantined rows" in out,
+          f"quarantine on a sound file ({out!r} {err!r})")
+    con = sqlite3.connect(copy)
+    # A run whose job definition never committed, and names written before
+    # names were validated: an escape sequence and a byte that is not UTF-8.
+    con.execute("INSERT INTO runs (id, job_id, ns_id, name, priority, flow,"
+                " state, cpu, memory, pods, storage, submitted_at,"
+                " deployed_at, ended_at, retries_used, deploy_attempts)"
+                " VALUES (80, 999, 1, 'orphan', 0, 0, 0, 1, 0, 0, 0, 0, -1,"
+                " -1, 0, 0)")
+    con.execute("UPDATE runs SET name = 'evil' || char(27) || '[2J' ||"
+                " CAST(X'FF' AS TEXT) WHERE id = (SELECT min(id) FROM runs)")
+    con.commit()
+    con.close()
+    code, out, err = ctl(copy, "quarantine")
+    check(code == 0 and "runs" in out and "80" in out and "job" in out,
+          f"quarantine lists the orphan run ({out!r} {err!r})")
+    doc = ctl_json(copy, "quarantine")
+    check(doc and doc["count"] == 1 and doc["rows"][0]["row"] == 80,
+          f"quarantine --json ({doc})")
+    stats = ctl_json(copy, "stats")
+    check(stats and stats["quarantined"] == 1, "stats --json counts it")
+    code, out, _ = ctl(copy, "stats")
+    check(code == 0 and "quarantined" in out and "jobqctl quarantine" in out,
+          "stats says so")
+    p = subprocess.run([CTL, "--db", copy, "list", "--all"],
+                       capture_output=True, timeout=60)
+    check(p.returncode == 0, "list works on the damaged file")
+    check(b"\x1b" not in p.stdout and b"\xff" not in p.stdout,
+          "list prints no raw control bytes or invalid UTF-8")
+    check(b"evil\\x1b[2J\\xff" in p.stdout,
+          f"list shows them escaped ({p.stdout[:300]!r})")
+    check(b" 80 " not in p.stdout, "the quarantined run is not listed")
+    first = min(r["id"] for r in ctl_json(copy, "list", "--all"))
+    p = subprocess.run([CTL, "--db", copy, "show", str(first)],
+                       capture_output=True, timeout=60)
+    check(p.returncode == 0 and b"\x1b" not in p.stdout and
+          b"evil\\x1b" in p.stdout, "show escapes the name")
+    p = subprocess.run([CTL, "--db", copy, "--json", "show", str(first)],
+                       capture_output=True, timeout=60)
+    try:
+        shown = json.loads(p.stdout.decode("utf-8"))
+        check(shown["name"].startswith("evil\x1b[2J"),
+              "show --json keeps the name, valid UTF-8")
+    except (ValueError, UnicodeDecodeError) as e:
+        check(False, f"show --json is valid UTF-8 JSON ({e})")
+    expect_error(copy, ["show", "80"], 1, "quarantined")
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="jobqctl-test-") as tmp:
         db = simulate(tmp)
@@ -240,6 +316,8 @@ def main():
         writer_lock(db)
         write_commands(db)
         refusals(tmp, db)
+        submit_is_all_or_nothing(tmp, db)
+        quarantine_and_escaping(tmp, db)
     if failures:
         print(f"{len(failures)} checks failed")
         return 1

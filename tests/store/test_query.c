@@ -206,7 +206,7 @@ START_TEST(explain_estimates_from_recent_rate)
 }
 END_TEST
 
-START_TEST(batch_submit_is_ordered_and_stops_at_a_bad_run)
+START_TEST(batch_submit_is_ordered_and_all_or_nothing)
 {
     const char *jobs[4] = {"Nightly-ETL", "model-train", "no-such-job",
                            "Nightly-ETL"};
@@ -318,7 +318,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, list_filters);
     tcase_add_test(tc, explain_blocked_run);
     tcase_add_test(tc, explain_estimates_from_recent_rate);
-    tcase_add_test(tc, batch_submit_is_ordered_and_stops_at_a_bad_run);
+    tcase_add_test(tc, batch_submit_is_ordered_and_all_or_nothing);
     tcase_add_test(tc, batch_submit_with_keys);
     tcase_add_test(tc, retention_deletes_old_terminal_runs_per_tick);
     tcase_add_test(tc, cleanup_is_bounded_by_max_runs);

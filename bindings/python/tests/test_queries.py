@@ -116,7 +116,7 @@ def test_submit_batch(sched):
     assert sched.submit_batch([]) == []
 
 
-def test_submit_batch_partial_failure(sched):
+def test_submit_batch_is_all_or_nothing(sched):
     with pytest.raises(jobq.NotFound, match=r"runs\[1\]") as caught:
         sched.submit_batch(["nightly-etl", "no-such-job", "train"])
     # All or none: not even the run before the failing one is submitted.
