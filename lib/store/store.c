@@ -563,15 +563,19 @@ static int count_tables(jq_store *st, int64_t *tables)
 static int recover_version(jq_store *st, const char *path, int64_t *version)
 {
     int64_t found = 0;
-    int rc = pragma_int(st, "SELECT count(*) FROM sqlite_schema WHERE "
-                        "type = 'table' AND name IN ('scheduler', "
-                        "'namespaces', 'queues', 'jobs', 'runs', 'events')",
-                        &found);
+    /* The current schema's tables, and what later migrations added to
+     * older ones (keep this in step with the last migration). */
+    int rc = pragma_int(st, "SELECT (SELECT count(*) FROM sqlite_schema "
+                        "WHERE type = 'table' AND name IN ('scheduler', "
+                        "'namespaces', 'queues', 'jobs', 'runs', 'events', "
+                        "'requests')) + (SELECT count(*) FROM "
+                        "pragma_table_info('queues') WHERE name = "
+                        "'refusal')", &found);
     if (rc == JOBQ_EINVAL)
         rc = set_error(st, JOBQ_EINVAL, "%s: not a jobq database", path);
     if (rc != 0)
         return rc;
-    if (found != 6)
+    if (found != 8)
         return set_error(st, JOBQ_EINVAL, "%s: schema version %lld is not "
                          "valid and the tables are not those of version %d: "
                          "refusing to guess", path, (long long)*version,

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/store.h"
 #include "jobq/metrics.h"
 #include "store_fixture.h"
 #include "test_util.h"
@@ -233,7 +234,8 @@ START_TEST(schema_version_minus_one_or_zero_is_recovered)
         ck_assert_uint_eq(live_runs(s), 3);
         jobq_close(s);
         /* The read-write open repaired the header. */
-        ck_assert_int_eq(fx_sql_int("PRAGMA user_version"), 1);
+        ck_assert_int_eq(fx_sql_int("PRAGMA user_version"),
+                         JQ_STORE_SCHEMA_VERSION);
     }
 }
 END_TEST
@@ -258,7 +260,10 @@ START_TEST(refusals_name_the_path)
     unlink(fx.path);
     /* Newer schema. */
     make_database();
-    fx_sql("PRAGMA user_version = 2");
+    char newer[64];
+    snprintf(newer, sizeof newer, "PRAGMA user_version = %d",
+             JQ_STORE_SCHEMA_VERSION + 1);
+    fx_sql(newer);
     ck_assert_int_eq(fx_try_open(&s, NULL, false, true, err, sizeof err),
                      JOBQ_EVERSION);
     assert_contains(err, fx.path);
