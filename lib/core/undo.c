@@ -126,9 +126,8 @@ static bool reserve_entries(jq_txn *t, size_t more)
     size_t cap = t->cap ? t->cap : 64;
     while (cap < t->len + more)
         cap *= 2;
-    jq_undo_entry *log = injected_failure()
-                             ? NULL
-                             : realloc(t->log, cap * sizeof *log);
+    jq_undo_entry *log =
+        injected_failure() ? NULL : realloc(t->log, cap * sizeof *log);
     if (!log)
         return false;
     t->log = log;
@@ -298,7 +297,8 @@ void jq_txn_event(jq_core *c, const jobq_event *ev)
     if (t->events_len == t->events_cap) {
         size_t cap = t->events_cap ? t->events_cap * 2 : 16;
         jq_pending_event *events =
-            injected_failure() ? NULL : realloc(t->events, cap * sizeof *events);
+            injected_failure() ? NULL
+                               : realloc(t->events, cap * sizeof *events);
         if (!events) {
             txn_failed(c);
             return;

@@ -57,8 +57,8 @@ static struct {
     int deployed[MAX_RUNS];      /* accepted deploys of each run */
     int deployed_tick[MAX_RUNS]; /* when */
     int64_t cpu[MAX_RUNS];
-    bool ended_event[MAX_RUNS];  /* a terminal event was delivered */
-    bool acked[MAX_RUNS];        /* a call returned this id with 0 */
+    bool ended_event[MAX_RUNS]; /* a terminal event was delivered */
+    bool acked[MAX_RUNS];       /* a call returned this id with 0 */
     jobq_run_id max_id;
     struct {
         jobq_run_id run;
@@ -246,8 +246,8 @@ static char *dump(jobq_scheduler *s, bool with_metrics)
             (int)i.priority, (int)i.flow, i.request.amount[0], i.submitted_at,
             i.deployed_at, i.ended_at, i.queue_position, i.blocked,
             (int)i.blocked_resource, i.blocked_requested, i.blocked_available,
-            i.blocked_since, i.head_timeout_at, i.retries_used,
-            i.retries_left, i.deploy_attempts, i.reason, i.detail);
+            i.blocked_since, i.head_timeout_at, i.retries_used, i.retries_left,
+            i.deploy_attempts, i.reason, i.detail);
     }
     char *config = NULL;
     if (jobq_config_dump(s, &config) == 0) {
@@ -279,8 +279,8 @@ static void compare(const char *what, const char *a, const char *b)
         i++;
     while (i > 0 && a[i - 1] != '\n')
         i--;
-    fprintf(stderr, "  %.*s\n  vs\n  %.*s\n", (int)strcspn(a + i, "\n"),
-            a + i, (int)strcspn(b + i, "\n"), b + i);
+    fprintf(stderr, "  %.*s\n  vs\n  %.*s\n", (int)strcspn(a + i, "\n"), a + i,
+            (int)strcspn(b + i, "\n"), b + i);
 }
 
 /* Memory agrees with the file: what a read-only handle loads from it. */
@@ -379,38 +379,56 @@ static int step(jobq_scheduler *s, int i, int round)
     static const char *const mixed[] = {"etl", "train", "etl", "legacy"};
     static const char *const bad[] = {"train", "train", "no-such-job"};
     switch (i) {
-    case 0: return define(s, "etl", "team-a", JOBQ_PRIORITY_HIGH,
-                          JOBQ_FLOW_PRIORITY, 1000, "etl-v1");
-    case 1: return define(s, "train", "team-b", JOBQ_PRIORITY_NORMAL,
-                          JOBQ_FLOW_PRIORITY, 500, "train-v1");
-    case 2: return define(s, "legacy", "team-a", JOBQ_PRIORITY_NORMAL,
-                          JOBQ_FLOW_LEGACY, 100, "legacy-v1");
-    case 3: return submit(s, "etl", name, NULL);
-    case 4: return submit(s, "train", name, key);
-    case 5: return batch(s, mixed, 4);
-    case 6: return tick(s);
-    case 7: return submit(s, "etl", name, NULL);
+    case 0:
+        return define(s, "etl", "team-a", JOBQ_PRIORITY_HIGH,
+                      JOBQ_FLOW_PRIORITY, 1000, "etl-v1");
+    case 1:
+        return define(s, "train", "team-b", JOBQ_PRIORITY_NORMAL,
+                      JOBQ_FLOW_PRIORITY, 500, "train-v1");
+    case 2:
+        return define(s, "legacy", "team-a", JOBQ_PRIORITY_NORMAL,
+                      JOBQ_FLOW_LEGACY, 100, "legacy-v1");
+    case 3:
+        return submit(s, "etl", name, NULL);
+    case 4:
+        return submit(s, "train", name, key);
+    case 5:
+        return batch(s, mixed, 4);
+    case 6:
+        return tick(s);
+    case 7:
+        return submit(s, "etl", name, NULL);
     case 8: {
         jobq_run_id id = newest(s, JOBQ_RUN_QUEUED);
         return id ? jobq_run_cancel(s, id, "changed my mind") : 0;
     }
-    case 9: return jobq_property_set(
-                s, "job-orchestrator.queue.high.scheduling-share-percentage",
-                round % 2 ? "60" : "70");
-    case 10: return tick(s);
-    case 11: return batch(s, bad, 3); /* fails: all or nothing */
-    case 12: return define(s, "etl", "team-a", JOBQ_PRIORITY_HIGH,
-                           JOBQ_FLOW_PRIORITY, 700 + round, "etl-v2");
-    case 13: return tick(s);
-    case 14: return jobq_job_set_flow(s, "train", round % 2
-                                                      ? JOBQ_FLOW_PRIORITY
-                                                      : JOBQ_FLOW_LEGACY);
-    case 15: return submit(s, "train", name, key); /* same key again */
-    case 16: return tick(s);
-    case 17: return jobq_property_set(s, "services.jobOrchestrator.settings."
-                                         "jobRunCleanup.retentionPeriod",
-                                      "3");
-    case 18: return tick(s);
+    case 9:
+        return jobq_property_set(
+            s, "job-orchestrator.queue.high.scheduling-share-percentage",
+            round % 2 ? "60" : "70");
+    case 10:
+        return tick(s);
+    case 11:
+        return batch(s, bad, 3); /* fails: all or nothing */
+    case 12:
+        return define(s, "etl", "team-a", JOBQ_PRIORITY_HIGH,
+                      JOBQ_FLOW_PRIORITY, 700 + round, "etl-v2");
+    case 13:
+        return tick(s);
+    case 14:
+        return jobq_job_set_flow(
+            s, "train", round % 2 ? JOBQ_FLOW_PRIORITY : JOBQ_FLOW_LEGACY);
+    case 15:
+        return submit(s, "train", name, key); /* same key again */
+    case 16:
+        return tick(s);
+    case 17:
+        return jobq_property_set(s,
+                                 "services.jobOrchestrator.settings."
+                                 "jobRunCleanup.retentionPeriod",
+                                 "3");
+    case 18:
+        return tick(s);
     case 19: {
         uint64_t deleted = 0;
         return jobq_cleanup(s, 0, &deleted);
@@ -419,9 +437,12 @@ static int step(jobq_scheduler *s, int i, int round)
         jobq_run_id id = newest(s, JOBQ_RUN_RUNNING);
         return id ? jobq_run_report(s, id, JOBQ_RUN_FINISHED, "reported") : 0;
     }
-    case 21: return tick(s);
-    case 22: return tick(s);
-    default: return -1000;
+    case 21:
+        return tick(s);
+    case 22:
+        return tick(s);
+    default:
+        return -1000;
     }
 }
 
@@ -474,8 +495,8 @@ static void check_events(const char *path, bool exact)
         sqlite3_bind_int64(exists, 1, (int64_t)W.events[next].run);
         if (sqlite3_step(exists) == SQLITE_ROW) {
             inconsistent("event %d of run %" PRIu64 " was delivered but is "
-                         "not in the file", W.events[next].type,
-                         W.events[next].run);
+                         "not in the file",
+                         W.events[next].type, W.events[next].run);
             break;
         }
     }
@@ -485,8 +506,8 @@ static void check_events(const char *path, bool exact)
         sqlite3_bind_int64(exists, 1, (int64_t)W.events[next].run);
         if (sqlite3_step(exists) == SQLITE_ROW)
             inconsistent("event %d of run %" PRIu64 " was delivered but is "
-                         "not in the file", W.events[next].type,
-                         W.events[next].run);
+                         "not in the file",
+                         W.events[next].type, W.events[next].run);
     }
     sqlite3_finalize(stmt);
     sqlite3_finalize(exists);
@@ -540,8 +561,8 @@ static long long run_workload(const char *dir, long long n, fault_mode mode,
         int rc = step(s, i, round);
         char *after = dump(s, true);
         char label[96];
-        snprintf(label, sizeof label, "step %d (%d of round %d), rc %d", k,
-                 i, round, rc);
+        snprintf(label, sizeof label, "step %d (%d of round %d), rc %d", k, i,
+                 round, rc);
         if (rc != 0) {
             tot->failed_calls++;
             if (W.deploy_calls == deploys_before) {
@@ -592,7 +613,8 @@ static long long run_workload(const char *dir, long long n, fault_mode mode,
             if (W.acked[id] && !W.ended_event[id] &&
                 jobq_run_get(s, &info, id) != 0)
                 inconsistent("acknowledged run %" PRIu64 " is missing after "
-                             "reopen", id);
+                             "reopen",
+                             id);
         }
         for (int t = 0; t < 4; t++) {
             W.now += 1000;
@@ -669,8 +691,8 @@ static void check_ids(jobq_scheduler *s, bool subset, const char *label)
         while (j < n && ids[j] < G.acked[i])
             j++;
         if (j == n || ids[j] != G.acked[i]) {
-            inconsistent("%s: acknowledged run %" PRIu64 " is missing",
-                         label, G.acked[i]);
+            inconsistent("%s: acknowledged run %" PRIu64 " is missing", label,
+                         G.acked[i]);
             break;
         }
     }
@@ -718,7 +740,8 @@ static long long group_workload(const char *dir, long long n, fault_mode mode,
             submitted++;
     if (submitted != G.nacked)
         inconsistent("group commit: %d submitted events for %d acknowledged "
-                     "runs", submitted, G.nacked);
+                     "runs",
+                     submitted, G.nacked);
     jobq_close(G.s);
     fault_disarm();
     check_integrity(path);
@@ -774,8 +797,8 @@ int main(int argc, char **argv)
     }
     totals tot = {0};
     snprintf(context, sizeof context, "no fault");
-    long long ops = group_only ? 0
-                               : run_workload(dir, 0, FAULT_COUNT, rounds, &tot);
+    long long ops =
+        group_only ? 0 : run_workload(dir, 0, FAULT_COUNT, rounds, &tot);
     if (inconsistencies) {
         fprintf(stderr, "fault-test: inconsistent without any fault\n");
         return 1;
@@ -789,14 +812,15 @@ int main(int argc, char **argv)
     long long covered = 0;
     for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
         for (long long n = 1; n <= ops; n++) {
-            snprintf(context, sizeof context, "fault at operation %lld, %s",
-                     n, modes[m].name);
+            snprintf(context, sizeof context, "fault at operation %lld, %s", n,
+                     modes[m].name);
             run_workload(dir, n, modes[m].mode, rounds, &tot);
             covered++;
             if (verbose && n % 100 == 0)
-                fprintf(stderr, "%s: %lld faults injected, %d "
-                        "inconsistencies\n", context, fault.injected,
-                        inconsistencies);
+                fprintf(stderr,
+                        "%s: %lld faults injected, %d "
+                        "inconsistencies\n",
+                        context, fault.injected, inconsistencies);
         }
     }
     /* Group commit: the operation count varies with thread timing. */
@@ -814,15 +838,16 @@ int main(int argc, char **argv)
     }
     rmdir(dir);
     printf("fault: N covered: %lld (1..%lld, in %zu modes: once, from then "
-           "on, disk full)\n", covered, ops,
-           sizeof modes / sizeof *modes);
+           "on, disk full)\n",
+           covered, ops, sizeof modes / sizeof *modes);
     printf("fault: group commit (%d threads x %d submits): N covered %lld "
-           "(1..%lld, once and from then on)\n", G_THREADS, G_PER,
-           group_covered, group_ops);
+           "(1..%lld, once and from then on)\n",
+           G_THREADS, G_PER, group_covered, group_ops);
     printf("fault: faults injected %lld, failed calls %lld (of which cycles "
            "that had deployed before failing %lld), runs whose first fault "
-           "hit an fsync %lld\n", fault.injected, tot.failed_calls,
-           tot.failed_ticks_after_deploy, tot.sync_faults);
+           "hit an fsync %lld\n",
+           fault.injected, tot.failed_calls, tot.failed_ticks_after_deploy,
+           tot.sync_faults);
     printf("fault: inconsistencies %d, runs deployed twice %s\n",
            inconsistencies, inconsistencies ? "see above" : "0");
     return inconsistencies ? 1 : 0;

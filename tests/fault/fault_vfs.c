@@ -74,8 +74,7 @@ static int f_read(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off)
     return REAL(f)->pMethods->xRead(REAL(f), buf, amt, off);
 }
 
-static int f_write(sqlite3_file *f, const void *buf, int amt,
-                   sqlite3_int64 off)
+static int f_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off)
 {
     int rc = inject(FAULT_WRITE);
     return rc ? rc : REAL(f)->pMethods->xWrite(REAL(f), buf, amt, off);
@@ -183,8 +182,7 @@ static int f_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
     return real_vfs->xAccess(real_vfs, name, flags, out);
 }
 
-static int f_full_pathname(sqlite3_vfs *vfs, const char *name, int n,
-                           char *out)
+static int f_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out)
 {
     (void)vfs;
     return real_vfs->xFullPathname(real_vfs, name, n, out);

@@ -17,11 +17,11 @@ typedef enum fault_kind { FAULT_WRITE, FAULT_SYNC, FAULT_TRUNCATE } fault_kind;
 typedef struct fault_state {
     bool armed;
     fault_mode mode;
-    long long n;          /* which operation fails (1-based) */
-    long long counter;    /* writes, syncs and truncates since armed */
-    bool fired;           /* the fault has been injected */
+    long long n;           /* which operation fails (1-based) */
+    long long counter;     /* writes, syncs and truncates since armed */
+    bool fired;            /* the fault has been injected */
     fault_kind first_kind; /* what the first injected fault hit */
-    long long injected;   /* faults injected since the program started */
+    long long injected;    /* faults injected since the program started */
 } fault_state;
 
 extern fault_state fault;

@@ -159,6 +159,10 @@ def write_commands(db):
     expect_error(db, ["submit"], 1, "no job named",
                  stdin='{"job": "no-such-job"}')
     expect_error(db, ["submit"], 1, "not valid JSON", stdin="{nope")
+    # An array is one transaction: all runs or none, the failing one named.
+    expect_error(db, ["submit"], 1, "runs[1]",
+                 stdin='[{"job": "nightly-etl"}, {"job": "no-such-job"}]')
+    expect_error(db, ["show", "13"], 1, "no run with id 13")
     expect_error(db, ["submit"], 1, "memory",
                  stdin='{"job": "nightly-etl", "cpu": "1", "memory": "512m",'
                        ' "pods": 1, "storage": "0"}')
