@@ -186,6 +186,7 @@ int sim_step(simulation *sim)
         report_library_error(sim, "submitting");
         return SIM_FAILED;
     }
+    sim->cycles++;
     if (jobq_tick(sim->sched, sim->now, NULL) != 0 || sim->error) {
         report_library_error(sim, "scheduling");
         return SIM_FAILED;
@@ -219,6 +220,7 @@ static int open_scheduler(simulation *sim)
     opts.events = &events;
     opts.config_json = sim->sc.config_json;
     opts.db_path = sim->db_path;
+    opts.durability = sim->durability;
     char err[512];
     if (jobq_open(&sim->sched, &opts, err, sizeof err) != 0) {
         bool db_error = sim->db_path && strstr(err, sim->db_path) == err;

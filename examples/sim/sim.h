@@ -57,6 +57,8 @@ struct simulation {
     /* Output: the event stream goes to out (NULL: nowhere). */
     const char *program; /* prefix of error messages: "jobq-sim" */
     const char *db_path; /* --db: persist the scheduler there, or NULL */
+    jobq_durability durability; /* --durability (with db_path) */
+    uint64_t cycles;     /* scheduling cycles run (jobq_tick calls) */
     FILE *out;
     uint64_t events_in_step;
     size_t ended_count;
