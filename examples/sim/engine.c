@@ -101,22 +101,53 @@ static void free_job_names(simulation *sim)
     sim->owned_count = 0;
 }
 
+/* The runs due at this step, submitted as one batch (one transaction, and
+ * with a database one commit) as a host that receives many requests at
+ * once would. The library submits them in array order, so the events are
+ * those of submitting them one by one. */
 static int submit_due(simulation *sim)
 {
-    while (sim->submitted < sim->sc.run_count) {
-        size_t index = sim->sc.submit_order[sim->submitted];
+    size_t first = sim->submitted, end = first;
+    while (end < sim->sc.run_count &&
+           sim->sc.runs[sim->sc.submit_order[end]].submit_at <= sim->now)
+        end++;
+    size_t count = end - first;
+    if (count == 0)
+        return 0;
+    if (count > sim->batch_capacity) {
+        free(sim->batch_jobs);
+        free(sim->batch_opts);
+        free(sim->batch_ids);
+        sim->batch_jobs = malloc(count * sizeof *sim->batch_jobs);
+        sim->batch_opts = malloc(count * sizeof *sim->batch_opts);
+        sim->batch_ids = malloc(count * sizeof *sim->batch_ids);
+        sim->batch_capacity = count;
+        if (!sim->batch_jobs || !sim->batch_opts || !sim->batch_ids) {
+            sim->batch_capacity = 0;
+            sim->error = "out of memory";
+            return -1;
+        }
+    }
+    for (size_t k = 0; k < count; k++) {
+        size_t index = sim->sc.submit_order[first + k];
         const sim_run *r = &sim->sc.runs[index];
-        if (r->submit_at > sim->now)
-            break;
         jobq_submit_opts opts = JOBQ_SUBMIT_OPTS_INIT;
         opts.run_name = r->id;
         opts.request = &r->request;
         opts.priority = r->priority;
-        size_t position = sim->submitted++;
-        if (jobq_run_submit(sim->sched, &sim->state[index].id,
-                            sim->job_names[index], &opts) != 0)
-            return -1;
-        if (sim->state[index].id != sim->first_id + position) {
+        sim->batch_opts[k] = opts;
+        sim->batch_jobs[k] = sim->job_names[index];
+    }
+    /* Known before the call: events (and legacy deploys) of the batch
+     * name these runs while it runs. */
+    sim->submitted = end;
+    if (jobq_run_submit_batch(sim->sched, sim->batch_ids, sim->batch_jobs,
+                              sim->batch_opts, count) != 0)
+        return -1;
+    for (size_t k = 0; k < count; k++) {
+        size_t index = sim->sc.submit_order[first + k];
+        sim->state[index].id = sim->batch_ids[k];
+        if (sim->batch_ids[k] != sim->first_id + first + k) {
             sim->error = "run ids are not sequential";
             return -1;
         }
@@ -319,6 +350,9 @@ void sim_finish(simulation *sim)
     free(sim->queued);
     free(sim->state);
     free(sim->running);
+    free(sim->batch_jobs);
+    free(sim->batch_opts);
+    free(sim->batch_ids);
     sim_stats_free(sim);
     sim_scenario_free(&sim->sc);
 }

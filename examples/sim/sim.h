@@ -53,6 +53,11 @@ struct simulation {
     char **owned_job_names; /* each distinct job name once (owned) */
     size_t owned_count;
     size_t next_change; /* the next quota change to apply */
+    /* The arrays of one step's batch submit (grown as needed). */
+    const char **batch_jobs;
+    jobq_submit_opts *batch_opts;
+    jobq_run_id *batch_ids;
+    size_t batch_capacity;
     uint64_t (*queued)[2]; /* per namespace and priority: runs queued */
     /* Output: the event stream goes to out (NULL: nowhere). */
     const char *program; /* prefix of error messages: "jobq-sim" */
