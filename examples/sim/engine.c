@@ -217,6 +217,10 @@ int sim_step(simulation *sim)
         report_library_error(sim, "submitting");
         return SIM_FAILED;
     }
+    if (sim_cluster_finish_due(sim) != 0) {
+        report_library_error(sim, "reporting finished runs");
+        return SIM_FAILED;
+    }
     sim->cycles++;
     if (jobq_tick(sim->sched, sim->now, NULL) != 0 || sim->error) {
         report_library_error(sim, "scheduling");
@@ -272,11 +276,10 @@ static int setup_cluster(simulation *sim)
     sim->hard = calloc(nns, sizeof *sim->hard);
     sim->queued = calloc(nns, sizeof *sim->queued);
     sim->state = calloc(nruns, sizeof *sim->state);
-    sim->running = calloc(nruns, sizeof *sim->running);
     sim->job_names = calloc(nruns + 1, sizeof *sim->job_names);
     sim->owned_job_names = calloc(nruns + 1, sizeof *sim->owned_job_names);
     if (!sim->used || !sim->exact_used || !sim->hard || !sim->queued || !sim->state ||
-        !sim->running || !sim->job_names || !sim->owned_job_names)
+        !sim->job_names || !sim->owned_job_names)
         return -1;
     for (size_t i = 0; i < sim->sc.namespace_count; i++)
         sim->hard[i] = sim->sc.namespaces[i].hard;
@@ -349,7 +352,8 @@ void sim_finish(simulation *sim)
     free(sim->hard);
     free(sim->queued);
     free(sim->state);
-    free(sim->running);
+    sim_timeline_free(&sim->timeline);
+    free(sim->due);
     free(sim->batch_jobs);
     free(sim->batch_opts);
     free(sim->batch_ids);
