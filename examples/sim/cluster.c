@@ -32,14 +32,12 @@ static int probe_quota(void *ctx, const char *ns, jobq_resources *hard,
                        jobq_resources *used)
 {
     simulation *sim = ctx;
-    for (size_t i = 0; i < sim->sc.namespace_count; i++) {
-        if (strcmp(sim->sc.namespaces[i].name, ns) == 0) {
-            *hard = sim->hard[i];
-            *used = sim->used[i];
-            return 0;
-        }
-    }
-    return -1;
+    size_t i;
+    if (sim_scenario_find_namespace(&sim->sc, ns, &i) != 0)
+        return -1;
+    *hard = sim->hard[i];
+    *used = sim->used[i];
+    return 0;
 }
 
 /* Live usage is summed exactly (legacy runs skip the resource check, so
