@@ -8,8 +8,9 @@
  * Push, not poll: the deployer has no poll method. The cluster keeps its
  * own timeline of when live runs end (timeline.h) and, at each step before
  * the scheduling cycle, reports the runs whose time is up with
- * jobq_run_report(), as a host with a watch on its cluster would. The
- * library then never asks about every running run each cycle.
+ * jobq_run_report_batch() (one transaction for all of them), as a host
+ * with a watch on its cluster would. The library then never asks about
+ * every running run each cycle.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -149,15 +150,30 @@ int sim_cluster_finish_due(simulation *sim)
         sim->due[n++] = *top;
         sim_timeline_pop(&sim->timeline);
     }
+    if (n == 0)
+        return 0;
     qsort(sim->due, n, sizeof *sim->due, by_deployment);
+    if (n > sim->report_capacity) {
+        free(sim->report_ids);
+        free(sim->report_states);
+        sim->report_ids = malloc(n * sizeof *sim->report_ids);
+        sim->report_states = malloc(n * sizeof *sim->report_states);
+        sim->report_capacity = n;
+        if (!sim->report_ids || !sim->report_states) {
+            sim->report_capacity = 0;
+            sim->error = "out of memory";
+            return -1;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         size_t run = sim->due[i].run;
         stop(sim, run);
-        if (jobq_run_report(sim->sched, sim->state[run].id, JOBQ_RUN_FINISHED,
-                            NULL) != 0)
-            return -1;
+        sim->report_ids[i] = sim->state[run].id;
+        sim->report_states[i] = JOBQ_RUN_FINISHED;
     }
-    return 0;
+    /* One call, one transaction for the step's finished runs. */
+    return jobq_run_report_batch(sim->sched, sim->report_ids,
+                                 sim->report_states, NULL, n) == 0 ? 0 : -1;
 }
 
 void sim_cluster_vtables(simulation *sim, jobq_clock *clock, jobq_probe *probe,

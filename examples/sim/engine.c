@@ -354,6 +354,8 @@ void sim_finish(simulation *sim)
     free(sim->state);
     sim_timeline_free(&sim->timeline);
     free(sim->due);
+    free(sim->report_ids);
+    free(sim->report_states);
     free(sim->batch_jobs);
     free(sim->batch_opts);
     free(sim->batch_ids);

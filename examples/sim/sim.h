@@ -51,6 +51,9 @@ struct simulation {
     size_t running_count;  /* live runs */
     sim_timeline_entry *due; /* runs ending at this step (scratch) */
     size_t due_capacity;
+    jobq_run_id *report_ids; /* their report (scratch) */
+    jobq_run_state *report_states;
+    size_t report_capacity;
     jobq_run_id first_id; /* ids are first_id + submission position */
     size_t submitted;
     char **job_names;   /* the library job of each scenario run */
@@ -100,7 +103,7 @@ size_t sim_run_index(const simulation *sim, jobq_run_id id);
 /* Earliest time a live run finishes, or JOBQ_NO_DEADLINE. */
 jobq_time_ms sim_cluster_next_finish(simulation *sim);
 /* Push instead of poll: end the live runs whose time is up at sim->now on
- * the cluster and report them finished with jobq_run_report(), in the
+ * the cluster and report them finished with jobq_run_report_batch(), in the
  * order they were deployed (the order a poll of every run would find them
  * in). 0, or -1 when the library refused (its message is the handle's). */
 int sim_cluster_finish_due(simulation *sim);
