@@ -48,9 +48,25 @@ for mode in full normal; do
     row "jobq-sim --db ($mode)" "${wall[$mode]}"
 done
 if [ -x "$naive" ]; then
+    # The same policy gives the same outcome: jobq-sim's totals in the
+    # naive queue's format.
+    totals=$(/usr/bin/python3 -c '
+import json, sys
+d = f = b = w = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    ev = e.get("event")
+    if ev == "deployed":
+        d += 1; w += round(e["wait_s"] * 1000)
+    elif ev == "finished":
+        f += 1
+    elif ev == "blocked":
+        b += 1
+print("{\"naive\":{\"deployed\":%d,\"finished\":%d,\"blocked\":%d,\"wait_ms_sum\":%d}}" % (d, f, b, w))
+' "$tmp/reference")
     for mode in full normal; do
         t=$(median "$naive" --db "$tmp/db" --durability "$mode" "$tmp/big.json")
-        cmp -s "$tmp/out" "$tmp/reference" || echo "!! naive ($mode) output differs from jobq-sim's"
+        [ "$(cat "$tmp/out")" = "$totals" ] || echo "!! naive ($mode) differs from jobq-sim: $(cat "$tmp/out") vs $totals"
         row "naive SQLite queue ($mode)" "$t"
         printf '%-28s %10s %12s %10.1f\n' "  libjobq faster by" "" "" "$(calc "$t / ${wall[$mode]}")"
     done
