@@ -123,8 +123,8 @@ static int bench_batch(size_t n, size_t b)
             fail(s, "submit batch", rc);
     }
     double dt = now_s() - t0;
-    printf("batch: runs=%zu batch=%zu seconds=%.3f runs_per_s=%.0f\n", n, b,
-           dt, (double)n / dt);
+    printf("batch: runs=%zu batch=%zu seconds=%.3f runs_per_s=%.0f\n", n, b, dt,
+           (double)n / dt);
     free(jobs);
     close_db(s);
     return 0;
@@ -178,8 +178,8 @@ typedef struct cluster {
     unsigned sleep_us; /* per deploy call (latency bench) */
 } cluster;
 
-static int cluster_deploy(void *ctx, const jobq_deploy_request *req,
-                          char *msg, size_t cap)
+static int cluster_deploy(void *ctx, const jobq_deploy_request *req, char *msg,
+                          size_t cap)
 {
     cluster *c = ctx;
     if (c->sleep_us)
@@ -200,8 +200,8 @@ static int bench_e2e(size_t n)
 {
     enum { PER_CYCLE = 10000 };
     cluster c = {0};
-    jobq_deployer deployer = {JOBQ_DEPLOYER_VERSION, &c, cluster_deploy,
-                              NULL, NULL};
+    jobq_deployer deployer = {JOBQ_DEPLOYER_VERSION, &c, cluster_deploy, NULL,
+                              NULL};
     jobq_scheduler *s = open_fresh(
         &deployer, "{\"services\":{\"jobOrchestrator\":{\"settings\":"
                    "{\"batchSize\":10000}}}}");
@@ -233,8 +233,8 @@ static int bench_e2e(size_t n)
         cycles++;
     }
     double dt = now_s() - t0;
-    printf("e2e: runs=%zu cycles=%" PRIu64 " seconds=%.3f runs_per_s=%.0f\n",
-           n, cycles, dt, (double)n / dt);
+    printf("e2e: runs=%zu cycles=%" PRIu64 " seconds=%.3f runs_per_s=%.0f\n", n,
+           cycles, dt, (double)n / dt);
     free(jobs);
     free(states);
     free(finished);
@@ -274,8 +274,8 @@ static int compare_double(const void *a, const void *b)
 static int bench_latency(double seconds)
 {
     cluster c = {.sleep_us = 30000};
-    jobq_deployer deployer = {JOBQ_DEPLOYER_VERSION, &c, cluster_deploy,
-                              NULL, NULL};
+    jobq_deployer deployer = {JOBQ_DEPLOYER_VERSION, &c, cluster_deploy, NULL,
+                              NULL};
     jobq_scheduler *s = open_fresh(
         &deployer, "{\"services\":{\"jobOrchestrator\":{\"settings\":"
                    "{\"batchSize\":20}}}}");
@@ -305,7 +305,8 @@ static int bench_latency(double seconds)
     qsort(l.samples, l.count, sizeof *l.samples, compare_double);
     size_t p50 = l.count / 2, p99 = (l.count * 99 + 99) / 100 - 1;
     printf("latency: submits=%zu cycles=%" PRIu64 " p50_ms=%.2f "
-           "p99_ms=%.2f max_ms=%.2f\n", l.count, l.cycles, l.samples[p50],
+           "p99_ms=%.2f max_ms=%.2f\n",
+           l.count, l.cycles, l.samples[p50],
            l.samples[p99 < l.count ? p99 : l.count - 1],
            l.samples[l.count - 1]);
     free(l.samples);
@@ -323,7 +324,7 @@ int main(int argc, char **argv)
     }
     if (a >= argc) {
         fprintf(stderr, "usage: bench-durable [--normal] batch [N [B]] | "
-                "concurrent T [N] | e2e [N] | latency [SECONDS]\n");
+                        "concurrent T [N] | e2e [N] | latency [SECONDS]\n");
         return 2;
     }
     const char *cmd = argv[a];

@@ -145,7 +145,7 @@ static void check_supported(naive *n)
         if (n->sc.runs[i].flow == JOBQ_FLOW_LEGACY ||
             n->sc.runs[i].stale_quota_times) {
             fprintf(stderr, "bench-naive: legacy runs and stale quota are "
-                    "not supported\n");
+                            "not supported\n");
             exit(2);
         }
     /* Namespaces in the order libjobq meets them: declaration order,
@@ -254,7 +254,8 @@ static bool serve(naive *n, size_t ns, jobq_time_ms now, bool *probed,
         int chosen = -1;
         int64_t best = 0;
         for (int p = 0; p < 2; p++)
-            if (eligible[p] && (chosen < 0 || n->q[ns][p].wrr + weight[p] > best)) {
+            if (eligible[p] &&
+                (chosen < 0 || n->q[ns][p].wrr + weight[p] > best)) {
                 chosen = p;
                 best = n->q[ns][p].wrr + weight[p];
             }
@@ -380,7 +381,7 @@ int main(int argc, char **argv)
     }
     if (!db || !path) {
         fprintf(stderr, "usage: bench-naive [--text] --db FILE "
-                "[--durability full|normal] SCENARIO.json\n");
+                        "[--durability full|normal] SCENARIO.json\n");
         return 2;
     }
     naive n = {0};
@@ -409,7 +410,7 @@ int main(int argc, char **argv)
         now = next_step(&n, now);
         if (now == INT64_MAX) {
             fprintf(stderr, "bench-naive: runs remain but nothing can "
-                    "happen to them\n");
+                            "happen to them\n");
             return 1;
         }
     }
@@ -419,8 +420,8 @@ int main(int argc, char **argv)
     if (text)
         fprintf(stderr, "bench-naive: %" PRIu64 " scheduling cycles\n",
                 n.cycles);
-    sqlite3_stmt *all[] = {n.insert, n.running, n.finish, n.head, n.used,
-                           n.deploy, n.next_end};
+    sqlite3_stmt *all[] = {n.insert, n.running, n.finish,  n.head,
+                           n.used,   n.deploy,  n.next_end};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(n.db);

@@ -42,13 +42,14 @@ static int find_duplicate(jobq_scheduler *s, const jobq_run_id *ids,
     return 0;
 }
 
-static int check_entry(jobq_scheduler *s, jobq_run_id id,
-                       jobq_run_state state, size_t i)
+static int check_entry(jobq_scheduler *s, jobq_run_id id, jobq_run_state state,
+                       size_t i)
 {
     if (state != JOBQ_RUN_FINISHED && state != JOBQ_RUN_FAILED)
-        return jq_core_fail(&s->core, JOBQ_EINVAL, "runs[%zu]: a run can be "
-                            "reported finished or failed, not %s", i,
-                            jobq_run_state_name(state));
+        return jq_core_fail(&s->core, JOBQ_EINVAL,
+                            "runs[%zu]: a run can be "
+                            "reported finished or failed, not %s",
+                            i, jobq_run_state_name(state));
     const jq_run *run = jq_idmap_get(&s->core.runs, id);
     if (!run) {
         int rc = jq_sched_check_ended(s, id, JOBQ_ENOTFOUND);
@@ -59,21 +60,24 @@ static int check_entry(jobq_scheduler *s, jobq_run_id id,
         return jq_core_fail(&s->core, rc, "runs[%zu]: %s", i, msg);
     }
     if (run->state != JOBQ_RUN_RUNNING)
-        return jq_core_fail(&s->core, JOBQ_ESTATE, "runs[%zu]: run %" PRIu64
-                            " is %s, not running", i, id,
+        return jq_core_fail(&s->core, JOBQ_ESTATE,
+                            "runs[%zu]: run %" PRIu64 " is %s, not running", i,
+                            id,
                             jobq_run_state_name((jobq_run_state)run->state));
     return 0;
 }
 
 static int report_all(jobq_scheduler *s, const jobq_run_id *ids,
-                      const jobq_run_state *states,
-                      const char *const *details, size_t count)
+                      const jobq_run_state *states, const char *const *details,
+                      size_t count)
 {
     jobq_run_id dup;
     int rc = find_duplicate(s, ids, count, &dup);
     if (rc == 0 && dup)
-        rc = jq_core_fail(&s->core, JOBQ_EINVAL, "run %" PRIu64 " is "
-                          "reported twice", dup);
+        rc = jq_core_fail(&s->core, JOBQ_EINVAL,
+                          "run %" PRIu64 " is "
+                          "reported twice",
+                          dup);
     for (size_t i = 0; i < count && rc == 0; i++)
         rc = check_entry(s, ids[i], states[i], i);
     jobq_time_ms now = rc == 0 ? jq_sched_now(s) : 0;

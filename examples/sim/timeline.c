@@ -5,7 +5,8 @@
 
 static bool before(const sim_timeline_entry *a, const sim_timeline_entry *b)
 {
-    return a->end < b->end || (a->end == b->end && a->deployment < b->deployment);
+    return a->end < b->end ||
+           (a->end == b->end && a->deployment < b->deployment);
 }
 
 bool sim_timeline_push(sim_timeline *t, sim_timeline_entry e)

@@ -113,8 +113,7 @@ START_TEST(reports_every_run_in_one_commit)
     jobq_run_state states[3] = {JOBQ_RUN_FINISHED, JOBQ_RUN_FAILED,
                                 JOBQ_RUN_FINISHED};
     const char *details[3] = {NULL, "OOMKilled", ""};
-    ck_assert_int_eq(jobq_run_report_batch(F->s, order, states, details, 3),
-                     0);
+    ck_assert_int_eq(jobq_run_report_batch(F->s, order, states, details, 3), 0);
     ck_assert_uint_eq(F->s->store->commits, commits + 1);
     /* Events in array order, at the call's time. */
     ck_assert_int_eq(F->nevents, 3);
@@ -142,8 +141,7 @@ static void refused(jobq_run_id *list, jobq_run_state *states, size_t n,
 {
     uint64_t commits = F->s->store->commits;
     F->nevents = 0;
-    ck_assert_int_eq(jobq_run_report_batch(F->s, list, states, NULL, n),
-                     code);
+    ck_assert_int_eq(jobq_run_report_batch(F->s, list, states, NULL, n), code);
     char msg[512];
     jobq_errmsg(F->s, msg, sizeof msg);
     ck_assert_msg(strstr(msg, fragment), "message \"%s\" lacks \"%s\"", msg,
@@ -165,8 +163,7 @@ START_TEST(a_bad_entry_changes_nothing)
     jobq_run_state bad[2] = {JOBQ_RUN_FINISHED, JOBQ_RUN_QUEUED};
     refused(ids, bad, 2, JOBQ_EINVAL, "runs[1]");
     /* A run that already ended (on disk only by now). */
-    ck_assert_int_eq(jobq_run_report(F->s, ids[2], JOBQ_RUN_FINISHED, NULL),
-                     0);
+    ck_assert_int_eq(jobq_run_report(F->s, ids[2], JOBQ_RUN_FINISHED, NULL), 0);
     refused(ids, fin, 3, JOBQ_ESTATE, "runs[2]");
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(info_of(ids[i]).state, JOBQ_RUN_RUNNING);
