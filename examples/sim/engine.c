@@ -101,22 +101,53 @@ static void free_job_names(simulation *sim)
     sim->owned_count = 0;
 }
 
+/* The runs due at this step, submitted as one batch (one transaction, and
+ * with a database one commit) as a host that receives many requests at
+ * once would. The library submits them in array order, so the events are
+ * those of submitting them one by one. */
 static int submit_due(simulation *sim)
 {
-    while (sim->submitted < sim->sc.run_count) {
-        size_t index = sim->sc.submit_order[sim->submitted];
+    size_t first = sim->submitted, end = first;
+    while (end < sim->sc.run_count &&
+           sim->sc.runs[sim->sc.submit_order[end]].submit_at <= sim->now)
+        end++;
+    size_t count = end - first;
+    if (count == 0)
+        return 0;
+    if (count > sim->batch_capacity) {
+        free(sim->batch_jobs);
+        free(sim->batch_opts);
+        free(sim->batch_ids);
+        sim->batch_jobs = malloc(count * sizeof *sim->batch_jobs);
+        sim->batch_opts = malloc(count * sizeof *sim->batch_opts);
+        sim->batch_ids = malloc(count * sizeof *sim->batch_ids);
+        sim->batch_capacity = count;
+        if (!sim->batch_jobs || !sim->batch_opts || !sim->batch_ids) {
+            sim->batch_capacity = 0;
+            sim->error = "out of memory";
+            return -1;
+        }
+    }
+    for (size_t k = 0; k < count; k++) {
+        size_t index = sim->sc.submit_order[first + k];
         const sim_run *r = &sim->sc.runs[index];
-        if (r->submit_at > sim->now)
-            break;
         jobq_submit_opts opts = JOBQ_SUBMIT_OPTS_INIT;
         opts.run_name = r->id;
         opts.request = &r->request;
         opts.priority = r->priority;
-        size_t position = sim->submitted++;
-        if (jobq_run_submit(sim->sched, &sim->state[index].id,
-                            sim->job_names[index], &opts) != 0)
-            return -1;
-        if (sim->state[index].id != sim->first_id + position) {
+        sim->batch_opts[k] = opts;
+        sim->batch_jobs[k] = sim->job_names[index];
+    }
+    /* Known before the call: events (and legacy deploys) of the batch
+     * name these runs while it runs. */
+    sim->submitted = end;
+    if (jobq_run_submit_batch(sim->sched, sim->batch_ids, sim->batch_jobs,
+                              sim->batch_opts, count) != 0)
+        return -1;
+    for (size_t k = 0; k < count; k++) {
+        size_t index = sim->sc.submit_order[first + k];
+        sim->state[index].id = sim->batch_ids[k];
+        if (sim->batch_ids[k] != sim->first_id + first + k) {
             sim->error = "run ids are not sequential";
             return -1;
         }
@@ -186,6 +217,11 @@ int sim_step(simulation *sim)
         report_library_error(sim, "submitting");
         return SIM_FAILED;
     }
+    if (sim_cluster_finish_due(sim) != 0) {
+        report_library_error(sim, "reporting finished runs");
+        return SIM_FAILED;
+    }
+    sim->cycles++;
     if (jobq_tick(sim->sched, sim->now, NULL) != 0 || sim->error) {
         report_library_error(sim, "scheduling");
         return SIM_FAILED;
@@ -219,6 +255,7 @@ static int open_scheduler(simulation *sim)
     opts.events = &events;
     opts.config_json = sim->sc.config_json;
     opts.db_path = sim->db_path;
+    opts.durability = sim->durability;
     char err[512];
     if (jobq_open(&sim->sched, &opts, err, sizeof err) != 0) {
         bool db_error = sim->db_path && strstr(err, sim->db_path) == err;
@@ -239,11 +276,10 @@ static int setup_cluster(simulation *sim)
     sim->hard = calloc(nns, sizeof *sim->hard);
     sim->queued = calloc(nns, sizeof *sim->queued);
     sim->state = calloc(nruns, sizeof *sim->state);
-    sim->running = calloc(nruns, sizeof *sim->running);
     sim->job_names = calloc(nruns + 1, sizeof *sim->job_names);
     sim->owned_job_names = calloc(nruns + 1, sizeof *sim->owned_job_names);
     if (!sim->used || !sim->exact_used || !sim->hard || !sim->queued || !sim->state ||
-        !sim->running || !sim->job_names || !sim->owned_job_names)
+        !sim->job_names || !sim->owned_job_names)
         return -1;
     for (size_t i = 0; i < sim->sc.namespace_count; i++)
         sim->hard[i] = sim->sc.namespaces[i].hard;
@@ -317,7 +353,13 @@ void sim_finish(simulation *sim)
     free(sim->hard);
     free(sim->queued);
     free(sim->state);
-    free(sim->running);
+    sim_timeline_free(&sim->timeline);
+    free(sim->due);
+    free(sim->report_ids);
+    free(sim->report_states);
+    free(sim->batch_jobs);
+    free(sim->batch_opts);
+    free(sim->batch_ids);
     sim_stats_free(sim);
     sim_scenario_free(&sim->sc);
 }

@@ -1,7 +1,8 @@
 /*
  * jobq-sim: runs libjobq against a simulated cluster on a virtual clock.
  *
- *   jobq-sim [--text] [--report FILE.html] [--db FILE] SCENARIO.json
+ *   jobq-sim [--text] [--report FILE.html] [--db FILE
+ *            [--durability full|normal]] SCENARIO.json
  *
  * Reads the scenario of SPEC section 4, writes one JSON event per line to
  * standard output and a closing {"summary": ...} line; --text adds a
@@ -20,8 +21,9 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: jobq-sim [--text] [--report FILE.html] [--db FILE] "
-          "SCENARIO.json\n"
+    fputs("usage: jobq-sim [--text] [--report FILE.html] [--db FILE "
+          "[--durability full|normal]]\n"
+          "                SCENARIO.json\n"
           "\n"
           "Simulates libjobq scheduling SCENARIO.json (SPEC section 4) on a\n"
           "virtual clock and writes one JSON event per line to stdout, then a\n"
@@ -34,6 +36,10 @@ static void usage(FILE *out)
           "  --db FILE        persist the scheduler's state to the new SQLite\n"
           "                   file FILE (inspect it afterwards with jobqctl);\n"
           "                   changes nothing on standard output\n"
+          "  --durability M   with --db: full (the default) fsyncs every\n"
+          "                   commit, so nothing acknowledged is lost even on\n"
+          "                   power loss; normal fsyncs at checkpoints only and\n"
+          "                   survives a process crash (jobq_durability)\n"
           "  --help           show this help\n",
           out);
 }
@@ -51,6 +57,7 @@ typedef struct options {
     bool text;
     const char *report; /* HTML report path, or NULL */
     const char *db;     /* --db: a new database file, or NULL */
+    const char *durability; /* --durability, or NULL */
     const char *path;
 } options;
 
@@ -72,6 +79,13 @@ static int parse_options(options *o, int argc, char **argv)
                 return 2;
             }
             o->db = argv[++i];
+        } else if (strcmp(argv[i], "--durability") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "jobq-sim: --durability needs full or "
+                        "normal\n");
+                return 2;
+            }
+            o->durability = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0 ||
                    strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -90,6 +104,17 @@ static int parse_options(options *o, int argc, char **argv)
     }
     if (!o->path) {
         usage(stderr);
+        return 2;
+    }
+    if (o->durability && strcmp(o->durability, "full") != 0 &&
+        strcmp(o->durability, "normal") != 0) {
+        fprintf(stderr, "jobq-sim: --durability %s: expected full or "
+                "normal\n", o->durability);
+        return 2;
+    }
+    if (o->durability && !o->db) {
+        fprintf(stderr, "jobq-sim: --durability needs --db (without a "
+                "database nothing is written)\n");
         return 2;
     }
     if (o->db && access(o->db, F_OK) == 0) {
@@ -179,6 +204,9 @@ int main(int argc, char **argv)
     sim.out = stdout;
     sim.program = "jobq-sim";
     sim.db_path = o.db;
+    sim.durability = o.durability && strcmp(o.durability, "normal") == 0
+                         ? JOBQ_DURABILITY_NORMAL
+                         : JOBQ_DURABILITY_FULL;
     status = run(&sim, &o, scenario, len, report_file);
     free(scenario);
     sim_finish(&sim);

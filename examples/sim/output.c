@@ -285,7 +285,8 @@ void sim_write_text_summary(simulation *sim, FILE *out)
     char span[32];
     sim_human_duration(span, sizeof span, sim->now);
     fprintf(out, "\njobq-sim: %zu runs in %zu namespaces, %s of virtual "
-            "time\n\n", sim->sc.run_count, sim->sc.namespace_count, span);
+            "time, %" PRIu64 " scheduling cycles\n\n", sim->sc.run_count,
+            sim->sc.namespace_count, span, sim->cycles);
     fprintf(out, "%-8s %7s %8s %8s %6s %9s %11s %9s %9s %9s\n", "priority",
             "runs", "deployed", "finished", "failed", "cancelled",
             "rescheduled", "wait p50", "wait p95", "wait max");

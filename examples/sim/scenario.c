@@ -73,16 +73,18 @@ static int only_known_keys(parser *p, const cJSON *obj, const char *path,
         bool known = false;
         for (const char *const *k = allowed; *k && !known; k++)
             known = strcmp(member->string, *k) == 0;
-        char where[300];
-        snprintf(where, sizeof where, "%s.%s", path, member->string);
-        if (!known)
-            return fail(p, where, "unknown field");
         /* cJSON keeps duplicate keys and lookups find the first: refuse
          * them rather than silently ignore the later value. */
-        for (const cJSON *earlier = obj->child; earlier != member;
+        bool twice = false;
+        for (const cJSON *earlier = obj->child; known && !twice &&
+                                                earlier != member;
              earlier = earlier->next)
-            if (strcmp(earlier->string, member->string) == 0)
-                return fail(p, where, "appears twice");
+            twice = strcmp(earlier->string, member->string) == 0;
+        if (known && !twice)
+            continue; /* the common case: no message to format */
+        char where[300];
+        snprintf(where, sizeof where, "%s.%s", path, member->string);
+        return fail(p, where, known ? "appears twice" : "unknown field");
     }
     return 0;
 }
@@ -170,15 +172,10 @@ static int resources_fields(parser *p, const cJSON *obj, const char *path,
     return 0;
 }
 
-static int find_namespace(const sim_scenario *s, const char *name, size_t *out)
+int sim_scenario_find_namespace(const sim_scenario *s, const char *name,
+                                size_t *out)
 {
-    for (size_t i = 0; i < s->namespace_count; i++) {
-        if (strcmp(s->namespaces[i].name, name) == 0) {
-            *out = i;
-            return 0;
-        }
-    }
-    return -1;
+    return sim_index_get(&s->namespace_index, name, out) ? 0 : -1;
 }
 
 static int parse_namespaces(parser *p, sim_scenario *s, const cJSON *root)
@@ -200,7 +197,7 @@ static int parse_namespaces(parser *p, sim_scenario *s, const cJSON *root)
         char path[300];
         snprintf(path, sizeof path, "namespaces.%s", ns->string);
         size_t existing;
-        if (find_namespace(s, ns->string, &existing) == 0)
+        if (sim_scenario_find_namespace(s, ns->string, &existing) == 0)
             return fail(p, path, "is declared twice");
         if (!ns->string[0] || strlen(ns->string) > JOBQ_NS_MAX)
             return fail(p, path, "a namespace name has 1..%d bytes",
@@ -217,6 +214,9 @@ static int parse_namespaces(parser *p, sim_scenario *s, const cJSON *root)
             if (!has[d])
                 out->hard.amount[d] = JOBQ_UNLIMITED;
         out->name = dup_string(ns->string);
+        if (!out->name || !sim_index_put(&s->namespace_index, out->name,
+                                         s->namespace_count))
+            return fail(p, path, "out of memory");
         s->namespace_count++;
     }
     return 0;
@@ -254,7 +254,7 @@ static int parse_run(parser *p, sim_scenario *s, const cJSON *r, size_t index)
         strlen(domain) > JOBQ_NAME_MAX)
         return fail(p, path, "id, job and domain have at most %d bytes",
                     JOBQ_NAME_MAX);
-    if (find_namespace(s, ns, &run->ns) != 0) {
+    if (sim_scenario_find_namespace(s, ns, &run->ns) != 0) {
         snprintf(where, sizeof where, "%s.namespace", path);
         return fail(p, where, "\"%s\" is not declared under namespaces", ns);
     }
@@ -336,7 +336,7 @@ static int parse_quota_changes(parser *p, sim_scenario *s, const cJSON *root)
             seconds_field(p, c, path, "at", true, &out->at) ||
             string_field(p, c, path, "namespace", true, &ns))
             return -1;
-        if (find_namespace(s, ns, &out->ns) != 0) {
+        if (sim_scenario_find_namespace(s, ns, &out->ns) != 0) {
             char where[96];
             snprintf(where, sizeof where, "%s.namespace", path);
             return fail(p, where, "\"%s\" is not declared under namespaces",
@@ -506,6 +506,7 @@ void sim_scenario_free(sim_scenario *s)
         free(s->runs[i].job);
         free(s->runs[i].domain);
     }
+    sim_index_free(&s->namespace_index);
     free(s->namespaces);
     free(s->runs);
     free(s->submit_order);

@@ -12,6 +12,8 @@
 
 #include <jobq/jobq.h>
 
+#include "index.h"
+
 typedef struct sim_namespace {
     char *name;
     jobq_resources hard; /* JOBQ_UNLIMITED where not given */
@@ -45,6 +47,7 @@ typedef struct sim_scenario {
     jobq_time_ms tick;
     sim_namespace *namespaces;
     size_t namespace_count;
+    sim_index namespace_index; /* name -> index into namespaces */
     sim_run *runs; /* in input order */
     size_t run_count;
     size_t *submit_order; /* run indexes by submit_at, ties in input order */
@@ -58,5 +61,8 @@ typedef struct sim_scenario {
 int sim_scenario_parse(sim_scenario *out, const char *text, size_t len,
                        char *err, size_t err_cap);
 void sim_scenario_free(sim_scenario *s);
+/* The index of namespace `name` in s->namespaces: 0, or -1 if unknown. */
+int sim_scenario_find_namespace(const sim_scenario *s, const char *name,
+                                size_t *out);
 
 #endif

@@ -14,6 +14,7 @@
 #include <jobq/jobq.h>
 
 #include "scenario.h"
+#include "timeline.h"
 
 typedef struct sim_run_state {
     jobq_run_id id;           /* the library's durable id, 0 until submitted */
@@ -21,7 +22,7 @@ typedef struct sim_run_state {
     int stale_left;           /* quota rejections still to hand out */
     int async_left;           /* the same, reported by poll after deploy */
     bool async_refused;       /* accepted, to be refused at the next poll */
-    size_t running_slot;      /* index in sim.running while deployed */
+    uint64_t deployment;      /* the cluster's deployment number */
     bool queued;              /* waiting in its queue (for the report) */
     char *end_detail;         /* why a cancelled or failed run ended */
 } sim_run_state;
@@ -47,18 +48,31 @@ struct simulation {
     __int128 *exact_used; /* the same, per namespace x dimension, unclamped */
     jobq_resources *hard; /* per namespace, after quota changes */
     sim_run_state *state; /* per scenario run */
-    size_t *running;      /* scenario indexes of live runs */
-    size_t running_count;
+    sim_timeline timeline; /* when each live run ends */
+    uint64_t deployments;  /* deployments so far (numbers them) */
+    size_t running_count;  /* live runs */
+    sim_timeline_entry *due; /* runs ending at this step (scratch) */
+    size_t due_capacity;
+    jobq_run_id *report_ids; /* their report (scratch) */
+    jobq_run_state *report_states;
+    size_t report_capacity;
     jobq_run_id first_id; /* ids are first_id + submission position */
     size_t submitted;
     char **job_names;   /* the library job of each scenario run */
     char **owned_job_names; /* each distinct job name once (owned) */
     size_t owned_count;
     size_t next_change; /* the next quota change to apply */
+    /* The arrays of one step's batch submit (grown as needed). */
+    const char **batch_jobs;
+    jobq_submit_opts *batch_opts;
+    jobq_run_id *batch_ids;
+    size_t batch_capacity;
     uint64_t (*queued)[2]; /* per namespace and priority: runs queued */
     /* Output: the event stream goes to out (NULL: nowhere). */
     const char *program; /* prefix of error messages: "jobq-sim" */
     const char *db_path; /* --db: persist the scheduler there, or NULL */
+    jobq_durability durability; /* --durability (with db_path) */
+    uint64_t cycles;     /* scheduling cycles run (jobq_tick calls) */
     FILE *out;
     uint64_t events_in_step;
     size_t ended_count;
@@ -89,7 +103,12 @@ void sim_cluster_vtables(simulation *sim, jobq_clock *clock, jobq_probe *probe,
 /* The scenario index of a library run id, or (size_t)-1. */
 size_t sim_run_index(const simulation *sim, jobq_run_id id);
 /* Earliest time a live run finishes, or JOBQ_NO_DEADLINE. */
-jobq_time_ms sim_cluster_next_finish(const simulation *sim);
+jobq_time_ms sim_cluster_next_finish(simulation *sim);
+/* Push instead of poll: end the live runs whose time is up at sim->now on
+ * the cluster and report them finished with jobq_run_report_batch(), in the
+ * order they were deployed (the order a poll of every run would find them
+ * in). 0, or -1 when the library refused (its message is the handle's). */
+int sim_cluster_finish_due(simulation *sim);
 
 /* output.c */
 void sim_on_event(void *payload, const jobq_event *event);

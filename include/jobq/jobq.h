@@ -376,6 +376,19 @@ JOBQ_API int jobq_run_cancel(jobq_scheduler *s, jobq_run_id id,
 JOBQ_API int jobq_run_report(jobq_scheduler *s, jobq_run_id id,
                              jobq_run_state state, const char *detail);
 
+/* jobq_run_report() for `count` runs in one call: run ids[i] ended in
+ * states[i] (JOBQ_RUN_FINISHED or JOBQ_RUN_FAILED) with details[i] (details
+ * may be NULL, and so may any details[i]). One transaction, so one commit
+ * (and with JOBQ_DURABILITY_FULL one fsync) for all of them: a host that
+ * learns of many finished runs at once (a watch) reports them together.
+ * All or nothing: if any entry is refused (JOBQ_EINVAL for a bad state or
+ * an id given twice, JOBQ_ENOTFOUND for an unknown run, JOBQ_ESTATE for one
+ * not running or already ended), no run changes and the message names the
+ * index. The runs end in array order (their events come in that order). */
+JOBQ_API int jobq_run_report_batch(jobq_scheduler *s, const jobq_run_id *ids,
+                                   const jobq_run_state *states,
+                                   const char *const *details, size_t count);
+
 #define JOBQ_RUN_INFO_VERSION 1
 
 /* A snapshot of one run, copied out (no borrowed pointers). */

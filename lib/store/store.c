@@ -129,6 +129,42 @@ static const char *const migrations[JQ_STORE_SCHEMA_VERSION] = {
     "  run_ids TEXT,"
     "  message TEXT);"
     "CREATE INDEX requests_pending ON requests (id) WHERE applied_at IS NULL;",
+    /* 3 -> 4: leaner rows (issue 11). Events are clustered by run: the
+     * table's own key (run_id, seq) replaces the separate events_run
+     * index, so logging an event writes one B-tree instead of two, and a
+     * run's log is read (explain) and deleted (retention) as one range.
+     * seq numbers a run's events in the order they were logged. The run
+     * name index keeps no per-row sizes (columnsize=0: nothing ranks by
+     * them), which saves one row per named run. */
+    "CREATE TABLE events_v2 ("
+    "  run_id INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  resource INTEGER, requested INTEGER, available INTEGER,"
+    "  wait_ms INTEGER, retry INTEGER,"
+    "  reason TEXT, detail TEXT,"
+    "  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;"
+    "INSERT INTO events_v2 SELECT run_id,"
+    "  row_number() OVER (PARTITION BY run_id ORDER BY id) - 1, type, time,"
+    "  resource, requested, available, wait_ms, retry, reason, detail"
+    "  FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v2 RENAME TO events;"
+    "CREATE INDEX events_deployed ON events (time) WHERE type = 2;"
+    "DROP TRIGGER runs_name_insert;"
+    "DROP TRIGGER runs_name_delete;"
+    "DROP TABLE run_names;"
+    "CREATE VIRTUAL TABLE run_names USING fts5(name, content='runs',"
+    "  content_rowid='id', tokenize='trigram', columnsize=0);"
+    "INSERT INTO run_names (run_names) VALUES ('rebuild');"
+    "CREATE TRIGGER runs_name_insert AFTER INSERT ON runs"
+    "  WHEN new.name IS NOT NULL BEGIN"
+    "  INSERT INTO run_names (rowid, name) VALUES (new.id, new.name); END;"
+    "CREATE TRIGGER runs_name_delete AFTER DELETE ON runs"
+    "  WHEN old.name IS NOT NULL BEGIN"
+    "  INSERT INTO run_names (run_names, rowid, name)"
+    "  VALUES ('delete', old.id, old.name); END;",
 };
 
 static const char *const statement_sql[STMT_COUNT] = {
@@ -156,9 +192,10 @@ static const char *const statement_sql[STMT_COUNT] = {
         " reason = ?8, detail = ?9 WHERE id = ?1",
     [STMT_RUN_DELETE] = "DELETE FROM runs WHERE id = ?1",
     [STMT_EVENT_INSERT] =
-        "INSERT INTO events (run_id, type, time, resource, requested,"
-        " available, wait_ms, retry, reason, detail) VALUES (?1, ?2, ?3, ?4,"
-        " ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO events (run_id, seq, type, time, resource, requested,"
+        " available, wait_ms, retry, reason, detail) VALUES (?1,"
+        " (SELECT coalesce(max(seq) + 1, 0) FROM events WHERE run_id = ?1),"
+        " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [STMT_EVENTS_DELETE] = "DELETE FROM events WHERE run_id = ?1",
     [STMT_NS_UPSERT] =
         "INSERT INTO namespaces (id, name, wrr_high, wrr_normal)"
@@ -181,7 +218,7 @@ static const char *const statement_sql[STMT_COUNT] = {
         " JOIN namespaces n ON n.id = r.ns_id WHERE r.id = ?1",
     [STMT_EVENTS_SELECT] =
         "SELECT type, time, resource, requested, available, wait_ms, retry,"
-        " reason, detail FROM events WHERE run_id = ?1 ORDER BY id",
+        " reason, detail FROM events WHERE run_id = ?1 ORDER BY seq",
     [STMT_DEPLOY_RATE] =
         "SELECT count(*), min(e.time) FROM events e JOIN runs r"
         " ON r.id = e.run_id JOIN namespaces n ON n.id = r.ns_id"
@@ -570,12 +607,14 @@ static int recover_version(jq_store *st, const char *path, int64_t *version)
                         "'namespaces', 'queues', 'jobs', 'runs', 'events', "
                         "'requests')) + (SELECT count(*) FROM "
                         "pragma_table_info('queues') WHERE name = "
-                        "'refusal')", &found);
+                        "'refusal') + (SELECT count(*) FROM "
+                        "pragma_table_info('events') WHERE name = 'seq')",
+                        &found);
     if (rc == JOBQ_EINVAL)
         rc = set_error(st, JOBQ_EINVAL, "%s: not a jobq database", path);
     if (rc != 0)
         return rc;
-    if (found != 8)
+    if (found != 9)
         return set_error(st, JOBQ_EINVAL, "%s: schema version %lld is not "
                          "valid and the tables are not those of version %d: "
                          "refusing to guess", path, (long long)*version,

@@ -102,10 +102,28 @@ class Sim:
             f.write(text)
         p = subprocess.run([self.path, path], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=120)
+        if os.environ.get('JOBQ_SIM_COMPARE_DB') and p.returncode == 0:
+            self.same_with_db(path, p.stdout)
         res = Result(p.returncode, p.stdout.decode('utf-8', 'replace'),
                      p.stderr.decode('utf-8', 'replace'), text)
         res.file = path
         return res
+
+    def same_with_db(self, path, stdout):
+        """JOBQ_SIM_COMPARE_DB=1: every scenario also runs with --db in
+        each durability mode, and its output must be byte-identical (SPEC
+        section 4 and issue 11: persistence changes nothing visible)."""
+        for mode in ('full', 'normal'):
+            db = os.path.join(self.tmpdir, 'compare-%d-%s.db' % (self.count,
+                                                                 mode))
+            p = subprocess.run([self.path, '--db', db, '--durability', mode,
+                                path], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=120)
+            assert p.returncode == 0, '--db --durability %s exited %d: %s' % (
+                mode, p.returncode, p.stderr.decode('utf-8', 'replace'))
+            assert p.stdout == stdout, (
+                'output differs with --db --durability %s (scenario %s)'
+                % (mode, path))
 
     def run(self, scenario, **kw):
         return self.run_text(json.dumps(scenario, indent=1), **kw)

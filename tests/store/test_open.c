@@ -113,37 +113,6 @@ START_TEST(other_sqlite_database_is_refused)
 }
 END_TEST
 
-/* The schema version before the migration that added the queues' refusal
- * columns (SPEC 2.5); when migrations are merged in another order, the
- * number of that step. */
-#define REFUSAL_COLUMNS_FROM 1
-
-START_TEST(older_queues_table_gains_refusal_columns)
-{
-    jobq_scheduler *s = fx_open(NULL);
-    fx_define(s, "etl", "analytics", JOBQ_PRIORITY_NORMAL, 1000);
-    fx_submit(s, "etl", NULL);
-    jobq_close(s);
-    fx_sql("ALTER TABLE queues DROP COLUMN refusals;"
-           "ALTER TABLE queues DROP COLUMN refused_run;"
-           "ALTER TABLE queues DROP COLUMN refused_since;"
-           "ALTER TABLE queues DROP COLUMN refusal;"
-           /* what later migrations added: a real version-1 file */
-           "DROP TABLE requests;");
-    char sql[64];
-    snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
-             REFUSAL_COLUMNS_FROM);
-    fx_sql(sql);
-    s = fx_open(NULL);
-    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
-    jobq_close(s);
-    ck_assert_int_eq(fx_sql_int("PRAGMA user_version"),
-                     JQ_STORE_SCHEMA_VERSION);
-    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM pragma_table_info("
-                                "'queues') WHERE name LIKE 'refus%'"), 4);
-}
-END_TEST
-
 START_TEST(empty_sqlite_database_is_adopted)
 {
     fx_sql("PRAGMA user_version = 0");
@@ -244,7 +213,6 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, second_writer_is_busy);
     tcase_add_test(tc, read_only_open_of_missing_file_fails);
     tcase_add_test(tc, memory_database_works);
-    tcase_add_test(tc, older_queues_table_gains_refusal_columns);
     suite_add_tcase(suite, tc);
     return suite;
 }
