@@ -448,8 +448,28 @@ static int step(jobq_scheduler *s, int i, int round)
 
 /* ------------------------------------------------------------- checks */
 
+/* One event: its run, type and position (delivery order, or the file's
+ * per-run sequence number). */
+typedef struct logged_event {
+    jobq_run_id run;
+    int type;
+    int64_t order;
+} logged_event;
+
+static int by_run_then_order(const void *a, const void *b)
+{
+    const logged_event *x = a, *y = b;
+    if (x->run != y->run)
+        return x->run < y->run ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
 /* The file's event log is exactly what the sink saw (runs retention
- * deleted left out of both). */
+ * deleted left out of both). The file orders events per run (key run_id,
+ * seq), so each run's log is compared with the events delivered for that
+ * run, in delivery order. Not exact (a commit whose fsync failed may have
+ * reached the file without being reported): each run's delivered events
+ * must still be the start of its log in the file. */
 static void check_events(const char *path, bool exact)
 {
     sqlite3 *db = NULL;
@@ -458,60 +478,58 @@ static void check_events(const char *path, bool exact)
         sqlite3_close(db);
         return;
     }
+    static logged_event file[MAX_EVENTS * 2], seen[MAX_EVENTS];
+    size_t nfile = 0, nseen = 0;
     sqlite3_stmt *stmt = NULL;
-    sqlite3_prepare_v2(db, "SELECT run_id, type FROM events ORDER BY id", -1,
-                       &stmt, NULL);
+    if (sqlite3_prepare_v2(db, "SELECT e.run_id, e.type, e.seq FROM events e "
+                           "JOIN runs r ON r.id = e.run_id", -1, &stmt,
+                           NULL) != SQLITE_OK)
+        inconsistent("cannot read the event log: %s", sqlite3_errmsg(db));
+    while (stmt && sqlite3_step(stmt) == SQLITE_ROW &&
+           nfile < sizeof file / sizeof *file)
+        file[nfile++] = (logged_event){
+            (jobq_run_id)sqlite3_column_int64(stmt, 0),
+            sqlite3_column_int(stmt, 1), sqlite3_column_int64(stmt, 2)};
+    sqlite3_finalize(stmt);
     sqlite3_stmt *exists = NULL;
     sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE id = ?1", -1, &exists,
                        NULL);
-    int next = 0; /* in W.events */
-    while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
-        jobq_run_id run = (jobq_run_id)sqlite3_column_int64(stmt, 0);
-        int type = sqlite3_column_int(stmt, 1);
-        /* Skip delivered events of runs that are gone. */
-        for (;;) {
-            if (next >= W.nevents)
-                break;
-            sqlite3_reset(exists);
-            sqlite3_bind_int64(exists, 1, (int64_t)W.events[next].run);
-            if (sqlite3_step(exists) == SQLITE_ROW)
-                break;
-            next++;
-        }
-        if (next < W.nevents && W.events[next].run == run &&
-            W.events[next].type == type) {
-            next++;
-            continue;
-        }
-        if (exact) {
-            inconsistent("the file logged event %d of run %" PRIu64
-                         " that was not delivered (or not in this order)",
-                         type, run);
-            break;
-        }
-    }
-    for (; exact && next < W.nevents; next++) {
+    for (int i = 0; i < W.nevents; i++) {
         sqlite3_reset(exists);
-        sqlite3_bind_int64(exists, 1, (int64_t)W.events[next].run);
-        if (sqlite3_step(exists) == SQLITE_ROW) {
-            inconsistent("event %d of run %" PRIu64 " was delivered but is "
-                         "not in the file",
-                         W.events[next].type, W.events[next].run);
-            break;
-        }
+        sqlite3_bind_int64(exists, 1, (int64_t)W.events[i].run);
+        if (sqlite3_step(exists) == SQLITE_ROW) /* not deleted by retention */
+            seen[nseen++] = (logged_event){W.events[i].run,
+                                           W.events[i].type, i};
     }
-    if (!exact && next < W.nevents) {
-        /* Delivered events must all be in the file even then. */
-        sqlite3_reset(exists);
-        sqlite3_bind_int64(exists, 1, (int64_t)W.events[next].run);
-        if (sqlite3_step(exists) == SQLITE_ROW)
-            inconsistent("event %d of run %" PRIu64 " was delivered but is "
-                         "not in the file",
-                         W.events[next].type, W.events[next].run);
-    }
-    sqlite3_finalize(stmt);
     sqlite3_finalize(exists);
     sqlite3_close(db);
+    qsort(file, nfile, sizeof *file, by_run_then_order);
+    qsort(seen, nseen, sizeof *seen, by_run_then_order);
+    size_t f = 0, d = 0;
+    while (f < nfile || d < nseen) {
+        jobq_run_id run = f < nfile && (d >= nseen || file[f].run <= seen[d].run)
+                              ? file[f].run
+                              : seen[d].run;
+        size_t f_end = f, d_end = d;
+        while (f_end < nfile && file[f_end].run == run)
+            f_end++;
+        while (d_end < nseen && seen[d_end].run == run)
+            d_end++;
+        size_t n_file = f_end - f, n_seen = d_end - d;
+        bool same = n_seen <= n_file && (!exact || n_seen == n_file);
+        for (size_t k = 0; same && k < n_seen; k++)
+            same = file[f + k].type == seen[d + k].type;
+        if (!same) {
+            inconsistent("run %" PRIu64 ": the sink saw %zu event(s), the "
+                         "file logs %zu, %s", run, n_seen, n_file,
+                         n_seen > n_file ? "some delivered events are not "
+                                           "in the file"
+                                         : "not the same ones in order");
+            return;
+        }
+        f = f_end;
+        d = d_end;
+    }
 }
 
 static void check_integrity(const char *path)
