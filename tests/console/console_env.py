@@ -37,11 +37,11 @@ def start(host_binary, small_runs=40, head_timeout=3600, retries=2,
         env.set_quota("ml-team", {"requests.cpu": "4"})
         jobs = env.write_jobs([
             {"name": "small", "namespace": "analytics",
-             "manifest": spark_manifest(instances=0, run_ms=1500)},
+             "manifest": spark_manifest(instances=1, run_ms=1500)},
             {"name": "giant", "namespace": "ml-team", "priority": "high",
              "manifest": spark_manifest(instances=2, cores=2, run_ms=500)},
             {"name": "train", "namespace": "ml-team", "priority": "high",
-             "manifest": spark_manifest(instances=0, run_ms=500)}])
+             "manifest": spark_manifest(instances=1, run_ms=500)}])
         config = os.path.join(env.dir, "config.json")
         with open(config, "w") as out:
             json.dump({"systemProperties": {
