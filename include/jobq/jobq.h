@@ -493,6 +493,43 @@ JOBQ_API int jobq_run_search(jobq_scheduler *s, jobq_run_id **out_ids,
 JOBQ_API int jobq_run_explain(jobq_scheduler *s, char **out_json,
                               jobq_run_id id);
 
+/* One page of one queue, in queue order: the runs at 0-based positions
+ * offset .. offset + capacity - 1 of the (ns, priority) queue, written to
+ * out[0..*out_count-1] (their queue_position is their offset), and the
+ * queue's length to *out_total (either out pointer may be NULL when not
+ * wanted; out may be NULL when capacity is 0, to read the length only).
+ * Set the version of each element (jobq_run_info_init); out[0]'s version
+ * decides the array's element size. The page is reached from the nearer
+ * end of the queue: the cost is O(min(offset, length - offset) + capacity),
+ * not a walk per run, so any page of a queue of a million runs is cheap.
+ * An offset at or past the end gives *out_count 0. JOBQ_ENOTFOUND for a
+ * namespace that has no queue yet, JOBQ_EINVAL for a bad priority or a
+ * NULL ns or out. Works on every handle (read-only and client ones too). */
+JOBQ_API int jobq_queue_runs(jobq_scheduler *s, const char *ns,
+                             jobq_priority priority, uint64_t offset,
+                             jobq_run_info *out, size_t capacity,
+                             size_t *out_count, uint64_t *out_total);
+
+#define JOBQ_QUEUE_INFO_VERSION 1
+
+/* One (namespace, priority) queue, as jobq_queues() lists it. */
+typedef struct jobq_queue_info {
+    unsigned version; /* JOBQ_QUEUE_INFO_VERSION */
+    char ns[JOBQ_NS_MAX + 1];
+    jobq_priority priority;
+    uint64_t length; /* queued runs */
+    jobq_run_id head; /* the run at position 0; 0 when the queue is empty */
+} jobq_queue_info;
+
+/* Every queue the scheduler knows: for each namespace (in round-robin
+ * order) its queues of every priority, high first, empty ones included.
+ * *out (free with jobq_free(); NULL when *out_count is 0) is an array of
+ * *out_count elements of the struct as of `version` (pass
+ * JOBQ_QUEUE_INFO_VERSION). O(queues): no queue is walked. The head's
+ * state (blocked, timeout) is one jobq_run_get() of `head` away. */
+JOBQ_API int jobq_queues(jobq_scheduler *s, unsigned version,
+                         jobq_queue_info **out, size_t *out_count);
+
 /* Rows of the database that could not be loaded. Opening never fails
  * because of one damaged row (a run of a job whose definition never
  * committed, a state or priority out of range, a configuration that does

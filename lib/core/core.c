@@ -515,6 +515,13 @@ int jq_core_run_info(const jq_core *c, jobq_run_info *info, jobq_run_id id)
     const jq_run *run = jq_idmap_get(&c->runs, id);
     if (!run)
         return JOBQ_ENOTFOUND;
+    jq_core_run_info_at(c, info, run, JQ_POSITION_UNKNOWN);
+    return 0;
+}
+
+void jq_core_run_info_at(const jq_core *c, jobq_run_info *info,
+                         const jq_run *run, uint64_t position)
+{
     unsigned version = info->version;
     memset(info, 0, sizeof *info);
     info->version = version;
@@ -540,7 +547,9 @@ int jq_core_run_info(const jq_core *c, jobq_run_info *info, jobq_run_id id)
     copy_text(info->detail, sizeof info->detail, run->detail);
     if (run->state == JOBQ_RUN_QUEUED) {
         const jq_queue *q = jq_queue_of(run);
-        info->queue_position = jq_list_position(&q->runs, run);
+        info->queue_position = position != JQ_POSITION_UNKNOWN
+                                   ? position
+                                   : jq_list_position(&q->runs, run);
         if (q->runs.first == run && q->head_blocked) {
             info->blocked = true;
             info->blocked_resource = (jobq_resource_kind)q->head_resource;
@@ -553,5 +562,4 @@ int jq_core_run_info(const jq_core *c, jobq_run_info *info, jobq_run_id id)
         if (q->runs.first == run && jq_head_timer(q, &since))
             info->head_timeout_at = since + c->config.head_timeout_s * 1000;
     }
-    return 0;
 }

@@ -222,6 +222,16 @@ jobq_time_ms jq_core_next_deadline(const jq_core *c);
 int jq_core_migrate_to_legacy(jq_core *c, jobq_time_ms now,
                               uint64_t *out_moved);
 int jq_core_run_info(const jq_core *c, jobq_run_info *info, jobq_run_id id);
+/* The same for a run in hand whose 0-based queue position the caller
+ * already knows (a walk along its queue), so that no walk is repeated per
+ * run; JQ_POSITION_UNKNOWN: find it (walks the queue). */
+#define JQ_POSITION_UNKNOWN UINT64_MAX
+void jq_core_run_info_at(const jq_core *c, jobq_run_info *info,
+                         const jq_run *run, uint64_t position);
+/* Reading one queue in order (queue_read.c): the run at 0-based `offset`
+ * of q, reached from the nearer end, O(min(offset, length - offset));
+ * NULL past the end. */
+const jq_run *jq_queue_run_at(const jq_queue *q, uint64_t offset);
 /* Retention: forget at most `max_runs` runs that ended before `cutoff`.
  * Returns how many were removed. */
 uint64_t jq_core_forget_ended(jq_core *c, jobq_time_ms cutoff,
