@@ -7,10 +7,10 @@ Starts jobq-console --db DB (read-only, as an operator would next to a
 scheduler), then times, REPEAT times each (default 3): the overview, the
 first, middle and last page of the deepest queue, one run, a search and
 the event feed. Prints the server time the API reports (server_ms, where
-it has one) and the wall time of the request, median (min..max). The first
-request of a queue lists it (jobq_run_list); pages within
-CONSOLE_QUEUE_TTL_MS reuse that list, so both "cold" (first) and "warm"
-numbers are given.
+it has one) and the wall time of the request, median (min..max), and the
+first ("cold") request of each case, 2.2 s after the previous one (the
+console once cached a queue's list for 2 s; it now reads each page with
+jobq_queue_runs and keeps nothing, so cold and warm should agree).
 """
 import json
 import re
@@ -71,7 +71,7 @@ def main():
         print(f"{'request':40} {'server ms, median (range)':>30} "
               f"{'wall ms, median (range)':>30}")
         for name, path in cases:
-            # Cold: the queue list is re-taken after the cache's 2 s.
+            # Cold: first request after a pause (no cache to reuse).
             time.sleep(2.2)
             cold_doc, cold_wall = get(base, path)
             server, wall = [], []

@@ -94,79 +94,6 @@ void console_fail(httpd_response *res, jobq_scheduler *s, int rc,
         httpd_error(res, status, field, "%s: %s", what, message);
 }
 
-/* ------------------------------------------------------- queue caching */
-
-static void queue_refresh(queue_ids *q, jobq_scheduler *s, int *rc)
-{
-    jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
-    f.ns = q->ns;
-    f.priority = q->priority;
-    f.state = JOBQ_RUN_QUEUED;
-    jobq_run_id *ids = NULL;
-    size_t count = 0;
-    *rc = jobq_run_list(s, &ids, &count, &f);
-    if (*rc)
-        return;
-    jobq_free(q->ids);
-    q->ids = ids;
-    q->count = count;
-    q->handle = s;
-    q->fetched_ms = console_monotonic_ms();
-}
-
-int console_queue_page(console *c, jobq_scheduler *s, const char *ns,
-                       int priority, size_t offset, size_t limit,
-                       jobq_run_id **page, size_t *got, size_t *total)
-{
-    *page = NULL;
-    *got = *total = 0;
-    if (strlen(ns) > JOBQ_NS_MAX)
-        return JOBQ_EINVAL;
-    pthread_mutex_lock(&c->lock);
-    queue_ids *q = NULL;
-    for (size_t i = 0; i < c->queue_count && !q; i++)
-        if (c->queues[i].priority == priority &&
-            strcmp(c->queues[i].ns, ns) == 0)
-            q = &c->queues[i];
-    if (!q && c->queue_count < CONSOLE_MAX_QUEUES) {
-        q = &c->queues[c->queue_count++];
-        memset(q, 0, sizeof *q);
-        snprintf(q->ns, sizeof q->ns, "%s", ns);
-        q->priority = priority;
-    }
-    int rc = q ? 0 : JOBQ_ENOMEM;
-    if (q && (q->handle != s || !q->fetched_ms ||
-              console_monotonic_ms() - q->fetched_ms > CONSOLE_QUEUE_TTL_MS))
-        queue_refresh(q, s, &rc);
-    if (rc == 0) {
-        *total = q->count;
-        size_t n = offset < q->count ? q->count - offset : 0;
-        if (n > limit)
-            n = limit;
-        if (n && (*page = malloc(n * sizeof **page)))
-            memcpy(*page, q->ids + offset, n * sizeof **page);
-        *got = *page ? n : 0;
-    }
-    pthread_mutex_unlock(&c->lock);
-    return rc;
-}
-
-jobq_run_id console_cached_head(console *c, const jobq_scheduler *s,
-                                const char *ns, int priority)
-{
-    jobq_run_id head = 0;
-    pthread_mutex_lock(&c->lock);
-    for (size_t i = 0; i < c->queue_count; i++) {
-        const queue_ids *q = &c->queues[i];
-        if (q->priority == priority && strcmp(q->ns, ns) == 0 &&
-            q->handle == s && q->count &&
-            console_monotonic_ms() - q->fetched_ms <= CONSOLE_QUEUE_TTL_MS)
-            head = q->ids[0];
-    }
-    pthread_mutex_unlock(&c->lock);
-    return head;
-}
-
 /* ------------------------------------------------------- token, bodies */
 
 /* false after answering: no actions handle (403), no token configured
@@ -442,7 +369,6 @@ console *console_new(const console_config *config)
     if (!c)
         return NULL;
     c->cfg = *config;
-    pthread_mutex_init(&c->lock, NULL);
     return c;
 }
 
@@ -450,9 +376,6 @@ void console_free(console *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->queue_count; i++)
-        jobq_free(c->queues[i].ids);
-    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 

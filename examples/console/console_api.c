@@ -1,7 +1,8 @@
 /*
  * The console's read API: overview, runs (a queue in order, or any filter),
  * one run, search, the event feed, properties. Everything comes from the
- * public API (jobq_metrics_render for the queues and quota readings,
+ * public API (jobq_queues and jobq_queue_runs for the queues and their
+ * pages, jobq_metrics_render for the quota readings,
  * jobq_run_list/get/explain/search, jobq_config_dump); no SQL here.
  */
 #include <ctype.h>
@@ -261,23 +262,13 @@ static cJSON *find_or_add_ns(cJSON *quota, const char *ns)
     return cJSON_AddObjectToObject(item, "resources");
 }
 
-/* From the metrics text: the queues (namespace, priority, length) and
- * the quota readings. The library has no call listing queues; the metric
- * jobq_queue_length has one series per queue, empty ones included. */
-static void scan_metrics(const char *text, cJSON *queues, cJSON *quota)
+/* From the metrics text: the quota readings (the queues come from
+ * jobq_queues). */
+static void scan_metrics(const char *text, cJSON *quota)
 {
     for (const char *line = text; line && *line;) {
         const char *eol = strchr(line, '\n');
-        char ns[JOBQ_NS_MAX + 1], prio[16], kind[16];
-        if (strncmp(line, "jobq_queue_length{", 18) == 0 &&
-            label(line, "namespace", ns, sizeof ns) &&
-            label(line, "priority", prio, sizeof prio)) {
-            cJSON *q = cJSON_CreateObject();
-            cJSON_AddStringToObject(q, "namespace", ns);
-            cJSON_AddStringToObject(q, "priority", prio);
-            cJSON_AddNumberToObject(q, "length", sample_value(line));
-            cJSON_AddItemToArray(queues, q);
-        }
+        char ns[JOBQ_NS_MAX + 1], kind[16];
         for (size_t i = 0; i < sizeof quota_metrics / sizeof *quota_metrics;
              i++) {
             size_t n = strlen(quota_metrics[i].metric);
@@ -301,47 +292,14 @@ static void scan_metrics(const char *text, cJSON *queues, cJSON *quota)
 
 /* ------------------------------------------------------------ overview */
 
-/* The head of a queue, cheaply, or 0 if it cannot be told cheaply. Listing
- * a queue in order costs a scan of its runs (a second at a million), and
- * the overview has one head per queue to show, so: a fresh cached list if
- * a queue page took one; else the newest queued run of the queue (the
- * store's newest-first query stops at the first match) and what
- * jobq_run_explain says of its queue's head: "blocked.head_run" when the
- * head is blocked, or the run itself when it is the head. */
-static jobq_run_id find_head(console *c, jobq_scheduler *s, const char *ns,
-                             int priority)
+/* Every queue with its length and head, from the library (no queue is
+ * walked); *out NULL on failure. */
+static size_t list_queues(jobq_scheduler *s, jobq_queue_info **out)
 {
-    jobq_run_id head = console_cached_head(c, s, ns, priority);
-    if (head)
-        return head;
-    jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
-    f.ns = ns;
-    f.priority = priority;
-    f.state = JOBQ_RUN_QUEUED;
-    f.limit = 1;
-    jobq_run_id *ids = NULL;
-    size_t count = 0;
-    char *text = NULL;
-    if (jobq_run_list(s, &ids, &count, &f) != 0 || count != 1) {
-        jobq_free(ids);
-        return 0;
-    }
-    jobq_run_id tail = ids[0];
-    jobq_free(ids);
-    if (jobq_run_explain(s, &text, tail) != 0)
-        return 0;
-    cJSON *e = cJSON_Parse(text);
-    jobq_free(text);
-    const cJSON *blocked_head = cJSON_GetObjectItem(
-        cJSON_GetObjectItem(e, "blocked"), "head_run");
-    const cJSON *position = cJSON_GetObjectItem(
-        cJSON_GetObjectItem(e, "queue"), "position");
-    if (cJSON_IsNumber(blocked_head))
-        head = (jobq_run_id)blocked_head->valuedouble;
-    else if (cJSON_IsNumber(position) && position->valuedouble == 0)
-        head = tail;
-    cJSON_Delete(e);
-    return head;
+    size_t n = 0;
+    if (jobq_queues(s, JOBQ_QUEUE_INFO_VERSION, out, &n) != 0)
+        *out = NULL;
+    return *out ? n : 0;
 }
 
 static void add_health(console *c, cJSON *doc)
@@ -393,29 +351,30 @@ void console_api_overview(void *ctx, const httpd_request *req,
     add_health(c, doc);
     cJSON *queues = cJSON_AddArrayToObject(doc, "queues");
     cJSON *quota = cJSON_AddArrayToObject(doc, "quota");
-    scan_metrics(text, queues, quota);
+    scan_metrics(text, quota);
     jobq_free(text);
-    cJSON *q;
-    cJSON_ArrayForEach(q, queues)
-    {
-        const char *ns = cJSON_GetObjectItem(q, "namespace")->valuestring;
-        int p = parse_priority(cJSON_GetObjectItem(q, "priority")->valuestring);
+    jobq_queue_info *list = NULL;
+    size_t n = list_queues(s, &list);
+    for (size_t i = 0; i < n; i++) {
+        const jobq_queue_info *qi = &list[i];
+        cJSON *q = cJSON_CreateObject();
+        cJSON_AddStringToObject(q, "namespace", qi->ns);
+        cJSON_AddStringToObject(q, "priority", priority_name(qi->priority));
+        cJSON_AddNumberToObject(q, "length", (double)qi->length);
+        cJSON_AddItemToArray(queues, q);
         jobq_run_info info;
-        bool queued = cJSON_GetObjectItem(q, "length")->valuedouble > 0;
-        jobq_run_id head = p >= 0 && queued ? find_head(c, s, ns, p) : 0;
-        if (head && get_run(s, head, &info) == 0 &&
+        if (qi->head && get_run(s, qi->head, &info) == 0 &&
             info.state == JOBQ_RUN_QUEUED) {
             cJSON_AddStringToObject(q, "head_state",
                                     info.blocked ? "blocked" : "fits");
             cJSON_AddItemToObject(q, "head", run_json(&info));
         } else {
-            /* Queued but the head is not blocked (and which run it is
-             * would take listing the queue: the queue page shows it). */
             cJSON_AddStringToObject(q, "head_state",
-                                    queued ? "fits" : "empty");
+                                    qi->length ? "fits" : "empty");
             cJSON_AddNullToObject(q, "head");
         }
     }
+    jobq_free(list);
     release(c, s);
     cJSON_AddNumberToObject(doc, "server_ms",
                             console_monotonic_ms() - started);
@@ -424,13 +383,21 @@ void console_api_overview(void *ctx, const httpd_request *req,
 
 /* ---------------------------------------------------------------- runs */
 
-/* One page of a queue, in order, with positions and estimated starts. */
-static void queue_page(console *c, jobq_scheduler *s, const char *ns, int p,
+/* One page of a queue, in order, with positions and estimated starts:
+ * one jobq_queue_runs() call, which reaches the page from the nearer end
+ * of the queue and knows each run's position from that walk. */
+static void queue_page(jobq_scheduler *s, const char *ns, int p,
                        size_t offset, size_t limit, cJSON *doc)
 {
-    jobq_run_id *ids = NULL;
-    size_t got = 0, total = 0;
-    if (console_queue_page(c, s, ns, p, offset, limit, &ids, &got, &total)) {
+    jobq_run_info *infos = malloc(limit * sizeof *infos);
+    size_t got = 0;
+    uint64_t total = 0;
+    for (size_t i = 0; infos && i < limit; i++)
+        jobq_run_info_init(&infos[i], JOBQ_RUN_INFO_VERSION);
+    if (!infos || jobq_queue_runs(s, ns, (jobq_priority)p, offset, infos,
+                                  limit, &got, &total) != 0) {
+        /* No queue in that namespace (yet): an empty page. */
+        free(infos);
         cJSON_AddNumberToObject(doc, "total", 0);
         cJSON_AddArrayToObject(doc, "runs");
         return;
@@ -444,7 +411,7 @@ static void queue_page(console *c, jobq_scheduler *s, const char *ns, int p,
     double rate = 0; /* runs per ms */
     int64_t now = console_wall_ms();
     char *explained = NULL;
-    if (got && jobq_run_explain(s, &explained, ids[0]) == 0) {
+    if (got && jobq_run_explain(s, &explained, infos[0].id) == 0) {
         cJSON *e = cJSON_Parse(explained);
         const cJSON *at = cJSON_GetObjectItem(
             cJSON_GetObjectItem(e, "estimated_start"), "at");
@@ -456,20 +423,17 @@ static void queue_page(console *c, jobq_scheduler *s, const char *ns, int p,
         cJSON_Delete(e);
         jobq_free(explained);
     }
-    jobq_run_info info;
     for (size_t i = 0; i < got; i++) {
-        if (get_run(s, ids[i], &info) != 0 || info.state != JOBQ_RUN_QUEUED)
-            continue; /* deployed or cancelled since the list was taken */
-        cJSON *r = run_json(&info);
+        cJSON *r = run_json(&infos[i]);
         if (rate > 0)
             cJSON_AddNumberToObject(
                 r, "estimated_start",
-                (double)now + (double)(info.queue_position + 1) / rate);
+                (double)now + (double)(infos[i].queue_position + 1) / rate);
         else
             cJSON_AddNullToObject(r, "estimated_start");
         cJSON_AddItemToArray(runs, r);
     }
-    free(ids);
+    free(infos);
 }
 
 void console_api_runs(void *ctx, const httpd_request *req,
@@ -505,7 +469,7 @@ void console_api_runs(void *ctx, const httpd_request *req,
     cJSON_AddNumberToObject(doc, "limit", (double)limit);
     if (ns && f.priority >= 0 && f.state == JOBQ_RUN_QUEUED) {
         cJSON_AddStringToObject(doc, "order", "queue");
-        queue_page(c, s, ns, f.priority, offset, limit, doc);
+        queue_page(s, ns, f.priority, offset, limit, doc);
     } else {
         /* Any other filter: newest first. Only the newest offset + limit
          * + 1 are asked for (the store's newest-first query stops there),
@@ -712,29 +676,14 @@ void console_api_events(void *ctx, const httpd_request *req,
     }
     /* And every queue's head: where the reschedules and head timeouts of
      * runs still queued are. */
-    char *text = NULL;
     jobq_run_id heads[CONSOLE_MAX_QUEUES];
     size_t heads_n = 0;
-    if (jobq_metrics_render(s, &text, NULL) == 0) {
-        cJSON *queues = cJSON_CreateArray(), *quota = cJSON_CreateArray();
-        scan_metrics(text, queues, quota);
-        jobq_free(text);
-        const cJSON *q;
-        cJSON_ArrayForEach(q, queues)
-        {
-            int p = parse_priority(
-                cJSON_GetObjectItem(q, "priority")->valuestring);
-            jobq_run_id head;
-            if (heads_n < CONSOLE_MAX_QUEUES && p >= 0 &&
-                cJSON_GetObjectItem(q, "length")->valuedouble > 0 &&
-                (head = find_head(
-                     c, s, cJSON_GetObjectItem(q, "namespace")->valuestring,
-                     p)))
-                heads[heads_n++] = head;
-        }
-        cJSON_Delete(queues);
-        cJSON_Delete(quota);
-    }
+    jobq_queue_info *list = NULL;
+    size_t queues_n = list_queues(s, &list);
+    for (size_t i = 0; i < queues_n && heads_n < CONSOLE_MAX_QUEUES; i++)
+        if (list[i].head)
+            heads[heads_n++] = list[i].head;
+    jobq_free(list);
     for (size_t i = 0; i < heads_n; i++) {
         bool seen = false; /* a head may be among the newest runs too */
         for (size_t k = 0; k < n && !seen; k++)
