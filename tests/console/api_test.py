@@ -148,6 +148,28 @@ def reads(base):
         "&state=queued&limit=2&offset=1")
     assert status == 200 and doc["order"] == "queue", doc
     assert [r["position"] for r in doc["runs"]] == [1, 2], doc["runs"]
+    # Every page of a queue (jobq_queue_runs) agrees with the queue taken
+    # from a newest-first listing (ascending ids are queue order), and the
+    # overview names the same head.
+    q = "/api/v1/runs?namespace=ml-team&priority=high&state=queued"
+    _, listed = ce.request("GET", base + "/api/v1/runs?namespace=ml-team"
+                           "&state=queued&limit=500")
+    order = sorted(r["id"] for r in listed["runs"] if r["priority"] == "high")
+    assert len(order) >= 2, listed
+    for limit in (1, 2, 3):
+        for offset in range(len(order) + 2):
+            _, page = ce.request("GET", base + q +
+                                 f"&limit={limit}&offset={offset}")
+            assert page["total"] == len(order), page
+            assert [r["id"] for r in page["runs"]] == \
+                order[offset:offset + limit], (offset, limit, page)
+            assert [r["position"] for r in page["runs"]] == \
+                list(range(offset, min(offset + limit, len(order)))), page
+    _, overview = ce.request("GET", base + "/api/v1/overview")
+    [queue] = [x for x in overview["queues"]
+               if x["namespace"] == "ml-team" and x["priority"] == "high"]
+    assert queue["length"] == len(order), queue
+    assert queue["head"]["id"] == order[0], queue
     status, doc = ce.request("GET", base + "/api/v1/runs?limit=2")
     assert status == 200 and doc["more"] is True and doc["total"] is None
     ids = [r["id"] for r in doc["runs"]]
