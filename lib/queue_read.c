@@ -28,15 +28,16 @@ static bool valid_priority(jobq_priority priority)
     return (int)priority >= 0 && (int)priority < JQ_PRIORITIES;
 }
 
-static int read_page(jobq_scheduler *s, const char *ns,
-                     jobq_priority priority, uint64_t offset,
-                     jobq_run_info *out, size_t capacity, size_t *out_count,
-                     uint64_t *out_total)
+static int read_page(jobq_scheduler *s, const char *ns, jobq_priority priority,
+                     uint64_t offset, jobq_run_info *out, size_t capacity,
+                     size_t *out_count, uint64_t *out_total)
 {
     jq_core *c = &s->core;
-    if (!ns || (capacity && !out))
-        return jq_core_fail(c, JOBQ_EINVAL, "ns%s must not be NULL",
-                            ns ? "" : " and out");
+    if (!ns)
+        return jq_core_fail(c, JOBQ_EINVAL, "ns must not be NULL");
+    if (capacity && !out)
+        return jq_core_fail(c, JOBQ_EINVAL,
+                            "out must not be NULL when capacity is not 0");
     if (!valid_priority(priority))
         return jq_core_fail(c, JOBQ_EINVAL, "priority %d is not a priority",
                             (int)priority);
@@ -45,8 +46,8 @@ static int read_page(jobq_scheduler *s, const char *ns,
         if (!(stride = run_info_size(out[0].version)))
             return jq_core_fail(c, JOBQ_EVERSION,
                                 "jobq_run_info version %u is not supported "
-                                "(1..%d)", out[0].version,
-                                JOBQ_RUN_INFO_VERSION);
+                                "(1..%d)",
+                                out[0].version, JOBQ_RUN_INFO_VERSION);
     }
     jq_namespace *n = jq_core_namespace(c, ns, false);
     if (!n)
@@ -58,8 +59,7 @@ static int read_page(jobq_scheduler *s, const char *ns,
     size_t count = 0;
     const jq_run *run = capacity ? jq_queue_run_at(q, offset) : NULL;
     for (; run && count < capacity; run = run->next, count++) {
-        jobq_run_info *info =
-            (jobq_run_info *)((char *)out + count * stride);
+        jobq_run_info *info = (jobq_run_info *)((char *)out + count * stride);
         jq_core_run_info_at(c, info, run, offset + count);
     }
     if (out_count)
@@ -77,8 +77,8 @@ JOBQ_API int jobq_queue_runs(jobq_scheduler *s, const char *ns,
         *out_count = 0;
     if (out_total)
         *out_total = 0;
-    int rc = read_page(s, ns, priority, offset, out, capacity, out_count,
-                       out_total);
+    int rc =
+        read_page(s, ns, priority, offset, out, capacity, out_count, out_total);
     return LEAVE(s, rc);
 }
 
@@ -91,9 +91,10 @@ static int list_queues(jobq_scheduler *s, unsigned version,
                             "out and out_count must not be NULL");
     size_t stride = queue_info_size(version);
     if (!stride)
-        return jq_core_fail(c, JOBQ_EVERSION, "jobq_queue_info version %u "
-                            "is not supported (1..%d)", version,
-                            JOBQ_QUEUE_INFO_VERSION);
+        return jq_core_fail(c, JOBQ_EVERSION,
+                            "jobq_queue_info version %u "
+                            "is not supported (1..%d)",
+                            version, JOBQ_QUEUE_INFO_VERSION);
     size_t count = c->ns_count * JQ_PRIORITIES;
     if (count == 0)
         return 0;

@@ -42,8 +42,7 @@ static void teardown(void)
 static void init_infos(jobq_run_info *out, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        ck_assert_int_eq(jobq_run_info_init(&out[i], JOBQ_RUN_INFO_VERSION),
-                         0);
+        ck_assert_int_eq(jobq_run_info_init(&out[i], JOBQ_RUN_INFO_VERSION), 0);
 }
 
 /* Every page of analytics/normal, of every size up to the queue's length,
@@ -68,17 +67,17 @@ static void check_all_pages(jobq_scheduler *h, const jobq_run_id *order,
                                              cap, &count, &total),
                              0);
             ck_assert_uint_eq(total, length);
-            size_t want = off >= length ? 0
-                          : length - off < cap ? length - off : cap;
+            size_t want = off >= length        ? 0
+                          : length - off < cap ? length - off
+                                               : cap;
             ck_assert_uint_eq(count, want);
             for (size_t i = 0; i < count; i++) {
                 ck_assert_uint_eq(got[i].id, order[off + i]);
                 ck_assert_uint_eq(got[i].queue_position, off + i);
                 ck_assert_int_eq(got[i].state, JOBQ_RUN_QUEUED);
                 ck_assert_str_eq(got[i].run_name, expect[off + i].run_name);
-                ck_assert_int_eq(memcmp(&got[i], &expect[off + i],
-                                        sizeof got[i]),
-                                 0);
+                ck_assert_int_eq(
+                    memcmp(&got[i], &expect[off + i], sizeof got[i]), 0);
             }
         }
     }
@@ -138,17 +137,17 @@ START_TEST(bad_arguments_are_refused)
     init_infos(info, 1);
     size_t count = 0;
     uint64_t total = 0;
-    ck_assert_int_eq(jobq_queue_runs(NULL, "analytics", JOBQ_PRIORITY_NORMAL,
-                                     0, info, 1, &count, &total),
+    ck_assert_int_eq(jobq_queue_runs(NULL, "analytics", JOBQ_PRIORITY_NORMAL, 0,
+                                     info, 1, &count, &total),
                      JOBQ_EINVAL);
-    ck_assert_int_eq(jobq_queue_runs(s, NULL, JOBQ_PRIORITY_NORMAL, 0, info,
+    ck_assert_int_eq(jobq_queue_runs(s, NULL, JOBQ_PRIORITY_NORMAL, 0, info, 1,
+                                     &count, &total),
+                     JOBQ_EINVAL);
+    ck_assert_int_eq(jobq_queue_runs(s, "analytics", (jobq_priority)7, 0, info,
                                      1, &count, &total),
                      JOBQ_EINVAL);
-    ck_assert_int_eq(jobq_queue_runs(s, "analytics", (jobq_priority)7, 0,
-                                     info, 1, &count, &total),
-                     JOBQ_EINVAL);
-    ck_assert_int_eq(jobq_queue_runs(s, "analytics", (jobq_priority)-1, 0,
-                                     info, 1, &count, &total),
+    ck_assert_int_eq(jobq_queue_runs(s, "analytics", (jobq_priority)-1, 0, info,
+                                     1, &count, &total),
                      JOBQ_EINVAL);
     ck_assert_int_eq(jobq_queue_runs(s, "analytics", JOBQ_PRIORITY_NORMAL, 0,
                                      NULL, 1, &count, &total),
@@ -174,13 +173,13 @@ START_TEST(bad_arguments_are_refused)
     ck_assert_int_eq(jobq_queues(s, JOBQ_QUEUE_INFO_VERSION, &queues, NULL),
                      JOBQ_EINVAL);
     ck_assert_int_eq(jobq_queues(s, 0, &queues, &count), JOBQ_EVERSION);
-    ck_assert_int_eq(jobq_queues(s, JOBQ_QUEUE_INFO_VERSION + 1, &queues,
-                                 &count),
-                     JOBQ_EVERSION);
+    ck_assert_int_eq(
+        jobq_queues(s, JOBQ_QUEUE_INFO_VERSION + 1, &queues, &count),
+        JOBQ_EVERSION);
     ck_assert_ptr_null(queues);
-    ck_assert_int_eq(jobq_queues(NULL, JOBQ_QUEUE_INFO_VERSION, &queues,
-                                 &count),
-                     JOBQ_EINVAL);
+    ck_assert_int_eq(
+        jobq_queues(NULL, JOBQ_QUEUE_INFO_VERSION, &queues, &count),
+        JOBQ_EINVAL);
 }
 END_TEST
 
