@@ -190,6 +190,14 @@ typedef struct jq_core {
     /* The open transaction over this memory (undo.c). */
     jq_txn txn;
 
+    /* The cycle's write-ahead plan (cycle.c): the runs whose DEPLOYING
+     * records one commit made durable, in the order they are deployed, and
+     * the probe readings the planning pass took (kept when it is undone). */
+    jq_run **plan;
+    size_t plan_len, plan_cap;
+    struct jq_plan_reading *plan_readings;
+    size_t plan_readings_cap;
+
     char errmsg[512];
 } jq_core;
 
