@@ -448,10 +448,30 @@ static int step(jobq_scheduler *s, int i, int round)
 
 /* ------------------------------------------------------------- checks */
 
+/* An event, numbered in delivery (or log) order. */
+typedef struct event_ref {
+    jobq_run_id run;
+    int type;
+    int order;
+} event_ref;
+
+static int by_run_then_order(const void *a, const void *b)
+{
+    const event_ref *x = a, *y = b;
+    if (x->run != y->run)
+        return x->run < y->run ? -1 : 1;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
 /* The file's event log is exactly what the sink saw (runs retention
- * deleted left out of both). */
+ * deleted left out of both), run by run: the log keeps each run's events
+ * in order (schema 2 clusters it by run and numbers a run's events), not
+ * one order across runs. When `exact` is false (an fsync failed, so a
+ * commit may have surfaced that the sink never saw) every delivered event
+ * must still be in the file, in order. */
 static void check_events(const char *path, bool exact)
 {
+    static event_ref file[MAX_EVENTS], sent[MAX_EVENTS];
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         inconsistent("cannot open the file to read its events");
@@ -459,56 +479,72 @@ static void check_events(const char *path, bool exact)
         return;
     }
     sqlite3_stmt *stmt = NULL;
-    sqlite3_prepare_v2(db, "SELECT run_id, type FROM events ORDER BY id", -1,
-                       &stmt, NULL);
+    if (sqlite3_prepare_v2(db, "SELECT run_id, type FROM events "
+                           "ORDER BY run_id, seq", -1, &stmt,
+                           NULL) != SQLITE_OK) {
+        inconsistent("cannot read the event log: %s", sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return;
+    }
     sqlite3_stmt *exists = NULL;
     sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE id = ?1", -1, &exists,
                        NULL);
-    int next = 0; /* in W.events */
-    while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
-        jobq_run_id run = (jobq_run_id)sqlite3_column_int64(stmt, 0);
-        int type = sqlite3_column_int(stmt, 1);
-        /* Skip delivered events of runs that are gone. */
-        for (;;) {
-            if (next >= W.nevents)
-                break;
+    int nfile = 0, nsent = 0;
+    while (sqlite3_step(stmt) == SQLITE_ROW && nfile < MAX_EVENTS) {
+        file[nfile].run = (jobq_run_id)sqlite3_column_int64(stmt, 0);
+        file[nfile].type = sqlite3_column_int(stmt, 1);
+        file[nfile].order = nfile;
+        nfile++;
+    }
+    for (int i = 0; i < W.nevents; i++)
+        sent[nsent++] = (event_ref){W.events[i].run, W.events[i].type, i};
+    qsort(sent, (size_t)nsent, sizeof *sent, by_run_then_order);
+    int f = 0, d = 0;
+    while (f < nfile || d < nsent) {
+        jobq_run_id run = f < nfile && (d >= nsent || file[f].run <= sent[d].run)
+                              ? file[f].run
+                              : sent[d].run;
+        int f_end = f, d_end = d;
+        while (f_end < nfile && file[f_end].run == run)
+            f_end++;
+        while (d_end < nsent && sent[d_end].run == run)
+            d_end++;
+        bool present = f_end > f;
+        if (!present) { /* retention may have deleted it */
             sqlite3_reset(exists);
-            sqlite3_bind_int64(exists, 1, (int64_t)W.events[next].run);
-            if (sqlite3_step(exists) == SQLITE_ROW)
-                break;
-            next++;
+            sqlite3_bind_int64(exists, 1, (int64_t)run);
+            present = sqlite3_step(exists) == SQLITE_ROW;
         }
-        if (next < W.nevents && W.events[next].run == run &&
-            W.events[next].type == type) {
-            next++;
-            continue;
+        if (present) {
+            /* Delivered, in order, a subsequence of the file's (equal to
+             * it when exact). */
+            int i = f;
+            for (int j = d; j < d_end; j++) {
+                while (i < f_end && file[i].type != sent[j].type) {
+                    if (exact)
+                        break;
+                    i++;
+                }
+                if (i >= f_end || file[i].type != sent[j].type) {
+                    inconsistent("event %d of run %" PRIu64 " was delivered "
+                                 "but is not in the file (or not in this "
+                                 "order)",
+                                 sent[j].type, run);
+                    goto done;
+                }
+                i++;
+            }
+            if (exact && i < f_end) {
+                inconsistent("the file logged event %d of run %" PRIu64
+                             " that was not delivered",
+                             file[i].type, run);
+                goto done;
+            }
         }
-        if (exact) {
-            inconsistent("the file logged event %d of run %" PRIu64
-                         " that was not delivered (or not in this order)",
-                         type, run);
-            break;
-        }
+        f = f_end;
+        d = d_end;
     }
-    for (; exact && next < W.nevents; next++) {
-        sqlite3_reset(exists);
-        sqlite3_bind_int64(exists, 1, (int64_t)W.events[next].run);
-        if (sqlite3_step(exists) == SQLITE_ROW) {
-            inconsistent("event %d of run %" PRIu64 " was delivered but is "
-                         "not in the file",
-                         W.events[next].type, W.events[next].run);
-            break;
-        }
-    }
-    if (!exact && next < W.nevents) {
-        /* Delivered events must all be in the file even then. */
-        sqlite3_reset(exists);
-        sqlite3_bind_int64(exists, 1, (int64_t)W.events[next].run);
-        if (sqlite3_step(exists) == SQLITE_ROW)
-            inconsistent("event %d of run %" PRIu64 " was delivered but is "
-                         "not in the file",
-                         W.events[next].type, W.events[next].run);
-    }
+done:
     sqlite3_finalize(stmt);
     sqlite3_finalize(exists);
     sqlite3_close(db);
