@@ -2,8 +2,11 @@
  * One scheduling cycle (SPEC section 2), jq_core_tick(): reconcile the
  * deployed runs, apply head timeouts, then admit queue heads namespace by
  * namespace, the priority queue chosen by smooth weighted round robin.
+ * Admission writes ahead once per cycle, not once per deployed run: see
+ * "Write-ahead per cycle" below.
  * Cost per cycle: the deployed runs, the queue heads and the runs it
- * deploys, whatever the depth of the queues.
+ * deploys (twice: a planning pass, then the real one), whatever the depth
+ * of the queues.
  */
 #include <inttypes.h>
 #include <stdarg.h>

@@ -155,7 +155,7 @@ def live_control(env, ctl_binary):
     deleted = [r["path"] for r in state["requests"]
                if r["method"] == "DELETE"]
     for run in running:
-        assert [p for p in deleted if re.search(r"/jobq-%d-" % run, p)], \
+        assert [p for p in deleted if re.search(r"/jobq-(?:[0-9a-f]+-)?%d-" % run, p)], \
             (run, deleted)
     assert len(deleted) == 5, deleted
     assert ctl("cancel", str(running[0]), check=False) is None  # refused
@@ -203,7 +203,7 @@ def live_control(env, ctl_binary):
     created = {}
     for key, count in state["creates"].items():
         assert count == 1, (key, count)
-        run = int(re.search(r"/jobq-(\d+)-", key).group(1))
+        run = int(re.search(r"/jobq-(?:[0-9a-f]+-)?(\d+)-", key).group(1))
         created[run] = created.get(run, 0) + 1
     assert sorted(created) == sorted(deployed), (
         set(created) ^ set(deployed))
