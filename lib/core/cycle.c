@@ -661,12 +661,15 @@ static bool write_ahead(jq_core *c, uint64_t *turn_saved)
         jq_save_run(c, run);
     }
     save_turn(c, turn_saved);
-    /* Room for the records below: a commit keeps the log's capacity, so
-     * that recording them after it cannot fail. */
+    /* Room for the savepoint the commit takes and the records below: a
+     * commit keeps the log's capacity, so that neither can fail after it
+     * (a run committed DEPLOYING without its record would be left in its
+     * queue by a rollback, where no reopen would put it). */
     if (c->journal_status != 0 ||
         !jq_txn_reserve(c, 2 * n + c->ns_count + 128,
                         n * (sizeof(jq_run) + 8) +
-                            c->ns_count * (sizeof(jq_namespace) + 8) + 4096))
+                            c->ns_count * (sizeof(jq_namespace) + 16) +
+                            sizeof(jq_config) + 4096))
         return false;
     if (!jq_persist_before_deploy(c))
         return false;
