@@ -588,8 +588,7 @@ static size_t plan_deployments(jq_core *c, const admit_pos *pos,
 {
     c->plan_len = 0;
     if (c->plan_readings_cap < c->ns_count) {
-        jq_plan_reading *r =
-            realloc(c->plan_readings, c->ns_count * sizeof *r);
+        jq_plan_reading *r = realloc(c->plan_readings, c->ns_count * sizeof *r);
         if (!r)
             return out_of_memory(c);
         c->plan_readings = r;
@@ -603,8 +602,7 @@ static size_t plan_deployments(jq_core *c, const admit_pos *pos,
     admit_pos at = *pos;
     jobq_tick_stats stats = *st;
     jq_pick pick;
-    while (next_pick(c, &at, now, &stats, &pick) &&
-           plan_push(c, pick.head)) {
+    while (next_pick(c, &at, now, &stats, &pick) && plan_push(c, pick.head)) {
         jq_undo_run(c, pick.head);
         pick.head->state = JOBQ_RUN_DEPLOYING;
         deployed(c, &at, &pick, now, &stats);

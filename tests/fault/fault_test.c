@@ -479,9 +479,10 @@ static void check_events(const char *path, bool exact)
         return;
     }
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT run_id, type FROM events "
-                           "ORDER BY run_id, seq", -1, &stmt,
-                           NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db,
+                           "SELECT run_id, type FROM events "
+                           "ORDER BY run_id, seq",
+                           -1, &stmt, NULL) != SQLITE_OK) {
         inconsistent("cannot read the event log: %s", sqlite3_errmsg(db));
         sqlite3_close(db);
         return;
@@ -501,9 +502,10 @@ static void check_events(const char *path, bool exact)
     qsort(sent, (size_t)nsent, sizeof *sent, by_run_then_order);
     int f = 0, d = 0;
     while (f < nfile || d < nsent) {
-        jobq_run_id run = f < nfile && (d >= nsent || file[f].run <= sent[d].run)
-                              ? file[f].run
-                              : sent[d].run;
+        jobq_run_id run =
+            f < nfile && (d >= nsent || file[f].run <= sent[d].run)
+                ? file[f].run
+                : sent[d].run;
         int f_end = f, d_end = d;
         while (f_end < nfile && file[f_end].run == run)
             f_end++;

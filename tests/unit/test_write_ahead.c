@@ -50,8 +50,10 @@ static int count_state(int state)
     ck_assert_int_eq(sqlite3_open_v2(F->path, &db, SQLITE_OPEN_READONLY, NULL),
                      SQLITE_OK);
     sqlite3_stmt *stmt = NULL;
-    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM runs "
-                                        "WHERE state = ?1", -1, &stmt, NULL),
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM runs "
+                                        "WHERE state = ?1",
+                                        -1, &stmt, NULL),
                      SQLITE_OK);
     sqlite3_bind_int(stmt, 1, state);
     ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
