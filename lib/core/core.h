@@ -142,8 +142,10 @@ struct jq_namespace {
  * member may be NULL. A non-zero return marks the journal failed: the public
  * call then fails and is rolled back, in memory (undo.c) and on disk.
  * `barrier` must make everything announced so far durable; the core calls
- * it before every deploy (write-ahead), and it is a commit point of the
- * memory transaction too. */
+ * it before deploying (write-ahead: once per cycle for all the runs the
+ * cycle plans to deploy, once more after each refused deployment, once
+ * per legacy deploy), and it is a commit point of the memory transaction
+ * too. */
 typedef struct jq_journal {
     void *ctx;
     int (*job_saved)(void *ctx, const jq_job *job);
@@ -189,6 +191,14 @@ typedef struct jq_core {
 
     /* The open transaction over this memory (undo.c). */
     jq_txn txn;
+
+    /* The cycle's write-ahead plan (cycle.c): the runs whose DEPLOYING
+     * records one commit made durable, in the order they are deployed, and
+     * the probe readings the planning pass took (kept when it is undone). */
+    jq_run **plan;
+    size_t plan_len, plan_cap;
+    struct jq_plan_reading *plan_readings;
+    size_t plan_readings_cap;
 
     char errmsg[512];
 } jq_core;

@@ -58,6 +58,9 @@ void jq_end_deployed_run(jq_core *c, jq_run *run, jobq_time_ms now,
 void jq_mark_running(jq_core *c, jq_run *run, jobq_time_ms now);
 bool jq_persist_before_deploy(jq_core *c);
 int jq_call_deploy(jq_core *c, jq_run *run, char *msg, size_t cap);
+/* The same for a run of the cycle's plan: its write-ahead commit already
+ * recorded it for a rollback (cycle.c), so nothing is recorded here. */
+int jq_call_planned_deploy(jq_core *c, jq_run *run, char *msg, size_t cap);
 void jq_deploy_legacy(jq_core *c, jq_run *run, jobq_time_ms now);
 
 /* Memory. */

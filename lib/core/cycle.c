@@ -2,8 +2,11 @@
  * One scheduling cycle (SPEC section 2), jq_core_tick(): reconcile the
  * deployed runs, apply head timeouts, then admit queue heads namespace by
  * namespace, the priority queue chosen by smooth weighted round robin.
+ * Admission writes ahead once per cycle, not once per deployed run: see
+ * "Write-ahead per cycle" below.
  * Cost per cycle: the deployed runs, the queue heads and the runs it
- * deploys, whatever the depth of the queues.
+ * deploys (twice: a planning pass, then the real one), whatever the depth
+ * of the queues.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -301,38 +304,114 @@ static jobq_time_ms backoff_ms(unsigned attempt)
     return delay < JQ_DEPLOY_BACKOFF_MAX_MS ? delay : JQ_DEPLOY_BACKOFF_MAX_MS;
 }
 
-/* Deploy the head of q. Returns true if it was deployed. was_blocked: the
- * head was found blocked before it fitted now (a refusal keeps that
- * timer). */
-static bool deploy_head(jq_core *c, jq_queue *q, jq_run *head,
-                        bool was_blocked, jobq_time_ms now,
-                        jobq_tick_stats *st)
+/*
+ * Write-ahead per cycle. SPEC 2.4 deploys one head at a time, each after
+ * its DEPLOYING record is durable: one commit (one fsync) per deployed run.
+ * Instead, admission runs in rounds of three steps:
+ *
+ *   1. Plan: run the admission loop below as if every deploy call
+ *      succeeded, with the journal switched off, and note the heads it
+ *      deploys, in order; then roll memory back to the savepoint taken
+ *      before it (undo.c), keeping only the probe readings (a probe is
+ *      asked once per namespace and cycle, plan or not).
+ *   2. Write ahead: mark every planned run DEPLOYING (memory and journal)
+ *      and commit once. From here on a rollback puts each of them where a
+ *      reopen would (undo.c, settle_later): the commit precedes every
+ *      deploy, as before.
+ *   3. Execute: run the same admission loop for real, from the same state,
+ *      calling the deployer. The loop is deterministic, so while every call
+ *      succeeds it picks exactly the planned heads in the planned order,
+ *      with the same events, WRR charges and turn as one-at-a-time
+ *      deployment. At the first refused or failed deployment (stale quota,
+ *      any deploy error) the failure is handled exactly as SPEC 2.5 says,
+ *      the rest of the plan is void, and a new round plans again from
+ *      there: the runs planned after the refused one are still in place in
+ *      their queues (they were never taken out: the real loop had not come
+ *      to them), WRR, turn and head state are what the real loop made them
+ *      up to and including the refused pick.
+ *
+ * The void part of a plan is rewritten (QUEUED, its attempt not counted)
+ * in the next commit: the next round's write-ahead commit, or the cycle's
+ * own. A crash before that commit leaves those runs DEPLOYING on disk,
+ * which reopening already settles (restore.c): the deployer has no record
+ * of them, so they go back to their place in their queues ("rescheduled",
+ * reason "recovered"), the same outcome as a crash right after a
+ * one-at-a-time write-ahead commit. (A deployer without `poll` cannot say
+ * so, and reopening then takes DEPLOYING runs as deployed, as it always
+ * has: with a plan, more runs can be in that state at a crash.)
+ *
+ * Commits per cycle: the write-ahead commit and the cycle's own, plus one
+ * per refused or failed deployment (its round's re-plan), whatever the
+ * number of runs deployed; a cycle that plans nothing writes nothing more
+ * than before. The price is a second pass of the admission loop in memory.
+ * If the real loop ever picked a head the plan did not (it cannot, short
+ * of a bug), the plan is void from there and that head takes the old
+ * per-run write-ahead commit.
+ */
+
+/* A head that fits, as the admission loop chose it, with what its
+ * deployment charges: its namespace's WRR over the queues that were
+ * eligible when it was chosen. */
+typedef struct jq_pick {
+    jq_namespace *ns;
+    jq_queue *q;
+    jq_run *head;
+    int chosen;
+    bool eligible[JQ_PRIORITIES];
+    bool was_blocked; /* found blocked before it fitted (a refusal keeps
+                         that timer) */
+} jq_pick;
+
+/* Where the admission loop stands between two picks. */
+typedef struct admit_pos {
+    int64_t budget;        /* deployments left in this cycle's batch */
+    size_t idle;           /* consecutive namespaces that deployed nothing */
+    size_t turn;           /* the namespace whose turn comes next */
+    jq_namespace *serving; /* the namespace being served, or NULL */
+} admit_pos;
+
+/* A probe reading the planning pass took (kept across its rollback). */
+typedef struct jq_plan_reading {
+    bool probed;
+    int status;
+    jobq_resources hard, used;
+} jq_plan_reading;
+
+/* Call the deployer for a picked head (after the write-ahead commit of its
+ * DEPLOYING record: the plan's, or its own if it was not planned) and
+ * handle a failure as SPEC 2.5 says. Returns true if it was deployed (the
+ * caller records it: deployed()). */
+static bool deploy_head(jq_core *c, const jq_pick *pick, bool planned,
+                        jobq_time_ms now, jobq_tick_stats *st)
 {
     char msg[256];
-    jq_undo_run(c, head);
-    head->state = JOBQ_RUN_DEPLOYING;
-    head->deploy_attempts++;
-    jq_save_run(c, head);
-    if (!jq_persist_before_deploy(c)) {
-        head->state = JOBQ_RUN_QUEUED;
-        head->deploy_attempts--;
-        q->ineligible_cycle = c->cycle;
-        return false;
+    jq_queue *q = pick->q;
+    jq_run *head = pick->head;
+    int rc;
+    if (planned) {
+        rc = jq_call_planned_deploy(c, head, msg, sizeof msg);
+    } else {
+        jq_undo_run(c, head);
+        head->state = JOBQ_RUN_DEPLOYING;
+        head->deploy_attempts++;
+        jq_save_run(c, head);
+        if (!jq_persist_before_deploy(c)) {
+            head->state = JOBQ_RUN_QUEUED;
+            head->deploy_attempts--;
+            q->ineligible_cycle = c->cycle;
+            return false;
+        }
+        rc = jq_call_deploy(c, head, msg, sizeof msg);
     }
-    int rc = jq_call_deploy(c, head, msg, sizeof msg);
-    if (rc == 0) {
-        jq_dequeue(c, head);
-        jq_mark_running(c, head, now);
-        st->deployed++;
+    if (rc == 0)
         return true;
-    }
     head->state = JOBQ_RUN_QUEUED;
     q->ineligible_cycle = c->cycle;
     if (rc == JOBQ_DEPLOY_QUOTA_REJECTED) {
         /* Not an attempt that counts toward the error budget, but one of
          * the head's refusal streak: its queue backs off (SPEC 2.5). */
         head->deploy_attempts--;
-        jq_note_refusal(c, q, head, now, was_blocked,
+        jq_note_refusal(c, q, head, now, pick->was_blocked,
                         msg[0] ? msg : "exceeded quota");
         jq_save_run(c, head);
         jobq_event ev;
@@ -384,18 +463,17 @@ static void share_weights(const jq_core *c, int64_t weight[JQ_PRIORITIES])
     weight[JOBQ_PRIORITY_NORMAL] = 100 - c->config.high_share_pct;
 }
 
-/* One namespace's turn: consider heads until one is deployed or no queue
- * of the namespace is eligible. Returns true if something was deployed. */
-static bool serve_namespace(jq_core *c, jq_namespace *ns, jobq_time_ms now,
-                            jobq_tick_stats *st)
+/* Inside one namespace's turn: consider heads until one fits (true, in
+ * *pick) or no queue of the namespace is eligible. */
+static bool choose_head(jq_core *c, jq_namespace *ns, jobq_time_ms now,
+                        jobq_tick_stats *st, jq_pick *pick)
 {
     int64_t weight[JQ_PRIORITIES];
     share_weights(c, weight);
     for (;;) {
-        bool eligible[JQ_PRIORITIES];
         for (int p = 0; p < JQ_PRIORITIES; p++)
-            eligible[p] = queue_eligible(c, &ns->queue[p], now);
-        int chosen = jq_wrr_choose(&ns->wrr, weight, eligible);
+            pick->eligible[p] = queue_eligible(c, &ns->queue[p], now);
+        int chosen = jq_wrr_choose(&ns->wrr, weight, pick->eligible);
         if (chosen < 0)
             return false;
         jq_queue *q = &ns->queue[chosen];
@@ -418,13 +496,13 @@ static bool serve_namespace(jq_core *c, jq_namespace *ns, jobq_time_ms now,
          * is news again). After a deploy error its head timer starts
          * afresh when it is next found not to fit; a refusal of the
          * cluster keeps it running instead (SPEC 2.5, jq_head_timer). */
-        bool was_blocked = q->head_blocked;
+        pick->was_blocked = q->head_blocked;
         q->head_blocked = false;
-        if (deploy_head(c, q, head, was_blocked, now, st)) {
-            jq_wrr_charge(&ns->wrr, weight, eligible, chosen);
-            jq_save_namespace(c, ns);
-            return true;
-        }
+        pick->ns = ns;
+        pick->q = q;
+        pick->head = head;
+        pick->chosen = chosen;
+        return true;
     }
 }
 
@@ -437,28 +515,227 @@ static bool namespace_eligible(const jq_core *c, const jq_namespace *ns,
     return false;
 }
 
+/* The admission loop up to its next head that fits: namespaces take
+ * turns, each served until it deploys one run or has no eligible queue.
+ * False when admission is over for this cycle. */
+static bool next_pick(jq_core *c, admit_pos *pos, jobq_time_ms now,
+                      jobq_tick_stats *st, jq_pick *pick)
+{
+    for (;;) {
+        if (!pos->serving) {
+            if (pos->budget <= 0 || pos->idle >= c->ns_count ||
+                c->journal_status != 0)
+                return false;
+            jq_namespace *ns = c->ns_order[pos->turn];
+            pos->turn = (pos->turn + 1) % c->ns_count;
+            if (!namespace_eligible(c, ns, now)) {
+                pos->idle++;
+                continue;
+            }
+            pos->serving = ns;
+        }
+        if (choose_head(c, pos->serving, now, st, pick))
+            return true;
+        pos->serving = NULL;
+        pos->idle++;
+    }
+}
+
+/* The picked head was deployed: record it, charge the WRR, pass the
+ * turn. */
+static void deployed(jq_core *c, admit_pos *pos, const jq_pick *pick,
+                     jobq_time_ms now, jobq_tick_stats *st)
+{
+    int64_t weight[JQ_PRIORITIES];
+    share_weights(c, weight);
+    jq_dequeue(c, pick->head);
+    jq_mark_running(c, pick->head, now);
+    st->deployed++;
+    jq_wrr_charge(&pick->ns->wrr, weight, pick->eligible, pick->chosen);
+    jq_save_namespace(c, pick->ns);
+    pos->budget--;
+    pos->idle = 0;
+    c->ns_turn = pos->turn;
+    pos->serving = NULL;
+}
+
+static bool out_of_memory(jq_core *c)
+{
+    jq_journal_result(c, JOBQ_ENOMEM);
+    jq_core_fail(c, JOBQ_ENOMEM, "out of memory planning a cycle");
+    return false;
+}
+
+static bool plan_push(jq_core *c, jq_run *run)
+{
+    if (c->plan_len == c->plan_cap) {
+        size_t cap = c->plan_cap ? 2 * c->plan_cap : 64;
+        jq_run **plan = realloc(c->plan, cap * sizeof *plan);
+        if (!plan)
+            return out_of_memory(c);
+        c->plan = plan;
+        c->plan_cap = cap;
+    }
+    c->plan[c->plan_len++] = run;
+    return true;
+}
+
+/* Step 1: the heads the admission loop would deploy from *pos if every
+ * deploy call succeeded, into c->plan. Changes nothing but the probe
+ * readings (and c->plan). */
+static size_t plan_deployments(jq_core *c, const admit_pos *pos,
+                               jobq_time_ms now, const jobq_tick_stats *st)
+{
+    c->plan_len = 0;
+    if (c->plan_readings_cap < c->ns_count) {
+        jq_plan_reading *r = realloc(c->plan_readings, c->ns_count * sizeof *r);
+        if (!r)
+            return out_of_memory(c);
+        c->plan_readings = r;
+        c->plan_readings_cap = c->ns_count;
+    }
+    jq_txn_mark mark = jq_txn_mark_now(c);
+    if (c->journal_status != 0)
+        return 0;
+    jq_journal journal = c->journal;
+    memset(&c->journal, 0, sizeof c->journal); /* nothing reaches disk */
+    admit_pos at = *pos;
+    jobq_tick_stats stats = *st;
+    jq_pick pick;
+    while (next_pick(c, &at, now, &stats, &pick) && plan_push(c, pick.head)) {
+        jq_undo_run(c, pick.head);
+        pick.head->state = JOBQ_RUN_DEPLOYING;
+        deployed(c, &at, &pick, now, &stats);
+    }
+    c->journal = journal;
+    for (size_t i = 0; i < c->ns_count; i++) {
+        const jq_namespace *ns = c->ns_order[i];
+        jq_plan_reading *r = &c->plan_readings[i];
+        r->probed = ns->probed_cycle == c->cycle;
+        r->status = ns->probe_status;
+        r->hard = ns->hard;
+        r->used = ns->used;
+    }
+    jq_txn_rollback(c, &mark);
+    /* As read_quota leaves a namespace it reads for the first time in the
+     * cycle. Not recorded: the cycle's first savepoint restores the
+     * namespaces whole (undo.c). */
+    for (size_t i = 0; i < c->ns_count; i++) {
+        jq_namespace *ns = c->ns_order[i];
+        const jq_plan_reading *r = &c->plan_readings[i];
+        if (!r->probed || ns->probed_cycle == c->cycle)
+            continue;
+        ns->probed_cycle = c->cycle;
+        ns->probe_status = r->status;
+        ns->hard = r->hard;
+        ns->used = r->used;
+        memset(&ns->reserved, 0, sizeof ns->reserved);
+    }
+    if (c->journal_status != 0)
+        c->plan_len = 0;
+    return c->plan_len;
+}
+
+/* The turn pointer as the journal last has it: written when it moved, at
+ * each write-ahead commit and at the end of admission. */
+static void save_turn(jq_core *c, uint64_t *saved)
+{
+    if (c->journal.turn_saved && c->ns_turn != *saved) {
+        jq_journal_result(c, c->journal.turn_saved(c->journal.ctx, c->ns_turn));
+        *saved = c->ns_turn;
+    }
+}
+
+/* Step 2: every planned run DEPLOYING, durable in one commit. False if the
+ * journal failed (nothing is deployed, the cycle fails). */
+static bool write_ahead(jq_core *c, uint64_t *turn_saved)
+{
+    size_t n = c->plan_len;
+    for (size_t i = 0; i < n; i++) {
+        jq_run *run = c->plan[i];
+        jq_undo_run(c, run);
+        run->state = JOBQ_RUN_DEPLOYING;
+        run->deploy_attempts++;
+        jq_save_run(c, run);
+    }
+    save_turn(c, turn_saved);
+    /* Room for the savepoint the commit takes and the records below: a
+     * commit keeps the log's capacity, so that neither can fail after it
+     * (a run committed DEPLOYING without its record would be left in its
+     * queue by a rollback, where no reopen would put it). */
+    if (c->journal_status != 0 ||
+        !jq_txn_reserve(c, 2 * n + c->ns_count + 128,
+                        n * (sizeof(jq_run) + 8) +
+                            c->ns_count * (sizeof(jq_namespace) + 16) +
+                            sizeof(jq_config) + 4096))
+        return false;
+    if (!jq_persist_before_deploy(c))
+        return false;
+    /* After the commit: a rollback puts each planned run where a reopen
+     * would (DEPLOYING, unsettled), deployer called or not (undo.c). */
+    for (size_t i = 0; i < n; i++) {
+        jq_undo_run(c, c->plan[i]);
+        jq_undo_deploying(c, c->plan[i]);
+    }
+    return true;
+}
+
+/* The void part of a plan, from `from` on: back to QUEUED, where they
+ * still are; the next commit rewrites their records. */
+static void void_plan(jq_core *c, size_t from)
+{
+    for (size_t i = from; i < c->plan_len; i++) {
+        jq_run *run = c->plan[i];
+        if (run->state != JOBQ_RUN_DEPLOYING)
+            continue;
+        jq_undo_run(c, run);
+        run->state = JOBQ_RUN_QUEUED;
+        run->deploy_attempts--;
+        jq_save_run(c, run);
+    }
+    c->plan_len = from < c->plan_len ? from : c->plan_len;
+}
+
+/* Step 3: the admission loop for real, up to its end or its first failed
+ * deployment (true: plan again from there). */
+static bool execute_plan(jq_core *c, admit_pos *pos, jobq_time_ms now,
+                         jobq_tick_stats *st)
+{
+    size_t next = 0;
+    jq_pick pick;
+    bool failed = false;
+    while (!failed && next_pick(c, pos, now, st, &pick)) {
+        bool planned = next < c->plan_len && c->plan[next] == pick.head;
+        if (planned)
+            next++;
+        else
+            void_plan(c, next); /* cannot happen: see the top */
+        if (deploy_head(c, &pick, planned, now, st))
+            deployed(c, pos, &pick, now, st);
+        else
+            failed = true;
+    }
+    void_plan(c, next);
+    c->plan_len = 0;
+    return failed;
+}
+
 static void admit(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
 {
     if (c->ns_count == 0 || c->queued == 0)
         return;
-    int64_t budget = c->config.batch_size;
-    size_t idle = 0; /* consecutive namespaces that deployed nothing */
-    size_t turn = c->ns_turn % c->ns_count;
-    uint64_t turn_before = c->ns_turn;
-    while (budget > 0 && idle < c->ns_count && c->journal_status == 0) {
-        jq_namespace *ns = c->ns_order[turn];
-        turn = (turn + 1) % c->ns_count;
-        if (!namespace_eligible(c, ns, now) ||
-            !serve_namespace(c, ns, now, st)) {
-            idle++;
-            continue;
-        }
-        budget--;
-        idle = 0;
-        c->ns_turn = turn;
+    admit_pos pos = {.budget = c->config.batch_size,
+                     .turn = c->ns_turn % c->ns_count};
+    uint64_t turn_saved = c->ns_turn;
+    bool again = true;
+    while (again && c->journal_status == 0) {
+        if (plan_deployments(c, &pos, now, st) > 0 &&
+            !write_ahead(c, &turn_saved))
+            break;
+        again = execute_plan(c, &pos, now, st);
     }
-    if (c->journal.turn_saved && c->ns_turn != turn_before)
-        jq_journal_result(c, c->journal.turn_saved(c->journal.ctx, c->ns_turn));
+    c->plan_len = 0;
+    save_turn(c, &turn_saved);
 }
 
 /* ------------------------------------------------------------------ tick */

@@ -274,6 +274,14 @@ int jq_call_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
      * back as committed, then where a reopen would (undo.c). */
     jq_undo_run(c, run);
     jq_undo_deploying(c, run);
+    return jq_call_planned_deploy(c, run, msg, cap);
+}
+
+int jq_call_planned_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
+{
+    msg[0] = '\0';
+    if (!c->has_deployer || !c->deployer.deploy)
+        return 0;
     const void *payload = run->job->payload;
     size_t payload_len = run->job->payload_len;
     void *loaded = NULL;

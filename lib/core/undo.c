@@ -33,15 +33,20 @@
  * batch.
  *
  * Commit points. The store commits at the end of each public call and at
- * the write-ahead barrier before every deploy; after each commit the log
- * starts afresh (a rollback never goes behind a commit). The deployer is
- * called only after its run's DEPLOYING record is committed; if a later
- * commit of the same call fails, memory goes back to that committed state,
- * and the run whose deployer was called is put where reopening the file
- * would put it (DEPLOYING, on the deployed list: the next cycle settles it
- * through the deployer's poll exactly like after a restart). A call that
- * fails therefore changes nothing beyond its last commit point, and a
- * commit point precedes every deploy.
+ * the write-ahead barrier before deploying; after each commit the log
+ * starts afresh (a rollback never goes behind a commit). A cycle's barrier
+ * covers all the runs it plans to deploy (cycle.c: it plans with a
+ * savepoint and a rollback to it, then marks the planned runs DEPLOYING
+ * and commits once); a legacy deploy and a settled restore keep one
+ * barrier per run. The deployer is called only after its run's DEPLOYING
+ * record is committed; if a later commit of the same call fails, memory
+ * goes back to that committed state, and every run the barrier committed
+ * DEPLOYING (jq_undo_deploying right after it), whether its deployer was
+ * called yet or not, is put where reopening the file would put it
+ * (DEPLOYING, on the deployed list: the next cycle settles it through the
+ * deployer's poll exactly like after a restart). A call that fails
+ * therefore changes nothing beyond its last commit point, and a commit
+ * point precedes every deploy.
  *
  * When a commit fails its outcome may be unknown (a failed fsync: the
  * write may still surface when the file is next opened). Memory is rolled

@@ -5,8 +5,9 @@
  * every durable change through its jq_journal, which the store implements
  * (jq_store_bind), and the store writes those changes in the open
  * transaction. sched_persist.c decides when a transaction ends (one per
- * public call; the core's write-ahead barrier commits early so that a
- * DEPLOYING record is durable before the deployer is called).
+ * public call; the core's write-ahead barrier commits early so that
+ * DEPLOYING records are durable before the deployer is called: once per
+ * cycle for all the runs it deploys, lib/core/cycle.c).
  *
  * On open the store creates or migrates the schema, and jq_store_load
  * rebuilds the core's memory (jobs without payloads, live runs in FIFO
