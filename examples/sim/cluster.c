@@ -115,8 +115,9 @@ static int cancel(void *ctx, jobq_run_id id, char *msg, size_t cap)
     return 0;
 }
 
-/* Only for scenarios with asynchronous refusals: finished runs are pushed
- * (sim_cluster_finish_due), so poll reports nothing but a refusal. */
+/* For scenarios with asynchronous refusals, and with a database: finished
+ * runs are pushed (sim_cluster_finish_due), so poll reports nothing but a
+ * refusal, or that a run the cluster never saw is gone (after a crash). */
 static int poll(void *ctx, jobq_run_id id, jobq_poll_status *status,
                 char *msg, size_t cap)
 {
@@ -129,6 +130,8 @@ static int poll(void *ctx, jobq_run_id id, jobq_poll_status *status,
                  "quota, reported after the deployment)",
                  sim->sc.namespaces[sim->sc.runs[run].ns].name);
         *status = JOBQ_POLL_QUOTA_REJECTED;
+    } else if (run == (size_t)-1 || sim->state[run].deployed_at < 0) {
+        *status = JOBQ_POLL_GONE;
     }
     return 0;
 }
@@ -214,6 +217,9 @@ void sim_cluster_vtables(simulation *sim, jobq_clock *clock, jobq_probe *probe,
     bool async = false;
     for (size_t i = 0; i < sim->sc.run_count && !async; i++)
         async = sim->sc.runs[i].stale_quota_async_times > 0;
+    /* With a database too: the library then writes a cycle's deployments
+     * ahead in one commit (it plans one run at a time for a deployer that
+     * cannot answer for a run after a crash). */
     *deployer = (jobq_deployer){JOBQ_DEPLOYER_VERSION, sim, deploy, cancel,
-                                async ? poll : NULL};
+                                async || sim->db_path ? poll : NULL};
 }

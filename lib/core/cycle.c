@@ -338,7 +338,9 @@ static jobq_time_ms backoff_ms(unsigned attempt)
  * reason "recovered"), the same outcome as a crash right after a
  * one-at-a-time write-ahead commit. (A deployer without `poll` cannot say
  * so, and reopening then takes DEPLOYING runs as deployed, as it always
- * has: with a plan, more runs can be in that state at a crash.)
+ * has: with a plan, more runs could be in that state at a crash, so a
+ * deployer without poll gets plans of one run: one commit per deploy, as
+ * before.)
  *
  * Commits per cycle: the write-ahead commit and the cycle's own, plus one
  * per refused or failed deployment (its round's re-plan), whatever the
@@ -602,7 +604,13 @@ static size_t plan_deployments(jq_core *c, const admit_pos *pos,
     admit_pos at = *pos;
     jobq_tick_stats stats = *st;
     jq_pick pick;
-    while (next_pick(c, &at, now, &stats, &pick) && plan_push(c, pick.head)) {
+    /* Without poll, reopening cannot tell a planned run whose deployer was
+     * never called from a deployed one (it takes DEPLOYING as deployed):
+     * plan one run at a time then, so that at most the run in flight is
+     * in that state at a crash, as before write-ahead per cycle. */
+    size_t most = c->deployer.poll ? SIZE_MAX : 1;
+    while (c->plan_len < most && next_pick(c, &at, now, &stats, &pick) &&
+           plan_push(c, pick.head)) {
         jq_undo_run(c, pick.head);
         pick.head->state = JOBQ_RUN_DEPLOYING;
         deployed(c, &at, &pick, now, &stats);

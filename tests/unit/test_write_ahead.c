@@ -13,6 +13,7 @@
  * far.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ typedef struct fixture {
     jobq_time_ms now;
     char path[64];
     jobq_run_id refuse; /* refused on quota; 0: none */
+    bool no_poll;       /* a deployer without poll */
     jobq_run_id calls[MAX_CALLS];
     int deploying_on_disk[MAX_CALLS]; /* DEPLOYING rows at each call */
     uint64_t commits_at_call[MAX_CALLS];
@@ -79,7 +81,27 @@ static int fake_deploy(void *ctx, const jobq_deploy_request *req, char *msg,
     return 0;
 }
 
+/* The fake cluster answers for every run it was asked to deploy. */
+static int fake_poll(void *ctx, jobq_run_id id, jobq_poll_status *status,
+                     char *msg, size_t cap)
+{
+    fixture *f = ctx;
+    (void)msg, (void)cap;
+    *status = JOBQ_POLL_GONE;
+    for (int i = 0; i < f->ncalls; i++)
+        if (f->calls[i] == id && id != f->refuse)
+            *status = JOBQ_POLL_RUNNING;
+    return 0;
+}
+
+static void setup_with(bool no_poll);
+
 static void setup(void)
+{
+    setup_with(false);
+}
+
+static void setup_with(bool no_poll)
 {
     F = calloc(1, sizeof *F);
     snprintf(F->path, sizeof F->path, "/tmp/jobq-write-ahead-XXXXXX");
@@ -87,9 +109,10 @@ static void setup(void)
     ck_assert_int_ge(fd, 0);
     close(fd);
     unlink(F->path);
+    F->no_poll = no_poll;
     jobq_clock clock = {JOBQ_CLOCK_VERSION, F, fake_now};
     jobq_deployer deployer = {JOBQ_DEPLOYER_VERSION, F, fake_deploy, NULL,
-                              NULL};
+                              no_poll ? NULL : fake_poll};
     jobq_options opts = JOBQ_OPTIONS_INIT;
     opts.clock = &clock;
     opts.deployer = &deployer;
@@ -164,6 +187,29 @@ START_TEST(one_commit_before_all_deploys)
 }
 END_TEST
 
+/* A deployer without poll cannot tell, after a crash, a planned run it
+ * was never asked to deploy from one it launched (reopening takes
+ * DEPLOYING as deployed): the cycle then writes one run ahead at a time. */
+START_TEST(without_poll_one_run_ahead_at_a_time)
+{
+    setup_with(true);
+    jobq_run_id ids[4];
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(jobq_run_submit(F->s, &ids[i], "hi", NULL), 0);
+    uint64_t before = F->s->store->commits;
+    jobq_tick_stats st = JOBQ_TICK_STATS_INIT;
+    ck_assert_int_eq(jobq_tick(F->s, F->now, &st), 0);
+    ck_assert_uint_eq(st.deployed, 4);
+    ck_assert_int_eq(F->ncalls, 4);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_uint_eq(F->calls[i], ids[i]);
+        ck_assert_int_eq(F->deploying_on_disk[i], 1);
+        ck_assert_uint_eq(F->commits_at_call[i], before + 1 + (uint64_t)i);
+    }
+    ck_assert_int_eq(count_state(JOBQ_RUN_RUNNING), 4);
+}
+END_TEST
+
 /* High a, b, c and normal x, y; strict priority; the cluster refuses b.
  * One at a time: a deployed; b refused (rescheduled, its queue sits out);
  * c never tried (nothing overtakes the head); then x and y. The plan of
@@ -212,7 +258,7 @@ START_TEST(a_refusal_plans_again_from_there)
     F->s = NULL;
     jobq_clock clock = {JOBQ_CLOCK_VERSION, F, fake_now};
     jobq_deployer deployer = {JOBQ_DEPLOYER_VERSION, F, fake_deploy, NULL,
-                              NULL};
+                              fake_poll};
     jobq_options opts = JOBQ_OPTIONS_INIT;
     opts.clock = &clock;
     opts.deployer = &deployer;
@@ -237,6 +283,7 @@ Suite *suite_under_test(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, one_commit_before_all_deploys);
     tcase_add_test(tc, a_refusal_plans_again_from_there);
+    tcase_add_test(tc, without_poll_one_run_ahead_at_a_time);
     suite_add_tcase(s, tc);
     return s;
 }
