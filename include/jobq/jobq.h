@@ -233,7 +233,9 @@ typedef struct jobq_scheduler jobq_scheduler;
  * read when a run is deployed.
  *
  * Every mutating call is one transaction, committed before it returns; a
- * run is recorded DEPLOYING (and committed) before the deployer is called.
+ * run is recorded DEPLOYING (and committed) before the deployer is called:
+ * a cycle commits all its planned deployments at once, then their outcomes
+ * (one run at a time for a deployer without poll).
  * Runs found DEPLOYING on open (a crash came in between) are settled
  * through the deployer before any admission: its poll decides (RUNNING,
  * FINISHED, FAILED: recorded as such; GONE: the run goes back to its
