@@ -180,13 +180,12 @@ static int delete_app(k8s_deployer *d, const char *ns, const char *name,
 }
 
 /* A refusal that no retry can change: the run fails at once. */
-static int refuse(k8s_deployer *d, const jobq_deploy_request *req,
-                  const char *name, const char *message, char *msg, size_t cap)
+static int refuse(const jobq_deploy_request *req, const char *name,
+                  const char *message, char *msg, size_t cap)
 {
     kube_log(0, "run %" PRIu64 ": %s/%s refused for good: %s",
              (uint64_t)req->run_id, req->ns, name, message);
     snprintf(msg, cap, "%s", message);
-    (void)d;
     return JOBQ_DEPLOY_REFUSED;
 }
 
@@ -221,7 +220,7 @@ static int adopt_existing(k8s_deployer *d, const jobq_deploy_request *req,
         char detail[400];
         snprintf(detail, sizeof detail, "conflict: SparkApplication %s/%s "
                  "exists and is not this run's (%s)", req->ns, name, why);
-        return refuse(d, req, name, detail, msg, cap);
+        return refuse(req, name, detail, msg, cap);
     }
     if (failed_attempt) { /* an earlier refused attempt: clear the way */
         rc = delete_app(d, req->ns, name, msg, cap);
@@ -261,7 +260,7 @@ static bool check_admission(k8s_deployer *d, k8s_namespace *space,
         return false;
     }
     if (verdict < 0) {
-        *answer = refuse(d, req, name, message, msg, cap);
+        *answer = refuse(req, name, message, msg, cap);
         return false;
     }
     return true;
@@ -291,7 +290,7 @@ static int classify_create(k8s_deployer *d, const jobq_deploy_request *req,
      * same answer. */
     snprintf(detail, sizeof detail, "the API server refused the "
              "SparkApplication (HTTP %ld): %.420s", status, message);
-    return refuse(d, req, name, detail, msg, cap);
+    return refuse(req, name, detail, msg, cap);
 }
 
 static int deploy(void *ctx, const jobq_deploy_request *req, char *msg,
@@ -321,7 +320,7 @@ static int deploy(void *ctx, const jobq_deploy_request *req, char *msg,
     char err[256];
     if (spark_shape_of(&shape, app, err, sizeof err) != 0) {
         cJSON_Delete(app);
-        return refuse(d, req, name, err, msg, cap);
+        return refuse(req, name, err, msg, cap);
     }
     int answer = 0;
     bool admitted = check_admission(d, space, req, name, &shape, &answer, msg,
@@ -367,13 +366,6 @@ static int poll(void *ctx, jobq_run_id id, jobq_poll_status *status, char *msg,
                 size_t cap)
 {
     k8s_deployer *d = ctx;
-    k8s_tracked *entry = k8s_find_tracked(d, id);
-    if (entry && entry->refused) {
-        snprintf(msg, cap, "%s", entry->refusal);
-        *status = JOBQ_POLL_FAILED;
-        forget(d, id);
-        return 0;
-    }
     const cJSON *app;
     const char *ns = NULL;
     int rc = k8s_locate(d, id, &app, &ns);
@@ -458,10 +450,6 @@ static int cancel(void *ctx, jobq_run_id id, char *msg, size_t cap)
     k8s_deployer *d = ctx;
     k8s_tracked *entry = k8s_find_tracked(d, id);
     char ns[JOBQ_NS_MAX + 1], name[K8S_NAME_MAX + 1];
-    if (entry && entry->refused) {
-        forget(d, id);
-        return 0;
-    }
     if (entry) {
         snprintf(ns, sizeof ns, "%s", entry->ns);
         snprintf(name, sizeof name, "%s", entry->name);

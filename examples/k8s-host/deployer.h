@@ -54,8 +54,6 @@ typedef struct k8s_tracked {
     char job[K8S_NAME_MAX + 1];
     bool driver_seen;        /* its driver pod has shown at least once */
     int64_t executors_seen;  /* most executor pods seen at once */
-    bool refused;            /* the API server refused it for good */
-    char refusal[400];
 } k8s_tracked;
 
 /* One managed namespace, as seen in the current cycle. */

@@ -140,6 +140,21 @@ static sqlite3_stmt *prepare(jq_reqdb *r, const char *sql)
     return stmt;
 }
 
+/* `array` with room for element n (its capacity *cap doubles, from
+ * `first`): the same or a moved array, or NULL when out of memory (the
+ * old array is kept). */
+static void *grow(void *array, size_t n, size_t *cap, size_t size,
+                  size_t first)
+{
+    if (n < *cap)
+        return array;
+    size_t ncap = *cap ? *cap * 2 : first;
+    void *grown = realloc(array, ncap * size);
+    if (grown)
+        *cap = ncap;
+    return grown;
+}
+
 static int query_int(jq_reqdb *r, const char *sql, int64_t *out)
 {
     sqlite3_stmt *stmt = prepare(r, sql);
@@ -382,16 +397,12 @@ int jq_reqdb_pending(jq_reqdb *r, jq_request_row **out, size_t *count,
     size_t n = 0, cap = 0;
     int rc = 0, step;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            jq_request_row *grown = realloc(rows, ncap * sizeof *rows);
-            if (!grown) {
-                rc = fail(r, JOBQ_ENOMEM, "out of memory");
-                break;
-            }
-            rows = grown;
-            cap = ncap;
+        jq_request_row *grown = grow(rows, n, &cap, sizeof *rows, 16);
+        if (!grown) {
+            rc = fail(r, JOBQ_ENOMEM, "out of memory");
+            break;
         }
+        rows = grown;
         jq_request_row *row = &rows[n++];
         memset(row, 0, sizeof *row);
         row->id = sqlite3_column_int64(stmt, 0);
@@ -504,16 +515,12 @@ int jq_reqdb_list(jq_reqdb *r, size_t recent, jobq_request_id **out,
     size_t n = 0, cap = 0;
     int rc = 0, step;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            jobq_request_id *grown = realloc(ids, ncap * sizeof *ids);
-            if (!grown) {
-                rc = fail(r, JOBQ_ENOMEM, "out of memory");
-                break;
-            }
-            ids = grown;
-            cap = ncap;
+        jobq_request_id *grown = grow(ids, n, &cap, sizeof *ids, 64);
+        if (!grown) {
+            rc = fail(r, JOBQ_ENOMEM, "out of memory");
+            break;
         }
+        ids = grown;
         ids[n++] = sqlite3_column_int64(stmt, 0);
     }
     if (rc == 0 && step != SQLITE_DONE)
