@@ -366,6 +366,7 @@ static int poll(void *ctx, jobq_run_id id, jobq_poll_status *status, char *msg,
                 size_t cap)
 {
     k8s_deployer *d = ctx;
+    k8s_tracked *entry = k8s_find_tracked(d, id);
     const cJSON *app;
     const char *ns = NULL;
     int rc = k8s_locate(d, id, &app, &ns);
