@@ -282,16 +282,25 @@ int jq_store_search(jq_store *st, const char *text, size_t limit,
 {
     bool short_text = utf8_length(text) < 3;
     char *pattern = short_text ? like_pattern(text) : fts_phrase(text);
-    if (!pattern)
+    /* Runs above the name index's mark are matched by LIKE (store.c,
+     * migration 4 -> 5). */
+    char *like = short_text ? NULL : like_pattern(text);
+    if (!pattern || (!short_text && !like)) {
+        free(pattern);
+        free(like);
         return JOBQ_ENOMEM;
+    }
     sqlite3_stmt *stmt = jq_store_stmt(st, short_text ? STMT_SEARCH_LIKE
                                                       : STMT_SEARCH_FTS);
     int rc = JOBQ_EIO;
     if (stmt) {
         sqlite3_bind_text(stmt, 1, pattern, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 2, sql_limit(limit));
+        if (like)
+            sqlite3_bind_text(stmt, 3, like, -1, SQLITE_STATIC);
         rc = collect_ids(st, stmt, out, count);
     }
     free(pattern);
+    free(like);
     return rc;
 }

@@ -165,6 +165,25 @@ static const char *const migrations[JQ_STORE_SCHEMA_VERSION] = {
     "  WHEN old.name IS NOT NULL BEGIN"
     "  INSERT INTO run_names (run_names, rowid, name)"
     "  VALUES ('delete', old.id, old.name); END;",
+    /* 4 -> 5: the run name index is written in bulk (issue 11). Indexing
+     * each name as its run was inserted cost a new FTS5 segment (and its
+     * merges) per small transaction: a third of a durable replay's time.
+     * Runs up to names_indexed are in run_names; the commit that finds
+     * enough runs above it indexes them all at once (index_names() below)
+     * and search scans the few above it by LIKE. Only indexed names may be
+     * deleted from the index: FTS5 would take a 'delete' of a row it never
+     * saw as corruption. */
+    "ALTER TABLE scheduler ADD COLUMN names_indexed INTEGER NOT NULL"
+    "  DEFAULT 0;"
+    "UPDATE scheduler SET names_indexed ="
+    "  (SELECT coalesce(max(id), 0) FROM runs);"
+    "DROP TRIGGER runs_name_insert;"
+    "DROP TRIGGER runs_name_delete;"
+    "CREATE TRIGGER runs_name_delete AFTER DELETE ON runs"
+    "  WHEN old.name IS NOT NULL AND"
+    "  old.id <= (SELECT names_indexed FROM scheduler WHERE id = 1) BEGIN"
+    "  INSERT INTO run_names (run_names, rowid, name)"
+    "  VALUES ('delete', old.id, old.name); END;",
 };
 
 static const char *const statement_sql[STMT_COUNT] = {
@@ -235,6 +254,9 @@ static const char *const statement_sql[STMT_COUNT] = {
         " ORDER BY id",
     [STMT_SEARCH_FTS] =
         "SELECT rowid FROM run_names WHERE run_names MATCH ?1"
+        " UNION SELECT r.id FROM runs r WHERE r.id >"
+        " (SELECT names_indexed FROM scheduler WHERE id = 1)"
+        " AND r.name LIKE ?3 ESCAPE '\\'"
         " UNION SELECT r.id FROM runs r WHERE r.job_id IN"
         " (SELECT rowid FROM job_names WHERE job_names MATCH ?1)"
         " ORDER BY 1 DESC LIMIT ?2",
@@ -242,6 +264,14 @@ static const char *const statement_sql[STMT_COUNT] = {
         "SELECT r.id FROM runs r JOIN jobs j ON j.id = r.job_id"
         " WHERE r.name LIKE ?1 ESCAPE '\\' OR j.name LIKE ?1 ESCAPE '\\'"
         " ORDER BY r.id DESC LIMIT ?2",
+    [STMT_NAMES_INDEXED] = "SELECT names_indexed FROM scheduler WHERE id = 1",
+    [STMT_NAMES_INDEX] =
+        "INSERT INTO run_names (rowid, name) SELECT id, name FROM runs"
+        " WHERE id > ?1 AND name IS NOT NULL ORDER BY id",
+    [STMT_NAMES_MARK] =
+        "UPDATE scheduler SET names_indexed ="
+        " (SELECT coalesce(max(id), 0) FROM runs) WHERE id = 1"
+        " RETURNING names_indexed",
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -344,6 +374,7 @@ static void forget_unwritten(jq_store *st)
 {
     st->saved_ns_count = 0;
     st->turn_known = false;
+    st->names_known = false;
     free(st->submit_key);
     st->submit_key = NULL;
     sqlite3_stmt *stmt = NULL;
@@ -468,11 +499,61 @@ int jq_store_await_commit(jq_store *st, pthread_mutex_t *lock,
     return JOBQ_EBUSY;
 }
 
+/* Runs a commit lets accumulate above names_indexed before it indexes
+ * their names: enough that FTS5 writes one segment for many names, few
+ * enough that search's LIKE scan of the rest stays short. */
+#define NAMES_INDEX_BATCH 2048
+
+/* Index the names of the runs above the watermark once there are enough
+ * of them (see migration 4 -> 5), inside the transaction being
+ * committed. */
+static int index_names(jq_store *st)
+{
+    sqlite3_stmt *stmt;
+    if (!st->names_known) {
+        if (!(stmt = jq_store_stmt(st, STMT_NAMES_INDEXED)))
+            return JOBQ_EIO;
+        int rc = sqlite3_step(stmt);
+        st->names_indexed =
+            rc == SQLITE_ROW ? (jobq_run_id)sqlite3_column_int64(stmt, 0) : 0;
+        sqlite3_reset(stmt);
+        if (rc != SQLITE_ROW)
+            return set_error(st, JOBQ_EIO, "reading the name index's mark: "
+                             "%s", sqlite3_errmsg(st->db));
+        st->names_known = true;
+    }
+    if (st->max_saved_id < st->names_indexed + NAMES_INDEX_BATCH)
+        return 0;
+    if (!(stmt = jq_store_stmt(st, STMT_NAMES_INDEX)))
+        return JOBQ_EIO;
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)st->names_indexed);
+    int rc = jq_store_exec(st, stmt, "indexing run names");
+    if (rc == 0 && !(stmt = jq_store_stmt(st, STMT_NAMES_MARK)))
+        rc = JOBQ_EIO;
+    if (rc == 0) {
+        int step = sqlite3_step(stmt);
+        jobq_run_id mark = step == SQLITE_ROW
+                               ? (jobq_run_id)sqlite3_column_int64(stmt, 0)
+                               : 0;
+        while (step == SQLITE_ROW)
+            step = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (step != SQLITE_DONE)
+            return set_error(st, JOBQ_EIO, "marking the name index: %s",
+                             sqlite3_errmsg(st->db));
+        /* Known only once this commits: a rollback forgets it. */
+        st->names_indexed = mark;
+    }
+    return rc;
+}
+
 int jq_store_commit(jq_store *st)
 {
     if (st->read_only)
         return 0;
     int rc = jq_store_flush_state(st);
+    if (rc == 0 && st->in_transaction)
+        rc = index_names(st);
     if (rc != 0 || !st->in_transaction) {
         if (rc != 0)
             jq_store_rollback(st);
@@ -608,13 +689,15 @@ static int recover_version(jq_store *st, const char *path, int64_t *version)
                         "'requests')) + (SELECT count(*) FROM "
                         "pragma_table_info('queues') WHERE name = "
                         "'refusal') + (SELECT count(*) FROM "
-                        "pragma_table_info('events') WHERE name = 'seq')",
+                        "pragma_table_info('events') WHERE name = 'seq') + "
+                        "(SELECT count(*) FROM pragma_table_info("
+                        "'scheduler') WHERE name = 'names_indexed')",
                         &found);
     if (rc == JOBQ_EINVAL)
         rc = set_error(st, JOBQ_EINVAL, "%s: not a jobq database", path);
     if (rc != 0)
         return rc;
-    if (found != 9)
+    if (found != 10)
         return set_error(st, JOBQ_EINVAL, "%s: schema version %lld is not "
                          "valid and the tables are not those of version %d: "
                          "refusing to guess", path, (long long)*version,

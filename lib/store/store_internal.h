@@ -37,6 +37,9 @@ typedef enum jq_stmt_id {
     STMT_LIST,
     STMT_SEARCH_FTS,
     STMT_SEARCH_LIKE,
+    STMT_NAMES_INDEXED,
+    STMT_NAMES_INDEX,
+    STMT_NAMES_MARK,
     STMT_COUNT
 } jq_stmt_id;
 
@@ -84,6 +87,9 @@ struct jq_store {
     uint64_t saved_turn;
     bool turn_known;
     jobq_run_id max_saved_id; /* runs above it are not in the table yet */
+    jobq_run_id names_indexed; /* run names up to it are in run_names */
+    bool names_known;          /* names_indexed was read since the last
+                                  rollback */
     char *submit_key;         /* idempotency key of the next insert */
     jq_commit_waiter *waiters; /* in the open transaction */
     /* The current call holds the SQL savepoint "jq_call": it writes into a

@@ -77,8 +77,8 @@ def main():
         con = sqlite3.connect(db)
         # Every migration since version 1: the queues' refusal columns
         # (SPEC 2.5), live control's requests, leaner event rows.
-        check(con.execute("PRAGMA user_version").fetchone()[0] == 4,
-              "schema version 4")
+        check(con.execute("PRAGMA user_version").fetchone()[0] == 5,
+              "schema version 5")
         refusal = {r[1] for r in con.execute("PRAGMA table_info(queues)")}
         check({"refusals", "refused_run", "refused_since",
                "refusal"} <= refusal, "the queues gained the refusal columns")

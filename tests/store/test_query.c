@@ -306,6 +306,57 @@ START_TEST(cleanup_is_bounded_by_max_runs)
 }
 END_TEST
 
+/* Run names reach the trigram index in bulk, by the commit that finds 2048
+ * unindexed runs (store.c, migration 4 -> 5): search finds runs on both
+ * sides of the mark, and deleting runs the index never saw leaves it
+ * intact (FTS5 reports a 'delete' of an unknown row as corruption). */
+START_TEST(name_index_is_written_in_bulk)
+{
+    jobq_close(s);
+    fx.durability = JOBQ_DURABILITY_NORMAL; /* 3000 commits */
+    s = fx_open(NULL);
+    jobq_run_id early = fx_submit(s, "model-train", "needle-early");
+    char name[32];
+    for (int i = 1; i < 2999; i++) {
+        snprintf(name, sizeof name, "hay-%05d", i);
+        fx_submit(s, "model-train", name);
+    }
+    jobq_run_id late = fx_submit(s, "model-train", "needle-late");
+    jobq_run_id *ids = NULL;
+    ck_assert_uint_eq(search("needle", 0, &ids), 2);
+    ck_assert_uint_eq(ids[0], late);
+    ck_assert_uint_eq(ids[1], early);
+    jobq_free(ids);
+    ck_assert_uint_eq(search("hay-0299", 0, &ids), 9); /* unindexed */
+    jobq_free(ids);
+    ck_assert_uint_eq(search("hay-0100", 0, &ids), 10); /* indexed */
+    jobq_free(ids);
+    jobq_close(s);
+    s = NULL;
+    /* Indexed up to the commit that reached 2048 runs above the mark. */
+    ck_assert_int_eq(fx_sql_int("SELECT names_indexed FROM scheduler"), 2048);
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM run_names WHERE "
+                                "run_names MATCH '\"needle\"'"), 1);
+    s = fx_open(NULL);
+    ck_assert_int_eq(jobq_property_set(s, "services.jobOrchestrator.settings."
+                                          "jobRunCleanup.retentionPeriod",
+                                       "1"), 0);
+    for (jobq_run_id id = early; id <= late; id++)
+        ck_assert_int_eq(jobq_run_cancel(s, id, NULL), 0);
+    fx.now += 5000;
+    uint64_t deleted = 0;
+    ck_assert_int_eq(jobq_cleanup(s, 0, &deleted), 0);
+    ck_assert_uint_eq(deleted, 3000);
+    ck_assert_uint_eq(search("needle", 0, &ids), 0);
+    jobq_close(s);
+    s = NULL;
+    fx_sql("INSERT INTO run_names (run_names) VALUES ('integrity-check')");
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM run_names WHERE "
+                                "run_names MATCH 'hay'"), 0);
+    s = fx_open(NULL);
+}
+END_TEST
+
 Suite *suite_under_test(void)
 {
     Suite *suite = suite_create("store_query");
@@ -322,6 +373,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, batch_submit_with_keys);
     tcase_add_test(tc, retention_deletes_old_terminal_runs_per_tick);
     tcase_add_test(tc, cleanup_is_bounded_by_max_runs);
+    tcase_add_test(tc, name_index_is_written_in_bulk);
     suite_add_tcase(suite, tc);
     return suite;
 }
