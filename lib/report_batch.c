@@ -67,10 +67,13 @@ static int check_entry(jobq_scheduler *s, jobq_run_id id, jobq_run_state state,
     return 0;
 }
 
-static int report_all(jobq_scheduler *s, const jobq_run_id *ids,
-                      const jobq_run_state *states, const char *const *details,
-                      size_t count)
+int jq_sched_report_all(jobq_scheduler *s, const jobq_run_id *ids,
+                        const jobq_run_state *states,
+                        const char *const *details, size_t count)
 {
+    if (count > 0 && (!ids || !states))
+        return jq_core_fail(&s->core, JOBQ_EINVAL,
+                            "ids and states must not be NULL");
     jobq_run_id dup;
     int rc = find_duplicate(s, ids, count, &dup);
     if (rc == 0 && dup)
@@ -93,10 +96,8 @@ JOBQ_API int jobq_run_report_batch(jobq_scheduler *s, const jobq_run_id *ids,
 {
     ENTER(s);
     int rc = jq_sched_writable(s);
-    if (rc == 0 && count > 0 && (!ids || !states))
-        rc = jq_core_fail(&s->core, JOBQ_EINVAL,
-                          "ids and states must not be NULL");
     if (rc == 0 && count > 0)
-        rc = jq_sched_write(s, report_all(s, ids, states, details, count));
+        rc = jq_sched_write(s, jq_sched_report_all(s, ids, states, details,
+                                                   count));
     return LEAVE(s, rc);
 }

@@ -243,11 +243,42 @@ int jq_sched_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
     return jq_sched_write(s, rc);
 }
 
-int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *st)
+/* A failed part of a tick's input: its message, prefixed with the part. */
+static int input_failed(jobq_scheduler *s, int rc, const char *part)
+{
+    char msg[sizeof s->core.errmsg];
+    snprintf(msg, sizeof msg, "%s", s->core.errmsg);
+    return jq_core_fail(&s->core, rc, "%s: %s", part, msg);
+}
+
+static int apply_tick_input(jobq_scheduler *s, const jobq_tick_input *in)
+{
+    int rc = 0;
+    if (in->submit_count > 0) {
+        rc = jq_sched_submit_all(s, in->submit_ids, in->submit_jobs,
+                                 in->submit_opts, in->submit_count);
+        if (rc != 0)
+            return input_failed(s, rc, "submit");
+    }
+    if (in->report_count > 0) {
+        rc = jq_sched_report_all(s, in->report_ids, in->report_states,
+                                 in->report_details, in->report_count);
+        if (rc != 0)
+            return input_failed(s, rc, "report");
+    }
+    return 0;
+}
+
+int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now,
+                  const jobq_tick_input *in, jobq_tick_stats *st)
 {
     int rc = jq_live_tick(s, now); /* requests from other processes */
     if (rc == 0)
         rc = jq_sched_writable(s);
+    /* The input joins the cycle's transaction: the cycle's first commit
+     * (its write-ahead commit, or its only one) makes it durable. */
+    if (rc == 0 && in)
+        rc = apply_tick_input(s, in);
     if (rc == 0)
         rc = jq_core_tick(&s->core, now, st);
     if (rc == 0 && s->store && s->core.config.cleanup_enabled) {
@@ -332,6 +363,17 @@ static int submit_all(jobq_scheduler *s, jobq_run_id *out_ids,
     return 0;
 }
 
+int jq_sched_submit_all(jobq_scheduler *s, jobq_run_id *out_ids,
+                        const char *const *jobs, const jobq_submit_opts *opts,
+                        size_t count)
+{
+    if (count > 0 && !jobs)
+        return jq_core_fail(&s->core, JOBQ_EINVAL, "jobs must not be NULL");
+    /* All or nothing: check them all first (robust). */
+    int rc = jq_submit_batch_check(s, out_ids, jobs, opts, count);
+    return rc ? rc : submit_all(s, out_ids, jobs, opts, count);
+}
+
 JOBQ_API int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
                                    const char *const *jobs,
                                    const jobq_submit_opts *opts, size_t count)
@@ -339,12 +381,8 @@ JOBQ_API int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
     JQ_LIVE_DISPATCH(s, jq_client_submit_batch(s, out_ids, jobs, opts, count));
     ENTER(s);
     int rc = jq_sched_writable(s);
-    if (rc == 0 && count > 0 && !jobs)
-        rc = jq_core_fail(&s->core, JOBQ_EINVAL, "jobs must not be NULL");
-    if (rc == 0) /* all or nothing: check them all first (robust) */
-        rc = jq_submit_batch_check(s, out_ids, jobs, opts, count);
     if (rc == 0)
-        rc = submit_all(s, out_ids, jobs, opts, count);
+        rc = jq_sched_submit_all(s, out_ids, jobs, opts, count);
     rc = jq_sched_write(s, rc);
     /* All or none (the transaction rolled back). */
     for (size_t i = 0; rc != 0 && out_ids && i < count; i++)

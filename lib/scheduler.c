@@ -405,11 +405,56 @@ static uint64_t monotonic_ns(void)
 /* One cycle, its wall time observed for jobq_cycle_duration_seconds.
  * Measurement only: the reading never reaches the policy core. */
 static int timed_cycle(jobq_scheduler *s, jobq_time_ms now,
-                       jobq_tick_stats *stats)
+                       const jobq_tick_input *input, jobq_tick_stats *stats)
 {
     uint64_t started = monotonic_ns();
-    int rc = jq_sched_tick(s, now, stats);
+    int rc = jq_sched_tick(s, now, input, stats);
     jq_metrics_observe_cycle(s->metrics, monotonic_ns() - started);
+    return rc;
+}
+
+/* After a failed jobq_tick_batch(): did its input take effect (was it in
+ * a commit before the failure)? Its first new run then still exists. */
+static bool input_took_effect(jobq_scheduler *s, const jobq_tick_input *in)
+{
+    if (!in->submit_ids || in->submit_ids[0] == 0)
+        return false;
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    return jq_sched_run_info(s, &info, in->submit_ids[0]) == 0;
+}
+
+static int tick(jobq_scheduler *s, jobq_time_ms now,
+                const jobq_tick_input *input, jobq_tick_stats *stats)
+{
+    jobq_tick_stats local = JOBQ_TICK_STATS_INIT;
+    int rc = 0;
+    if (stats && (stats->version < 1 ||
+                  stats->version > JOBQ_TICK_STATS_VERSION))
+        rc = struct_version_error(s, "jobq_tick_stats", stats->version,
+                                  JOBQ_TICK_STATS_VERSION);
+    if (rc == 0 && input && (input->version < 1 ||
+                             input->version > JOBQ_TICK_INPUT_VERSION))
+        rc = struct_version_error(s, "jobq_tick_input", input->version,
+                                  JOBQ_TICK_INPUT_VERSION);
+    if (rc == 0) {
+        if (now == JOBQ_TIME_NOW)
+            now = jq_sched_now(s);
+        rc = timed_cycle(s, now, input, &local);
+    }
+    if (rc == 0 && stats) {
+        unsigned version = stats->version;
+        *stats = local;
+        stats->version = version;
+    }
+    if (rc != 0 && input && input->submit_ids && input->submit_count > 0) {
+        /* The cycle's error is the one to report, not the lookup's. */
+        char msg[sizeof s->core.errmsg];
+        snprintf(msg, sizeof msg, "%s", s->core.errmsg);
+        if (!input_took_effect(s, input))
+            for (size_t i = 0; i < input->submit_count; i++)
+                input->submit_ids[i] = 0;
+        snprintf(s->core.errmsg, sizeof s->core.errmsg, "%s", msg);
+    }
     return rc;
 }
 
@@ -417,23 +462,15 @@ JOBQ_API int jobq_tick(jobq_scheduler *s, jobq_time_ms now,
                        jobq_tick_stats *stats)
 {
     ENTER(s);
-    jobq_tick_stats local = JOBQ_TICK_STATS_INIT;
-    int rc = 0;
-    if (stats && (stats->version < 1 ||
-                  stats->version > JOBQ_TICK_STATS_VERSION))
-        rc = struct_version_error(s, "jobq_tick_stats", stats->version,
-                                  JOBQ_TICK_STATS_VERSION);
-    if (rc == 0) {
-        if (now == JOBQ_TIME_NOW)
-            now = jq_sched_now(s);
-        rc = timed_cycle(s, now, &local);
-    }
-    if (rc == 0 && stats) {
-        unsigned version = stats->version;
-        *stats = local;
-        stats->version = version;
-    }
-    return LEAVE(s, rc);
+    return LEAVE(s, tick(s, now, NULL, stats));
+}
+
+JOBQ_API int jobq_tick_batch(jobq_scheduler *s, jobq_time_ms now,
+                             const jobq_tick_input *input,
+                             jobq_tick_stats *stats)
+{
+    ENTER(s);
+    return LEAVE(s, tick(s, now, input, stats));
 }
 
 JOBQ_API int jobq_next_deadline(jobq_scheduler *s, jobq_time_ms *out)

@@ -76,7 +76,18 @@ int jq_sched_writable(jobq_scheduler *s);
 int jq_sched_check_ended(jobq_scheduler *s, jobq_run_id id, int rc);
 int jq_sched_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
                     const jobq_submit_opts *opts);
-int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *st);
+/* One cycle; `in` (may be NULL) is applied first, in the same transaction
+ * (jobq_tick_batch). */
+int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now,
+                  const jobq_tick_input *in, jobq_tick_stats *st);
+/* The work of jobq_run_submit_batch() and jobq_run_report_batch() inside
+ * the caller's transaction (checked all or nothing, not committed). */
+int jq_sched_submit_all(jobq_scheduler *s, jobq_run_id *out_ids,
+                        const char *const *jobs, const jobq_submit_opts *opts,
+                        size_t count);
+int jq_sched_report_all(jobq_scheduler *s, const jobq_run_id *ids,
+                        const jobq_run_state *states,
+                        const char *const *details, size_t count);
 int jq_sched_run_info(jobq_scheduler *s, jobq_run_info *info, jobq_run_id id);
 int jq_sched_save_config(jobq_scheduler *s);
 /* submit_check.c: check every run of a batch before submitting any

@@ -8,10 +8,10 @@
  * operator does when the driver pod is refused; no usage is charged).
  *
  * Push, not poll: the deployer has no poll method. The cluster keeps its
- * own timeline of when live runs end (timeline.h) and, at each step before
- * the scheduling cycle, reports the runs whose time is up with
- * jobq_run_report_batch() (one transaction for all of them), as a host
- * with a watch on its cluster would. The library then never asks about
+ * own timeline of when live runs end (timeline.h) and, at each step,
+ * reports the runs whose time is up with the step's cycle
+ * (jobq_tick_batch(): in the cycle's transaction), as a host with a watch
+ * on its cluster would. The library then never asks about
  * every running run each cycle. Only a scenario with asynchronous
  * refusals gets a poll method, and it reports nothing but those.
  */
@@ -163,8 +163,9 @@ static int by_deployment(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int sim_cluster_finish_due(simulation *sim)
+int sim_cluster_finish_due(simulation *sim, size_t *out_count)
 {
+    *out_count = 0;
     size_t n = 0;
     const sim_timeline_entry *top;
     while ((top = next_live(sim)) && top->end <= sim->now) {
@@ -202,9 +203,9 @@ int sim_cluster_finish_due(simulation *sim)
         sim->report_ids[i] = sim->state[run].id;
         sim->report_states[i] = JOBQ_RUN_FINISHED;
     }
-    /* One call, one transaction for the step's finished runs. */
-    return jobq_run_report_batch(sim->sched, sim->report_ids,
-                                 sim->report_states, NULL, n) == 0 ? 0 : -1;
+    /* Reported with the step's cycle (engine.c, sim_step). */
+    *out_count = n;
+    return 0;
 }
 
 void sim_cluster_vtables(simulation *sim, jobq_clock *clock, jobq_probe *probe,

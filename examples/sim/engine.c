@@ -101,12 +101,15 @@ static void free_job_names(simulation *sim)
     sim->owned_count = 0;
 }
 
-/* The runs due at this step, submitted as one batch (one transaction, and
- * with a database one commit) as a host that receives many requests at
- * once would. The library submits them in array order, so the events are
- * those of submitting them one by one. */
-static int submit_due(simulation *sim)
+/* The runs due at this step, into sim->batch_jobs/batch_opts, for the
+ * step's jobq_tick_batch() to submit (in the cycle's transaction, so with
+ * a database no commit of their own), as a host that receives many
+ * requests at once would. The library submits them in array order, so the
+ * events are those of submitting them one by one. */
+static int prepare_due(simulation *sim, size_t *out_count, bool *instant)
 {
+    *out_count = 0;
+    *instant = false;
     size_t first = sim->submitted, end = first;
     while (end < sim->sc.run_count &&
            sim->sc.runs[sim->sc.submit_order[end]].submit_at <= sim->now)
@@ -137,13 +140,19 @@ static int submit_due(simulation *sim)
         opts.priority = r->priority;
         sim->batch_opts[k] = opts;
         sim->batch_jobs[k] = sim->job_names[index];
+        *instant = *instant || r->duration <= 0;
     }
     /* Known before the call: events (and legacy deploys) of the batch
      * name these runs while it runs. */
     sim->submitted = end;
-    if (jobq_run_submit_batch(sim->sched, sim->batch_ids, sim->batch_jobs,
-                              sim->batch_opts, count) != 0)
-        return -1;
+    *out_count = count;
+    return 0;
+}
+
+/* After the step's call: the ids of the runs it submitted. */
+static int note_submitted(simulation *sim, size_t count)
+{
+    size_t first = sim->submitted - count;
     for (size_t k = 0; k < count; k++) {
         size_t index = sim->sc.submit_order[first + k];
         sim->state[index].id = sim->batch_ids[k];
@@ -213,17 +222,46 @@ int sim_step(simulation *sim)
 {
     sim->events_in_step = 0;
     apply_quota_changes(sim);
-    if (submit_due(sim) != 0) {
-        report_library_error(sim, "submitting");
+    size_t arrivals = 0, ended = 0;
+    bool instant = false;
+    if (prepare_due(sim, &arrivals, &instant) != 0) {
+        report_library_error(sim, "preparing the step");
         return SIM_FAILED;
     }
-    if (sim_cluster_finish_due(sim) != 0) {
-        report_library_error(sim, "reporting finished runs");
+    /* A run of no duration that is deployed as it is submitted (legacy
+     * flow) finishes in this very step, after its submission: then the
+     * arrivals go in first, on their own, as they always did. */
+    if (instant && arrivals > 0) {
+        if (jobq_run_submit_batch(sim->sched, sim->batch_ids, sim->batch_jobs,
+                                  sim->batch_opts, arrivals) != 0 ||
+            note_submitted(sim, arrivals) != 0) {
+            report_library_error(sim, "submitting");
+            return SIM_FAILED;
+        }
+        arrivals = 0;
+    }
+    if (sim_cluster_finish_due(sim, &ended) != 0) {
+        report_library_error(sim, "preparing the step");
         return SIM_FAILED;
     }
+    /* Arrivals, finished runs and the cycle in one call: one transaction,
+     * committed once before any deploy call and once after. */
+    jobq_tick_input input = JOBQ_TICK_INPUT_INIT;
+    input.submit_count = arrivals;
+    input.submit_jobs = sim->batch_jobs;
+    input.submit_opts = sim->batch_opts;
+    input.submit_ids = sim->batch_ids;
+    input.report_count = ended;
+    input.report_ids = sim->report_ids;
+    input.report_states = sim->report_states;
     sim->cycles++;
-    if (jobq_tick(sim->sched, sim->now, NULL) != 0 || sim->error) {
+    if (jobq_tick_batch(sim->sched, sim->now, &input, NULL) != 0 ||
+        sim->error) {
         report_library_error(sim, "scheduling");
+        return SIM_FAILED;
+    }
+    if (note_submitted(sim, arrivals) != 0) {
+        report_library_error(sim, "submitting");
         return SIM_FAILED;
     }
     if (sim->after_step)

@@ -105,10 +105,10 @@ size_t sim_run_index(const simulation *sim, jobq_run_id id);
 /* Earliest time a live run finishes, or JOBQ_NO_DEADLINE. */
 jobq_time_ms sim_cluster_next_finish(simulation *sim);
 /* Push instead of poll: end the live runs whose time is up at sim->now on
- * the cluster and report them finished with jobq_run_report_batch(), in the
- * order they were deployed (the order a poll of every run would find them
- * in). 0, or -1 when the library refused (its message is the handle's). */
-int sim_cluster_finish_due(simulation *sim);
+ * the cluster and put them in sim->report_ids/report_states, in the order
+ * they were deployed (the order a poll of every run would find them in),
+ * for the step's jobq_tick_batch() to report. 0, or -1 (sim->error). */
+int sim_cluster_finish_due(simulation *sim, size_t *out_count);
 
 /* output.c */
 void sim_on_event(void *payload, const jobq_event *event);

@@ -583,6 +583,50 @@ typedef struct jobq_tick_stats {
 JOBQ_API int jobq_tick(jobq_scheduler *s, jobq_time_ms now,
                        jobq_tick_stats *stats);
 
+/* What a host learned since its last cycle, for jobq_tick_batch(): runs to
+ * submit and runs that ended. Fields are only ever appended (version). */
+#define JOBQ_TICK_INPUT_VERSION 1
+
+typedef struct jobq_tick_input {
+    unsigned version; /* set by the caller: JOBQ_TICK_INPUT_VERSION */
+    /* Submitted first, as by jobq_run_submit_batch(submit_ids, submit_jobs,
+     * submit_opts, submit_count); submit_opts and submit_ids may be NULL. */
+    size_t submit_count;
+    const char *const *submit_jobs;
+    const jobq_submit_opts *submit_opts;
+    jobq_run_id *submit_ids;
+    /* Then reported, as by jobq_run_report_batch(report_ids, report_states,
+     * report_details, report_count); report_details may be NULL. */
+    size_t report_count;
+    const jobq_run_id *report_ids;
+    const jobq_run_state *report_states;
+    const char *const *report_details;
+} jobq_tick_input;
+
+#define JOBQ_TICK_INPUT_INIT \
+    {JOBQ_TICK_INPUT_VERSION, 0, NULL, NULL, NULL, 0, NULL, NULL, NULL}
+
+/* jobq_tick() with the host's news in the cycle's own transaction: submit
+ * input's runs, report its ended runs, then run the cycle, so that a host
+ * which learns of arrivals and endings in bursts pays no commit (and with
+ * JOBQ_DURABILITY_FULL no fsync) of its own for them. `input` may be NULL
+ * (then this is jobq_tick()).
+ *
+ * The entries are checked as the two batch calls check them, all before
+ * anything changes: a refused one fails the call (the message names it:
+ * "submit: runs[i]: ..." or "report: runs[i]: ..."), nothing changes and no
+ * cycle runs. The input becomes durable with the cycle's first commit,
+ * which comes before any deploy call (the write-ahead commit of the
+ * cycle's deployments, or the cycle's only commit); its events are
+ * delivered then, before the cycle's: the submits', then the reports'.
+ * If the call fails, submit_ids (when given) say whether the input took
+ * effect: all 0 if it did not; the new runs' ids if the failure came after
+ * the commit that made the input durable (its reports then took effect
+ * too). */
+JOBQ_API int jobq_tick_batch(jobq_scheduler *s, jobq_time_ms now,
+                             const jobq_tick_input *input,
+                             jobq_tick_stats *stats);
+
 /* The earliest time at which a cycle has time-driven work (a head timeout
  * expiring, a deploy retry becoming due, the end of the backoff of a queue
  * whose head the cluster refused), or JOBQ_NO_DEADLINE. A backoff that
