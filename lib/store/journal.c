@@ -186,9 +186,20 @@ int jq_store_cleanup(jq_store *st, jobq_time_ms cutoff, uint64_t max_runs,
     return rc;
 }
 
+/* Whether an event is a row of its own: the run row says when a run was
+ * submitted and how it ended (the event_log view reads them from there,
+ * store.c, migration 4 -> 5). */
+static bool event_needs_row(jobq_event_type type)
+{
+    return type != JOBQ_EVENT_SUBMITTED && type != JOBQ_EVENT_FINISHED &&
+           type != JOBQ_EVENT_FAILED && type != JOBQ_EVENT_CANCELLED;
+}
+
 static int event_logged(void *ctx, const jobq_event *ev)
 {
     jq_store *st = ctx;
+    if (!event_needs_row(ev->type))
+        return 0;
     int rc = jq_store_begin(st);
     if (rc)
         return rc;

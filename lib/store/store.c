@@ -183,7 +183,28 @@ static const char *const migrations[JQ_STORE_SCHEMA_VERSION] = {
     "  WHEN old.name IS NOT NULL AND"
     "  old.id <= (SELECT names_indexed FROM scheduler WHERE id = 1) BEGIN"
     "  INSERT INTO run_names (run_names, rowid, name)"
-    "  VALUES ('delete', old.id, old.name); END;",
+    "  VALUES ('delete', old.id, old.name); END;"
+    /* Also (issue 11): the events a run row already says are no longer
+     * written as rows: 'submitted' (runs.submitted_at) and the terminal
+     * one, 'finished', 'failed' or 'cancelled' (state, ended_at, reason,
+     * detail). They were two thirds of the event rows and most of the
+     * pages a commit wrote to the events table. event_log is every
+     * run's whole log, as it always was: those two read from the run
+     * row, where a file written before this version does not have them
+     * as rows already. Event types and run states are jobq.h's. */
+    "CREATE VIEW event_log AS"
+    "  SELECT id AS run_id, -1 AS seq, 0 AS type, submitted_at AS time,"
+    "    NULL AS resource, NULL AS requested, NULL AS available,"
+    "    NULL AS wait_ms, NULL AS retry, NULL AS reason, NULL AS detail"
+    "  FROM runs r WHERE NOT EXISTS (SELECT 1 FROM events e"
+    "    WHERE e.run_id = r.id AND e.type = 0)"
+    "  UNION ALL SELECT run_id, seq, type, time, resource, requested,"
+    "    available, wait_ms, retry, reason, detail FROM events"
+    "  UNION ALL SELECT id, 4611686018427387904,"
+    "    CASE state WHEN 3 THEN 6 WHEN 4 THEN 7 ELSE 5 END, ended_at,"
+    "    NULL, NULL, NULL, NULL, NULL, nullif(reason, ''), detail"
+    "  FROM runs r WHERE state >= 3 AND NOT EXISTS (SELECT 1 FROM events e"
+    "    WHERE e.run_id = r.id AND e.type IN (5, 6, 7));",
 };
 
 static const char *const statement_sql[STMT_COUNT] = {
@@ -237,7 +258,7 @@ static const char *const statement_sql[STMT_COUNT] = {
         " JOIN namespaces n ON n.id = r.ns_id WHERE r.id = ?1",
     [STMT_EVENTS_SELECT] =
         "SELECT type, time, resource, requested, available, wait_ms, retry,"
-        " reason, detail FROM events WHERE run_id = ?1 ORDER BY seq",
+        " reason, detail FROM event_log WHERE run_id = ?1 ORDER BY seq",
     [STMT_DEPLOY_RATE] =
         "SELECT count(*), min(e.time) FROM events e JOIN runs r"
         " ON r.id = e.run_id JOIN namespaces n ON n.id = r.ns_id"

@@ -481,8 +481,10 @@ static void check_events(const char *path, bool exact)
     static logged_event file[MAX_EVENTS * 2], seen[MAX_EVENTS];
     size_t nfile = 0, nseen = 0;
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT e.run_id, e.type, e.seq FROM events e "
-                           "JOIN runs r ON r.id = e.run_id", -1, &stmt,
+    /* event_log: the rows, and the events the run rows say (store.c). */
+    if (sqlite3_prepare_v2(db, "SELECT e.run_id, e.type, e.seq FROM "
+                           "event_log e JOIN runs r ON r.id = e.run_id", -1,
+                           &stmt,
                            NULL) != SQLITE_OK)
         inconsistent("cannot read the event log: %s", sqlite3_errmsg(db));
     while (stmt && sqlite3_step(stmt) == SQLITE_ROW &&

@@ -357,6 +357,54 @@ START_TEST(name_index_is_written_in_bulk)
 }
 END_TEST
 
+static int occurrences(const char *haystack, const char *needle)
+{
+    int n = 0;
+    for (const char *p = haystack; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* A run's submission and its end are not event rows (the run row says
+ * them); the log read back still has them, in place, with the reason and
+ * detail, and a file that has them as rows (written before) shows them
+ * once. */
+START_TEST(event_log_reads_what_the_run_row_says)
+{
+    jobq_run_id a = fx_submit(s, "model-train", "to-cancel");
+    jobq_time_ms submitted = fx.now;
+    fx.now += 1500;
+    ck_assert_int_eq(jobq_run_cancel(s, a, "no longer needed"), 0);
+    jobq_close(s);
+    s = NULL;
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM events"), 0);
+    s = fx_open(NULL);
+    char *json = NULL;
+    char want[256];
+    ck_assert_int_eq(jobq_run_explain(s, &json, a), 0);
+    snprintf(want, sizeof want, "[{\"event\":\"submitted\",\"time\":%lld},"
+             "{\"event\":\"cancelled\",\"time\":%lld,\"reason\":\"user\","
+             "\"detail\":\"no longer needed\"}]", (long long)submitted,
+             (long long)submitted + 1500);
+    ck_assert_msg(strstr(json, want), "%s lacks %s", json, want);
+    jobq_free(json);
+    jobq_close(s);
+    s = NULL;
+    /* As an older version wrote them. */
+    char sql[256];
+    snprintf(sql, sizeof sql, "INSERT INTO events (run_id, seq, type, time) "
+             "VALUES (%llu, 0, 0, %lld), (%llu, 1, 5, %lld)",
+             (unsigned long long)a, (long long)submitted,
+             (unsigned long long)a, (long long)submitted + 1500);
+    fx_sql(sql);
+    s = fx_open(NULL);
+    ck_assert_int_eq(jobq_run_explain(s, &json, a), 0);
+    ck_assert_int_eq(occurrences(json, "\"event\":\"submitted\""), 1);
+    ck_assert_int_eq(occurrences(json, "\"event\":\"cancelled\""), 1);
+    jobq_free(json);
+}
+END_TEST
+
 Suite *suite_under_test(void)
 {
     Suite *suite = suite_create("store_query");
@@ -374,6 +422,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, retention_deletes_old_terminal_runs_per_tick);
     tcase_add_test(tc, cleanup_is_bounded_by_max_runs);
     tcase_add_test(tc, name_index_is_written_in_bulk);
+    tcase_add_test(tc, event_log_reads_what_the_run_row_says);
     suite_add_tcase(suite, tc);
     return suite;
 }
