@@ -165,25 +165,39 @@ static const char *const migrations[JQ_STORE_SCHEMA_VERSION] = {
     "  WHEN old.name IS NOT NULL BEGIN"
     "  INSERT INTO run_names (run_names, rowid, name)"
     "  VALUES ('delete', old.id, old.name); END;",
-    /* 4 -> 5: the run name index is written in bulk (issue 11). Indexing
-     * each name as its run was inserted cost a new FTS5 segment (and its
-     * merges) per small transaction: a third of a durable replay's time.
-     * Runs up to names_indexed are in run_names; the commit that finds
-     * enough runs above it indexes them all at once (index_names() below)
-     * and search scans the few above it by LIKE. Only indexed names may be
-     * deleted from the index: FTS5 would take a 'delete' of a row it never
-     * saw as corruption. */
+    /* 4 -> 5 (issue 11): search's index is written in bulk. Indexing each
+     * name as its run was inserted cost a new FTS5 segment (and its
+     * merges) per small transaction: a third of a durable replay's time;
+     * and the runs_job index that served search by job name took a page
+     * per job a commit touched. Now one contentless trigram index,
+     * run_text, holds each run's name and its job's name (separated by
+     * char(1), which no search text contains, so no match spans both).
+     * Runs up to names_indexed are in it; the commit that finds enough
+     * runs above the mark indexes them at once (index_names() below) and
+     * search scans the few above it by LIKE. Only indexed runs may be
+     * deleted from the index: FTS5 takes a 'delete' of a row it never saw,
+     * or with other text, as corruption (job names never change, and jobs
+     * are never deleted). */
     "ALTER TABLE scheduler ADD COLUMN names_indexed INTEGER NOT NULL"
     "  DEFAULT 0;"
-    "UPDATE scheduler SET names_indexed ="
-    "  (SELECT coalesce(max(id), 0) FROM runs);"
     "DROP TRIGGER runs_name_insert;"
     "DROP TRIGGER runs_name_delete;"
-    "CREATE TRIGGER runs_name_delete AFTER DELETE ON runs"
-    "  WHEN old.name IS NOT NULL AND"
-    "  old.id <= (SELECT names_indexed FROM scheduler WHERE id = 1) BEGIN"
-    "  INSERT INTO run_names (run_names, rowid, name)"
-    "  VALUES ('delete', old.id, old.name); END;"
+    "DROP TRIGGER jobs_name_insert;"
+    "DROP TABLE run_names;"
+    "DROP TABLE job_names;"
+    "DROP INDEX runs_job;"
+    "CREATE VIRTUAL TABLE run_text USING fts5(text, content='',"
+    "  tokenize='trigram', columnsize=0);"
+    "INSERT INTO run_text (rowid, text) SELECT r.id,"
+    "  coalesce(r.name, '') || char(1) || j.name"
+    "  FROM runs r JOIN jobs j ON j.id = r.job_id;"
+    "UPDATE scheduler SET names_indexed ="
+    "  (SELECT coalesce(max(id), 0) FROM runs);"
+    "CREATE TRIGGER runs_text_delete AFTER DELETE ON runs"
+    "  WHEN old.id <= (SELECT names_indexed FROM scheduler WHERE id = 1)"
+    "  BEGIN INSERT INTO run_text (run_text, rowid, text) VALUES ('delete',"
+    "  old.id, coalesce(old.name, '') || char(1) ||"
+    "  (SELECT name FROM jobs WHERE id = old.job_id)); END;"
     /* Also (issue 11): the events a run row already says are no longer
      * written as rows: 'submitted' (runs.submitted_at) and the terminal
      * one, 'finished', 'failed' or 'cancelled' (state, ended_at, reason,
@@ -274,12 +288,10 @@ static const char *const statement_sql[STMT_COUNT] = {
         " AND (?3 < 0 OR r.state = ?3) ORDER BY r.id DESC LIMIT ?4)"
         " ORDER BY id",
     [STMT_SEARCH_FTS] =
-        "SELECT rowid FROM run_names WHERE run_names MATCH ?1"
-        " UNION SELECT r.id FROM runs r WHERE r.id >"
-        " (SELECT names_indexed FROM scheduler WHERE id = 1)"
-        " AND r.name LIKE ?3 ESCAPE '\\'"
-        " UNION SELECT r.id FROM runs r WHERE r.job_id IN"
-        " (SELECT rowid FROM job_names WHERE job_names MATCH ?1)"
+        "SELECT rowid FROM run_text WHERE run_text MATCH ?1"
+        " UNION SELECT r.id FROM runs r JOIN jobs j ON j.id = r.job_id"
+        " WHERE r.id > (SELECT names_indexed FROM scheduler WHERE id = 1)"
+        " AND (r.name LIKE ?3 ESCAPE '\\' OR j.name LIKE ?3 ESCAPE '\\')"
         " ORDER BY 1 DESC LIMIT ?2",
     [STMT_SEARCH_LIKE] =
         "SELECT r.id FROM runs r JOIN jobs j ON j.id = r.job_id"
@@ -287,8 +299,10 @@ static const char *const statement_sql[STMT_COUNT] = {
         " ORDER BY r.id DESC LIMIT ?2",
     [STMT_NAMES_INDEXED] = "SELECT names_indexed FROM scheduler WHERE id = 1",
     [STMT_NAMES_INDEX] =
-        "INSERT INTO run_names (rowid, name) SELECT id, name FROM runs"
-        " WHERE id > ?1 AND name IS NOT NULL ORDER BY id",
+        "INSERT INTO run_text (rowid, text) SELECT r.id,"
+        " coalesce(r.name, '') || char(1) || j.name"
+        " FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.id > ?1"
+        " ORDER BY r.id",
     [STMT_NAMES_MARK] =
         "UPDATE scheduler SET names_indexed ="
         " (SELECT coalesce(max(id), 0) FROM runs) WHERE id = 1"

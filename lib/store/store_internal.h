@@ -87,7 +87,7 @@ struct jq_store {
     uint64_t saved_turn;
     bool turn_known;
     jobq_run_id max_saved_id; /* runs above it are not in the table yet */
-    jobq_run_id names_indexed; /* run names up to it are in run_names */
+    jobq_run_id names_indexed; /* runs up to it are in run_text */
     bool names_known;          /* names_indexed was read since the last
                                   rollback */
     char *submit_key;         /* idempotency key of the next insert */

@@ -213,7 +213,7 @@ static const char *const odd_sql[] = {
     "UPDATE runs SET retries_used = 100000 * $B WHERE id = $C % 12 + 1",
     "UPDATE runs SET cpu = $B * 1e30 WHERE id = $C % 12 + 1",
     "DROP INDEX runs_live",
-    "INSERT INTO run_names (run_names) VALUES ('delete-all')",
+    "INSERT INTO run_text (run_text) VALUES ('delete-all')",
     "UPDATE runs SET submitted_at = -$B * 100000000000000000 WHERE id = "
     "$C % 12 + 1",
     "UPDATE queues SET blocked = 1, blocked_since = -$B * "

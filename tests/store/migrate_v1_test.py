@@ -41,15 +41,19 @@ EVENT_COLUMNS = ("type, time, resource, requested, available, wait_ms, "
 SEARCH = ("SELECT rowid FROM run_names WHERE run_names MATCH ?1 UNION "
           "SELECT r.id FROM runs r WHERE r.job_id IN (SELECT rowid FROM "
           "job_names WHERE job_names MATCH ?1) ORDER BY 1 DESC")
+# Since version 5: one index of run and job names (all runs indexed by the
+# migration).
+SEARCH_V5 = ("SELECT rowid FROM run_text WHERE run_text MATCH ?1 "
+             "ORDER BY 1 DESC")
 
 
-def snapshot(con, order):
+def snapshot(con, order, search=SEARCH):
     logs = {}
     for (run,) in con.execute("SELECT id FROM runs ORDER BY id"):
         logs[run] = con.execute("SELECT %s FROM events WHERE run_id = ? "
                                 "ORDER BY %s" % (EVENT_COLUMNS, order),
                                 (run,)).fetchall()
-    found = {t: con.execute(SEARCH, ('"%s"' % t,)).fetchall()
+    found = {t: con.execute(search, ('"%s"' % t,)).fetchall()
              for t in ("etl", "nightly", "adhoc", "report", "r12")}
     return logs, found
 
@@ -84,14 +88,15 @@ def main():
                "refusal"} <= refusal, "the queues gained the refusal columns")
         check(con.execute("SELECT count(*) FROM requests").fetchone()[0] == 0,
               "an empty requests table")
-        after = snapshot(con, "seq")
+        after = snapshot(con, "seq", SEARCH_V5)
         check(after[0] == before[0], "every run's event log is unchanged, "
               "in order")
         check(after[1] == before[1] and all(after[1].values()),
               "search finds the same runs")
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_schema")}
-        check("events_run" not in names and "run_names_docsize" not in names,
-              "events_run and run_names_docsize are gone")
+        check(not names & {"events_run", "run_names", "job_names",
+                           "runs_job"},
+              "events_run, the old name indexes and runs_job are gone")
         check(con.execute("PRAGMA integrity_check").fetchone()[0] == "ok",
               "integrity_check ok")
         con.close()
