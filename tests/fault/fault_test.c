@@ -356,6 +356,34 @@ static int tick(jobq_scheduler *s)
 }
 
 /* The newest run in `state`, or 0. */
+static jobq_run_id newest(jobq_scheduler *s, jobq_run_state state);
+
+/* A cycle with arrivals and an ended run in its transaction. Its new runs
+ * are acknowledged when it succeeds, and also when it fails after the
+ * commit that made them durable: then it leaves their ids set (jq.h). */
+static int tick_with_input(jobq_scheduler *s, const char *name)
+{
+    static const char *const jobs[] = {"etl", "train"};
+    jobq_submit_opts opts[2] = {JOBQ_SUBMIT_OPTS_INIT, JOBQ_SUBMIT_OPTS_INIT};
+    opts[0].run_name = name;
+    jobq_run_id ids[2] = {0, 0};
+    jobq_run_id ended = newest(s, JOBQ_RUN_RUNNING);
+    jobq_run_state state = JOBQ_RUN_FAILED;
+    jobq_tick_input in = JOBQ_TICK_INPUT_INIT;
+    in.submit_count = 2;
+    in.submit_jobs = jobs;
+    in.submit_opts = opts;
+    in.submit_ids = ids;
+    in.report_count = ended ? 1 : 0;
+    in.report_ids = &ended;
+    in.report_states = &state;
+    W.tick++;
+    int rc = jobq_tick_batch(s, W.now, &in, NULL);
+    for (int i = 0; i < 2; i++)
+        acknowledge(ids[i]);
+    return rc;
+}
+
 static jobq_run_id newest(jobq_scheduler *s, jobq_run_state state)
 {
     jobq_run_filter f = JOBQ_RUN_FILTER_INIT;
@@ -438,7 +466,7 @@ static int step(jobq_scheduler *s, int i, int round)
         return id ? jobq_run_report(s, id, JOBQ_RUN_FINISHED, "reported") : 0;
     }
     case 21:
-        return tick(s);
+        return tick_with_input(s, name);
     case 22:
         return tick(s);
     default:
