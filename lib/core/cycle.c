@@ -607,8 +607,10 @@ static size_t plan_deployments(jq_core *c, const admit_pos *pos,
     /* Without poll, reopening cannot tell a planned run whose deployer was
      * never called from a deployed one (it takes DEPLOYING as deployed):
      * plan one run at a time then, so that at most the run in flight is
-     * in that state at a crash, as before write-ahead per cycle. */
-    size_t most = c->deployer.poll ? SIZE_MAX : 1;
+     * in that state at a crash, as before write-ahead per cycle. Without
+     * a database (no barrier) there is no reopening, and a round costs a
+     * savepoint (a copy of every namespace): plan them all. */
+    size_t most = c->deployer.poll || !journal.barrier ? SIZE_MAX : 1;
     while (c->plan_len < most && next_pick(c, &at, now, &stats, &pick) &&
            plan_push(c, pick.head)) {
         jq_undo_run(c, pick.head);

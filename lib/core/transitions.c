@@ -81,6 +81,14 @@ void jq_emit_simple(jq_core *c, jobq_event_type type, jobq_time_ms now,
     jq_publish(c, &ev);
 }
 
+
+/* The refusal text is not in a savepoint's copy of its namespace (undo.c,
+ * jq_txn_mark_now): record it here, before it changes. */
+static void set_refusal_text(jq_core *c, jq_queue *q, const char *text)
+{
+    jq_undo_bytes(c, q->head_refusal, sizeof q->head_refusal);
+    snprintf(q->head_refusal, sizeof q->head_refusal, "%s", text);
+}
 /* ------------------------------------------------------- run transitions */
 
 jq_queue *jq_queue_of(const jq_run *run)
@@ -136,20 +144,19 @@ void jq_note_refusal(jq_core *c, jq_queue *q, const jq_run *run,
     if (delay > JQ_REFUSAL_BACKOFF_MAX_MS)
         delay = JQ_REFUSAL_BACKOFF_MAX_MS;
     q->head_retry_at = now + delay;
-    snprintf(q->head_refusal, sizeof q->head_refusal, "%s",
-             msg && *msg ? msg : "exceeded quota");
+    set_refusal_text(c, q, msg && *msg ? msg : "exceeded quota");
     q->ineligible_cycle = c->cycle;
 }
 
 /* A run that ends takes its refusal streak with it. */
-static void jq_end_streak(jq_queue *q, const jq_run *run)
+static void jq_end_streak(jq_core *c, jq_queue *q, const jq_run *run)
 {
     if (q->head_refused_run != run->id)
         return;
     q->head_refusals = 0;
     q->head_refused_run = 0;
     q->head_refused_since = 0;
-    q->head_refusal[0] = '\0';
+    set_refusal_text(c, q, "");
 }
 
 /* Take a queued run out of its queue. If it was the head, the next run
@@ -209,7 +216,7 @@ void jq_end_run(jq_core *c, jq_run *run, jobq_time_ms now,
     run->reason = (uint8_t)reason;
     run->ended_at = now;
     jq_set_detail(c, run, detail);
-    jq_end_streak(jq_queue_of(run), run);
+    jq_end_streak(c, jq_queue_of(run), run);
     jq_tx_push_back(c, &c->ended, run);
     jq_save_run(c, run);
     jobq_event_type type = state == JOBQ_RUN_FINISHED ? JOBQ_EVENT_FINISHED

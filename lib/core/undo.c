@@ -63,6 +63,7 @@
  */
 #include "undo.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,7 @@ enum {
     UNDO_FREE,         /* commit: free(ptr) */
     UNDO_FREE_RUN,     /* commit: free the run */
     UNDO_DEPLOYING,    /* rollback: the run's deployer was called */
+    UNDO_NAMESPACES,   /* restore every namespace a savepoint copied */
 };
 
 /* The core's fields that are not inside a namespace, run or job. */
@@ -333,6 +335,61 @@ static void drop_events(jq_txn *t, size_t keep)
 
 /* ------------------------------------------------------------ savepoint */
 
+/* A savepoint copies every namespace, as it is then, in one entry: its
+ * address and its bytes but for its queues' refusal texts (512 bytes,
+ * almost always empty, that only set_refusal_text() in transitions.c
+ * changes, recording them then). Savepoints come at least twice a cycle,
+ * so this copy is what a cycle over many namespaces costs. */
+#define NS_TEXT_SIZE sizeof(((jq_queue *)0)->head_refusal)
+#define NS_SNAPSHOT_SIZE \
+    (sizeof(jq_namespace *) + sizeof(jq_namespace) - JQ_PRIORITIES * NS_TEXT_SIZE)
+
+/* The namespace's bytes outside the refusal texts: before the first text,
+ * between the two, after the second. Constants, so that the copies below
+ * compile to a few moves each. */
+_Static_assert(JQ_PRIORITIES == 2, "one refusal text per priority");
+#define NS_TEXT0 offsetof(jq_namespace, queue[0].head_refusal)
+#define NS_TEXT1 offsetof(jq_namespace, queue[1].head_refusal)
+#define NS_PART0 NS_TEXT0
+#define NS_PART1 (NS_TEXT1 - NS_TEXT0 - NS_TEXT_SIZE)
+#define NS_PART2 (sizeof(jq_namespace) - NS_TEXT1 - NS_TEXT_SIZE)
+
+static void snapshot_namespaces(jq_core *c)
+{
+    unsigned char *out = push_bytes(c, UNDO_NAMESPACES, NULL,
+                                    c->ns_count * NS_SNAPSHOT_SIZE);
+    if (!out)
+        return;
+    for (size_t i = 0; i < c->ns_count; i++) {
+        jq_namespace *ns = c->ns_order[i];
+        const unsigned char *at = (const unsigned char *)ns;
+        memcpy(out, &ns, sizeof ns);
+        out += sizeof ns;
+        memcpy(out, at, NS_PART0);
+        out += NS_PART0;
+        memcpy(out, at + NS_TEXT0 + NS_TEXT_SIZE, NS_PART1);
+        out += NS_PART1;
+        memcpy(out, at + NS_TEXT1 + NS_TEXT_SIZE, NS_PART2);
+        out += NS_PART2;
+    }
+}
+
+static void restore_namespaces(const unsigned char *in, size_t bytes)
+{
+    for (size_t n = bytes / NS_SNAPSHOT_SIZE; n > 0; n--) {
+        jq_namespace *ns;
+        memcpy(&ns, in, sizeof ns);
+        in += sizeof ns;
+        unsigned char *at = (unsigned char *)ns;
+        memcpy(at, in, NS_PART0);
+        in += NS_PART0;
+        memcpy(at + NS_TEXT0 + NS_TEXT_SIZE, in, NS_PART1);
+        in += NS_PART1;
+        memcpy(at + NS_TEXT1 + NS_TEXT_SIZE, in, NS_PART2);
+        in += NS_PART2;
+    }
+}
+
 jq_txn_mark jq_txn_mark_now(jq_core *c)
 {
     jq_txn *t = &c->txn;
@@ -344,7 +401,7 @@ jq_txn_mark jq_txn_mark_now(jq_core *c)
      * call that cannot get it fails before changing anything. */
     size_t bytes = sizeof(core_scalars) + c->ns_count * sizeof(jq_namespace) +
                    8 * c->ns_count + 2048;
-    if (!reserve_entries(t, c->ns_count + 64) || !reserve_bytes(t, bytes)) {
+    if (!reserve_entries(t, 64) || !reserve_bytes(t, bytes)) {
         txn_failed(c);
         return mark;
     }
@@ -359,8 +416,7 @@ jq_txn_mark jq_txn_mark_now(jq_core *c)
         s->cycle = c->cycle;
         s->last_tick = c->last_tick;
     }
-    for (size_t i = 0; i < c->ns_count; i++)
-        jq_undo_bytes(c, c->ns_order[i], sizeof *c->ns_order[i]);
+    snapshot_namespaces(c);
     return mark;
 }
 
@@ -471,6 +527,9 @@ void jq_txn_rollback(jq_core *c, const jq_txn_mark *mark)
             break;
         case UNDO_SCALARS:
             restore_scalars(c, (const core_scalars *)(t->bytes + e->offset));
+            break;
+        case UNDO_NAMESPACES:
+            restore_namespaces(t->bytes + e->offset, e->len);
             break;
         case UNDO_CREATED_RUN:
             jq_free_run(e->ptr);
