@@ -138,6 +138,14 @@ int main(void)
     FIELD(jobq_tick_stats, probe_errors); FIELD(jobq_tick_stats, queued);
     FIELD(jobq_tick_stats, running);
     end();
+    BEGIN(jobq_tick_input);
+    FIELD(jobq_tick_input, version); FIELD(jobq_tick_input, submit_count);
+    FIELD(jobq_tick_input, submit_jobs); FIELD(jobq_tick_input, submit_opts);
+    FIELD(jobq_tick_input, submit_ids); FIELD(jobq_tick_input, report_count);
+    FIELD(jobq_tick_input, report_ids);
+    FIELD(jobq_tick_input, report_states);
+    FIELD(jobq_tick_input, report_details);
+    end();
 
     /* The macros ABI mode cannot read, checked by value. */
     printf(", \"constants\": {\"JOBQ_UNLIMITED\": %lld, \"JOBQ_TIME_NOW\": %lld, "
@@ -148,6 +156,7 @@ int main(void)
            "\"JOBQ_JOB_DEF_VERSION\": %d, "
            "\"JOBQ_SUBMIT_OPTS_VERSION\": %d, \"JOBQ_RUN_INFO_VERSION\": %d, "
            "\"JOBQ_TICK_STATS_VERSION\": %d, \"JOBQ_RUN_FILTER_VERSION\": %d, "
+           "\"JOBQ_TICK_INPUT_VERSION\": %d, "
            "\"JOBQ_ANY\": %d, \"JOBQ_NAME_MAX\": %d, "
            "\"JOBQ_NS_MAX\": %d, "
            "\"JOBQ_METRICS_CONTENT_TYPE\": \"%s\"}",
@@ -157,7 +166,8 @@ int main(void)
            JOBQ_PROBE_VERSION, JOBQ_DEPLOYER_VERSION, JOBQ_EVENT_SINK_VERSION,
            JOBQ_JOB_DEF_VERSION,
            JOBQ_SUBMIT_OPTS_VERSION, JOBQ_RUN_INFO_VERSION,
-           JOBQ_TICK_STATS_VERSION, JOBQ_RUN_FILTER_VERSION, JOBQ_ANY,
+           JOBQ_TICK_STATS_VERSION, JOBQ_RUN_FILTER_VERSION,
+           JOBQ_TICK_INPUT_VERSION, JOBQ_ANY,
            JOBQ_NAME_MAX, JOBQ_NS_MAX, JOBQ_METRICS_CONTENT_TYPE);
     printf("}\n");
     return 0;

@@ -199,6 +199,18 @@ typedef struct jobq_tick_stats {
     uint64_t running;
 } jobq_tick_stats;
 
+typedef struct jobq_tick_input {
+    unsigned version;
+    size_t submit_count;
+    const char *const *submit_jobs;
+    const jobq_submit_opts *submit_opts;
+    jobq_run_id *submit_ids;
+    size_t report_count;
+    const jobq_run_id *report_ids;
+    const jobq_run_state *report_states;
+    const char *const *report_details;
+} jobq_tick_input;
+
 const char *jobq_version(void);
 int jobq_version_number(void);
 const char *jobq_strerror(int status);
@@ -244,6 +256,11 @@ int jobq_run_explain(jobq_scheduler *s, char **out_json, jobq_run_id id);
 int jobq_cleanup(jobq_scheduler *s, uint64_t max_runs, uint64_t *out_deleted);
 
 int jobq_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *stats);
+int jobq_tick_batch(jobq_scheduler *s, jobq_time_ms now,
+                    const jobq_tick_input *input, jobq_tick_stats *stats);
+int jobq_run_report_batch(jobq_scheduler *s, const jobq_run_id *ids,
+                          const jobq_run_state *states,
+                          const char *const *details, size_t count);
 int jobq_next_deadline(jobq_scheduler *s, jobq_time_ms *out);
 
 int jobq_configure(jobq_scheduler *s, const char *json);
@@ -267,6 +284,7 @@ SUBMIT_OPTS_VERSION = 1
 RUN_INFO_VERSION = 1
 RUN_FILTER_VERSION = 1
 TICK_STATS_VERSION = 1
+TICK_INPUT_VERSION = 1
 
 # Macros ABI mode cannot see (they are not plain integer literals in C).
 INT64_MAX = 2**63 - 1

@@ -31,7 +31,8 @@ from typing import Any, Optional, Union
 
 from ._ffi import (ANY, JOB_DEF_VERSION, NO_DEADLINE, OPTIONS_VERSION,
                    PRIORITY_DEFAULT, RUN_FILTER_VERSION, RUN_INFO_VERSION,
-                   SUBMIT_OPTS_VERSION, TICK_STATS_VERSION, TIME_NOW, ffi, lib)
+                   SUBMIT_OPTS_VERSION, TICK_INPUT_VERSION,
+                   TICK_STATS_VERSION, TIME_NOW, ffi, lib)
 from ._host import Clock, Deployer, EventHandler, HostAdapter, Probe
 from .errors import (EBUSY, ArgumentTypeError, BusyError, InvalidArgument,
                      JobqError, RangeError, StateError, check_error, error_for)
@@ -405,22 +406,14 @@ class Scheduler:
             self._job_names[job] = job_c
         return job_c
 
-    def submit_batch(self, runs: Iterable[BatchItem]) -> list[int]:
-        """Submit several runs in one transaction (one fsync with a
-        database); returns their ids in order. Each item is a job name, or
-        a dict with "job" and any of submit()'s keyword arguments
-        ({"job": "etl", "run_name": "etl-42", "priority": "high"}).
-
-        All or none: if one fails, no run of the batch is submitted; the
-        exception names its index ("runs[2]: ...") and its `submitted`
-        attribute is empty (it holds every id when the batch went through
-        and only a callback raised). An item
-        of the wrong type or with an unknown key raises ArgumentTypeError
-        before anything is submitted."""
+    def _batch_arrays(self, runs: Iterable[BatchItem],
+                      what: str) -> tuple[Any, Any, int, list[Any]]:
+        """The C arrays of a batch of submit_batch() items: (jobs, opts,
+        count, objects to keep alive while they are used)."""
         if isinstance(runs, (str, bytes, Mapping)) or not isinstance(
                 runs, Iterable):
-            raise ArgumentTypeError(f"runs: expected a list of job names or "
-                                    f"dicts, got {runs!r}")
+            raise ArgumentTypeError(f"{what}: expected a list of job names "
+                                    f"or dicts, got {runs!r}")
         items = list(runs)
         count = len(items)
         jobs = ffi.new("const char *[]", max(count, 1))
@@ -436,9 +429,53 @@ class Scheduler:
                     continue
                 jobs[i] = self._batch_item(item, opts + i, keep)
             except JobqError as exc:
-                error = _with_prefix(exc, f"runs[{i}]: ")
+                error = _with_prefix(exc, f"{what}[{i}]: ")
                 setattr(error, "submitted", [])
                 raise error from None
+        return jobs, opts, count, keep
+
+    @staticmethod
+    def _ended_arrays(ended: Iterable[Any],
+                      what: str) -> tuple[Any, Any, Any, int, list[Any]]:
+        """The C arrays of report_batch() items (run_id, state) or
+        (run_id, state, detail): (ids, states, details, count, keep)."""
+        if isinstance(ended, (str, bytes, Mapping)) or not isinstance(
+                ended, Iterable):
+            raise ArgumentTypeError(f"{what}: expected a list of (run_id, "
+                                    f"state[, detail]) tuples, got {ended!r}")
+        items = list(ended)
+        count = len(items)
+        ids = ffi.new("jobq_run_id[]", max(count, 1))
+        states = ffi.new("jobq_run_state[]", max(count, 1))
+        details = ffi.new("const char *[]", max(count, 1))
+        keep: list[Any] = []
+        for i, item in enumerate(items):
+            if not isinstance(item, tuple) or len(item) not in (2, 3):
+                raise ArgumentTypeError(f"{what}[{i}]: expected (run_id, "
+                                        f"state[, detail]), got {item!r}")
+            try:
+                ids[i] = _run_id(item[0])
+                states[i] = enum_value(STATES, item[1], "state")
+                if len(item) == 3 and item[2] is not None:
+                    keep.append(_cstr(item[2], "detail"))
+                    details[i] = keep[-1]
+            except JobqError as exc:
+                raise _with_prefix(exc, f"{what}[{i}]: ") from None
+        return ids, states, details, count, keep
+
+    def submit_batch(self, runs: Iterable[BatchItem]) -> list[int]:
+        """Submit several runs in one transaction (one fsync with a
+        database); returns their ids in order. Each item is a job name, or
+        a dict with "job" and any of submit()'s keyword arguments
+        ({"job": "etl", "run_name": "etl-42", "priority": "high"}).
+
+        All or none: if one fails, no run of the batch is submitted; the
+        exception names its index ("runs[2]: ...") and its `submitted`
+        attribute is empty (it holds every id when the batch went through
+        and only a callback raised). An item
+        of the wrong type or with an unknown key raises ArgumentTypeError
+        before anything is submitted."""
+        jobs, opts, count, _keep = self._batch_arrays(runs, "runs")
         out = ffi.new("jobq_run_id[]", max(count, 1))
         try:
             self._call("jobq_run_submit_batch", out, jobs, opts, count)
@@ -490,6 +527,55 @@ class Scheduler:
         self._call("jobq_run_report", _run_id(run_id),
                    enum_value(STATES, state, "state"),
                    _cstr(detail, "detail", optional=True))
+
+    def report_batch(self, ended: Iterable[Any]) -> None:
+        """Report several deployed runs ended in one transaction (one
+        fsync with a database): items (run_id, state) or (run_id, state,
+        detail), state 'finished' or 'failed'. All or nothing: a bad item
+        changes nothing and the error names it ("runs[1]: ...")."""
+        ids, states, details, count, _keep = self._ended_arrays(ended,
+                                                                "runs")
+        if count:
+            self._call("jobq_run_report_batch", ids, states, details, count)
+
+    def tick_batch(self, now: Optional[TimeLike] = None,
+                   submit: Iterable[BatchItem] = (),
+                   ended: Iterable[Any] = ()) -> tuple[TickStats, list[int]]:
+        """tick() with the host's news in the cycle's own transaction
+        (jobq_tick_batch): the runs of `submit` (items as submit_batch()
+        takes them) are submitted, the runs of `ended` (as report_batch()
+        takes them) reported, then the cycle runs; no commit of their own.
+        Returns the cycle's TickStats and the new runs' ids. All or
+        nothing for the input: a bad item fails the call ("submit:
+        runs[i]: ..." or "report: runs[i]: ...") before the cycle runs.
+        If the call fails, the exception's `submitted` attribute holds the
+        new ids when the input took effect anyway (the failure came after
+        the commit that made it durable), else []."""
+        now_ms = TIME_NOW if now is None else to_ms(now, "now")
+        jobs, opts, count, _keep = self._batch_arrays(submit, "submit: runs")
+        ids, states, details, ended_count, _keep2 = self._ended_arrays(
+            ended, "report: runs")
+        out = ffi.new("jobq_run_id[]", max(count, 1))
+        tin = ffi.new("jobq_tick_input *")
+        tin.version = TICK_INPUT_VERSION
+        tin.submit_count = count
+        tin.submit_jobs = jobs
+        tin.submit_opts = opts
+        tin.submit_ids = out
+        tin.report_count = ended_count
+        tin.report_ids = ids
+        tin.report_states = states
+        tin.report_details = details
+        stats = ffi.new("jobq_tick_stats *")
+        stats.version = TICK_STATS_VERSION
+        try:
+            self._call("jobq_tick_batch", now_ms, tin, stats)
+        except BaseException as exc:
+            setattr(exc, "submitted",
+                    [int(out[i]) for i in range(count)] if count and out[0]
+                    else [])
+            raise
+        return TickStats.from_c(stats), [int(out[i]) for i in range(count)]
 
     def run(self, run_id: int) -> RunInfo:
         """A RunInfo snapshot of run `run_id`; NotFound if unknown."""

@@ -77,7 +77,8 @@ def test_constants_match_the_headers(layout):
     assert _ffi.METRICS_CONTENT_TYPE == c["JOBQ_METRICS_CONTENT_TYPE"] == \
         jobq.METRICS_CONTENT_TYPE
     for name in ("OPTIONS", "CLOCK", "PROBE", "DEPLOYER", "JOB_DEF",
-                 "SUBMIT_OPTS", "RUN_INFO", "RUN_FILTER", "TICK_STATS"):
+                 "SUBMIT_OPTS", "RUN_INFO", "RUN_FILTER", "TICK_STATS",
+                 "TICK_INPUT"):
         # The binding may speak an older version of a struct, never a newer.
         ours, theirs = getattr(_ffi, name + "_VERSION"), c[f"JOBQ_{name}_VERSION"]
         assert ours <= theirs, name

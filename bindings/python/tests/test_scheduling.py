@@ -1,6 +1,7 @@
 """The scheduling rules of SPEC section 2, driven from Python through fake
 hosts: what the binding must carry across faithfully."""
 
+import pytest
 from conftest import Cluster, NoPollDeployer, of_type
 
 import jobq
@@ -260,3 +261,57 @@ def test_tick_with_explicit_time_and_no_hosts(make_scheduler):
         assert stats.deployed == 1 and s.run(run).state == "running"
     finally:
         s.close()
+
+
+def test_tick_batch_submits_and_reports_with_the_cycle(make_scheduler, clock,
+                                                       events):
+    cluster = Cluster(clock, {"ns": {}})
+    s = make_scheduler(cluster)
+    s.define_job("j", "ns")
+    first = s.submit("j")
+    s.tick()
+    events.clear()
+    stats, ids = s.tick_batch(submit=["j", {"job": "j", "run_name": "x"}],
+                              ended=[(first, "failed", "OOMKilled")])
+    assert len(ids) == 2 and ids[0] > first
+    assert s.run(ids[1]).run_name == "x"
+    assert stats.deployed == 2
+    assert s.run(first).state == "failed"
+    assert s.run(first).detail == "OOMKilled"
+    # The submits' events, the report's, then the cycle's.
+    assert [(e.type, e.run) for e in events] == [
+        ("submitted", ids[0]), ("submitted", ids[1]), ("failed", first),
+        ("deployed", ids[0]), ("deployed", ids[1])]
+
+
+def test_tick_batch_bad_item_changes_nothing(make_scheduler, clock):
+    cluster = Cluster(clock, {"ns": {}})
+    s = make_scheduler(cluster)
+    s.define_job("j", "ns")
+    first = s.submit("j")
+    s.tick()
+    with pytest.raises(jobq.InvalidArgument) as info:
+        s.tick_batch(submit=["j"], ended=[(first, "queued")])
+    assert "report: runs[0]" in str(info.value)
+    assert info.value.submitted == []
+    with pytest.raises(jobq.NotFound) as info:
+        s.tick_batch(submit=["j", "nope"])
+    assert "submit: runs[1]" in str(info.value)
+    assert s.run(first).state == "running"
+    assert s.list_runs() == [first]
+    with pytest.raises(jobq.ArgumentTypeError):
+        s.tick_batch(ended=[first])
+
+
+def test_report_batch_all_or_nothing(make_scheduler, clock):
+    cluster = Cluster(clock, {"ns": {}})
+    s = make_scheduler(cluster)
+    s.define_job("j", "ns")
+    a, b = s.submit("j"), s.submit("j")
+    s.tick()
+    with pytest.raises(jobq.JobqError) as info:
+        s.report_batch([(a, "finished"), (b, "finished"), (a, "failed")])
+    assert "twice" in str(info.value)
+    assert s.run(a).state == "running"
+    s.report_batch([(a, "finished"), (b, "failed", "lost")])
+    assert s.run(a).state == "finished" and s.run(b).detail == "lost"
