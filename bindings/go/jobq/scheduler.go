@@ -493,6 +493,100 @@ func (b cbatch) ids() []RunID {
 	return ids
 }
 
+// Ended is a run a host learned has ended, for ReportBatch and TickBatch:
+// State is RunFinished or RunFailed; Detail may be empty.
+type Ended struct {
+	ID     RunID
+	State  RunState
+	Detail string
+}
+
+// cended is the C arrays of a list of Ended runs (freed with a).
+type cended struct {
+	ids     *C.jobq_run_id
+	states  *C.jobq_run_state
+	details **C.char
+	n       C.size_t
+}
+
+func (a *cargs) ended(list []Ended) cended {
+	n := len(list)
+	e := cended{
+		ids:     (*C.jobq_run_id)(a.alloc(n * C.sizeof_jobq_run_id)),
+		states:  (*C.jobq_run_state)(a.alloc(n * int(unsafe.Sizeof(C.jobq_run_state(0))))),
+		details: (**C.char)(a.alloc(n * int(unsafe.Sizeof((*C.char)(nil))))),
+		n:       C.size_t(n),
+	}
+	if a.err != nil {
+		return e
+	}
+	ids := unsafe.Slice(e.ids, max1(n))[:n]
+	states := unsafe.Slice(e.states, max1(n))[:n]
+	details := unsafe.Slice(e.details, max1(n))[:n]
+	for i, r := range list {
+		a.fail(r.State.check(fmt.Sprintf("ended[%d].State", i)))
+		ids[i] = C.jobq_run_id(r.ID)
+		states[i] = C.jobq_run_state(r.State)
+		details[i] = a.optional("detail", r.Detail)
+	}
+	return e
+}
+
+// ReportBatch reports several deployed runs ended in one transaction (one
+// fsync with a database). All or nothing: a bad entry changes nothing and
+// the error names it ("runs[i]: ...").
+func (s *Scheduler) ReportBatch(ended []Ended) error {
+	var args cargs
+	defer args.free()
+	e := args.ended(ended)
+	if args.err != nil {
+		return args.err
+	}
+	if e.n == 0 {
+		return nil
+	}
+	call, msg := s.begin()
+	return s.finish(call, C.go_jobq_run_report_batch(s.g, call, &msg[0], errCap,
+		e.ids, e.states, e.details, e.n), msg)
+}
+
+// TickBatch runs one scheduling cycle at the scheduler's clock time with
+// the host's news in its transaction: see TickBatchAt.
+func (s *Scheduler) TickBatch(submit []BatchRun, ended []Ended) (TickStats, []RunID, error) {
+	return s.TickBatchAt(timeNow, submit, ended)
+}
+
+// TickBatchAt runs one scheduling cycle at now (ms) with the host's news
+// in the cycle's own transaction (jobq_tick_batch): the runs of
+// submit are submitted, the runs of ended reported, then the cycle runs,
+// with no commit of their own. It returns the cycle's stats and the new
+// runs' ids. A bad entry fails the call before anything changes ("submit:
+// runs[i]: ..." or "report: runs[i]: ..."). On any error the ids are those
+// of the new runs if the input took effect anyway (the failure came after
+// the commit that made it durable), else nil.
+func (s *Scheduler) TickBatchAt(now int64, submit []BatchRun, ended []Ended) (TickStats, []RunID, error) {
+	var args cargs
+	defer args.free()
+	b := args.batch(submit)
+	e := args.ended(ended)
+	if args.err != nil {
+		return TickStats{}, nil, args.err
+	}
+	in := C.jobq_tick_input{version: C.JOBQ_TICK_INPUT_VERSION,
+		submit_count: b.n, submit_jobs: b.jobs, submit_opts: b.opts,
+		submit_ids: b.out, report_count: e.n, report_ids: e.ids,
+		report_states: e.states, report_details: e.details}
+	c := C.jobq_tick_stats{version: C.JOBQ_TICK_STATS_VERSION}
+	call, msg := s.begin()
+	err := s.finish(call, C.go_jobq_tick_batch(s.g, call, &msg[0], errCap,
+		C.jobq_time_ms(now), &in, &c), msg)
+	ids := b.ids()
+	if len(ids) == 0 {
+		ids = nil
+	}
+	return tickStatsFromC(&c), ids, err
+}
+
 // Cancel cancels a queued or running run; ErrState if it already ended.
 func (s *Scheduler) Cancel(id RunID, detail string) error {
 	var args cargs

@@ -278,3 +278,55 @@ func TestNoHostsIsADryRun(t *testing.T) {
 		t.Fatalf("deadline %d %v", d, err)
 	}
 }
+
+func TestTickBatchSubmitsAndReportsWithTheCycle(t *testing.T) {
+	clock, log := &fakeClock{}, &eventLog{}
+	c := newCluster(clock, map[string]map[string]string{"ns": {}})
+	s := open(t, withCluster(clock, c, log))
+	must(t, s.DefineJob(JobDef{Name: "j", Namespace: "ns"}))
+	first := mustSubmit(t, s, "j")
+	mustTick(t, s)
+	st, ids, err := s.TickBatch([]BatchRun{{Job: "j"}, {Job: "j", SubmitOptions: SubmitOptions{RunName: "x"}}},
+		[]Ended{{ID: first, State: RunFailed, Detail: "OOMKilled"}})
+	must(t, err)
+	if len(ids) != 2 || ids[0] <= first || st.Deployed != 2 {
+		t.Fatalf("ids %v stats %+v", ids, st)
+	}
+	if info := mustRun(t, s, first); info.State != RunFailed || info.Detail != "OOMKilled" {
+		t.Fatalf("first %+v", info)
+	}
+	if info := mustRun(t, s, ids[1]); info.RunName != "x" || info.State != RunRunning {
+		t.Fatalf("second new run %+v", info)
+	}
+	if failed := log.ofType("failed"); len(failed) != 1 || failed[0].Run != first {
+		t.Fatalf("failed events %+v", failed)
+	}
+}
+
+func TestTickBatchBadEntryChangesNothing(t *testing.T) {
+	clock, log := &fakeClock{}, &eventLog{}
+	c := newCluster(clock, map[string]map[string]string{"ns": {}})
+	s := open(t, withCluster(clock, c, log))
+	must(t, s.DefineJob(JobDef{Name: "j", Namespace: "ns"}))
+	first := mustSubmit(t, s, "j")
+	mustTick(t, s)
+	_, ids, err := s.TickBatch([]BatchRun{{Job: "j"}, {Job: "nope"}}, nil)
+	if err == nil || ids != nil || !strings.Contains(err.Error(), "submit: runs[1]") {
+		t.Fatalf("ids %v err %v", ids, err)
+	}
+	_, ids, err = s.TickBatch([]BatchRun{{Job: "j"}},
+		[]Ended{{ID: first, State: RunQueued}})
+	if err == nil || ids != nil || !strings.Contains(err.Error(), "report: runs[0]") {
+		t.Fatalf("ids %v err %v", ids, err)
+	}
+	if info := mustRun(t, s, first); info.State != RunRunning {
+		t.Fatalf("first %+v", info)
+	}
+	must(t, s.ReportBatch([]Ended{{ID: first, State: RunFinished}}))
+	if info := mustRun(t, s, first); info.State != RunFinished {
+		t.Fatalf("first after ReportBatch %+v", info)
+	}
+	if err := s.ReportBatch([]Ended{{ID: first, State: RunFinished}}); err == nil {
+		t.Fatalf("a run reported twice was accepted")
+	}
+}

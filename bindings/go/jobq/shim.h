@@ -75,6 +75,14 @@ void gojobq_free(gojobq *g);
     X(jobq_cleanup, P(uint64_t max_runs, uint64_t *out_deleted),               \
       P(max_runs, out_deleted))                                                \
     X(jobq_tick, P(jobq_time_ms now, jobq_tick_stats *stats), P(now, stats))   \
+    X(jobq_tick_batch,                                                         \
+      P(jobq_time_ms now, const jobq_tick_input *input,                        \
+        jobq_tick_stats *stats),                                               \
+      P(now, input, stats))                                                    \
+    X(jobq_run_report_batch,                                                   \
+      P(const jobq_run_id *ids, const jobq_run_state *states,                  \
+        const char *const *details, size_t count),                             \
+      P(ids, states, details, count))                                          \
     X(jobq_next_deadline, P(jobq_time_ms *out), P(out))                        \
     X(jobq_configure, P(const char *json), P(json))                            \
     X(jobq_property_set, P(const char *key, const char *value), P(key, value)) \
