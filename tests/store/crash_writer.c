@@ -139,8 +139,10 @@ static void acknowledge(uint64_t key, jobq_run_id id)
     append_line(acks_fd, line);
 }
 
-/* Submit keys [*key, *key + count) in one batch, then acknowledge them. */
-static void submit(jobq_scheduler *s, uint64_t *key, size_t count)
+/* Submit keys [*key, *key + count) in one batch, then acknowledge them;
+ * with_cycle: in a cycle's transaction (jobq_tick_batch). */
+static void submit(jobq_scheduler *s, uint64_t *key, size_t count,
+                   bool with_cycle)
 {
     const char *jobs[8];
     jobq_submit_opts opts[8];
@@ -154,7 +156,16 @@ static void submit(jobq_scheduler *s, uint64_t *key, size_t count)
         opts[i].idempotency_key = keys[i];
         opts[i].run_name = keys[i];
     }
-    int rc = count == 1 ? jobq_run_submit(s, &ids[0], jobs[0], &opts[0])
+    int rc;
+    if (with_cycle) {
+        jobq_tick_input in = JOBQ_TICK_INPUT_INIT;
+        in.submit_count = count;
+        in.submit_jobs = jobs;
+        in.submit_opts = opts;
+        in.submit_ids = ids;
+        rc = jobq_tick_batch(s, JOBQ_TIME_NOW, &in, NULL);
+    } else
+        rc = count == 1 ? jobq_run_submit(s, &ids[0], jobs[0], &opts[0])
                         : jobq_run_submit_batch(s, ids, jobs, opts, count);
     if (rc != 0)
         exit(5);
@@ -213,9 +224,9 @@ int main(int argc, char **argv)
     for (;;) {
         int dice = rand() % 10;
         if (dice < 5)
-            submit(s, &key, 1);
+            submit(s, &key, 1, false);
         else if (dice < 6)
-            submit(s, &key, 1 + (size_t)(rand() % 8));
+            submit(s, &key, 1 + (size_t)(rand() % 8), rand() % 2);
         else if (jobq_tick(s, JOBQ_TIME_NOW, NULL) != 0)
             return 6;
     }
