@@ -332,12 +332,30 @@ static int submit_all(jobq_scheduler *s, jobq_run_id *out_ids,
     return 0;
 }
 
+/* A cycle calling the deployer on another thread: a batch with a run that
+ * deploys at once waits for it (scheduler.c). */
+struct batch_jobs {
+    const char *const *jobs;
+    size_t count;
+};
+
+static bool batch_waits(const jobq_scheduler *s, const void *arg)
+{
+    const struct batch_jobs *b = arg;
+    for (size_t i = 0; b->jobs && i < b->count; i++)
+        if (jq_core_submit_waits_for_cycle(&s->core, b->jobs[i]))
+            return true;
+    return false;
+}
+
 JOBQ_API int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
                                    const char *const *jobs,
                                    const jobq_submit_opts *opts, size_t count)
 {
     JQ_LIVE_DISPATCH(s, jq_client_submit_batch(s, out_ids, jobs, opts, count));
     ENTER(s);
+    struct batch_jobs batch = {jobs, count};
+    jq_sched_await_cycle(s, batch_waits, &batch);
     int rc = jq_sched_writable(s);
     if (rc == 0 && count > 0 && !jobs)
         rc = jq_core_fail(&s->core, JOBQ_EINVAL, "jobs must not be NULL");

@@ -379,19 +379,38 @@ typedef struct jq_plan_reading {
     jobq_resources hard, used;
 } jq_plan_reading;
 
-/* Call the deployer for a picked head (after the write-ahead commit of its
- * DEPLOYING record: the plan's, or its own if it was not planned) and
+/* What the deployer answered for the plan's run at `index` (call_deployer
+ * below); one it was not asked about (cannot happen: the loop stops at the
+ * first failure) is asked now. */
+static int planned_outcome(jq_core *c, size_t index, jq_run *run, char *msg,
+                           size_t cap)
+{
+    msg[0] = '\0';
+    if (index + 1 < c->plan_called)
+        return 0;
+    if (index + 1 == c->plan_called) {
+        snprintf(msg, cap, "%s", c->plan_msg);
+        return c->plan_rc;
+    }
+    return jq_call_planned_deploy(c, run, msg, cap);
+}
+
+#define NOT_PLANNED SIZE_MAX
+
+/* Apply the deployer's answer for a picked head (after the write-ahead
+ * commit of its DEPLOYING record: the plan's, whose deploy call was made
+ * already, or its own if it was not planned, deployed here) and
  * handle a failure as SPEC 2.5 says. Returns true if it was deployed (the
  * caller records it: deployed()). */
-static bool deploy_head(jq_core *c, const jq_pick *pick, bool planned,
+static bool deploy_head(jq_core *c, const jq_pick *pick, size_t planned,
                         jobq_time_ms now, jobq_tick_stats *st)
 {
     char msg[256];
     jq_queue *q = pick->q;
     jq_run *head = pick->head;
     int rc;
-    if (planned) {
-        rc = jq_call_planned_deploy(c, head, msg, sizeof msg);
+    if (planned != NOT_PLANNED) {
+        rc = planned_outcome(c, planned, head, msg, sizeof msg);
     } else {
         jq_undo_run(c, head);
         head->state = JOBQ_RUN_DEPLOYING;
@@ -452,11 +471,14 @@ static bool deploy_head(jq_core *c, const jq_pick *pick, bool planned,
     return false;
 }
 
+/* A head submitted after the cycle began (on another thread, while the
+ * deployer was called) waits for the next cycle: to this one its queue is
+ * empty, as it was when the plan was made. */
 static bool queue_eligible(const jq_core *c, const jq_queue *q,
                            jobq_time_ms now)
 {
-    return q->runs.first && q->ineligible_cycle != c->cycle &&
-           q->head_retry_at <= now;
+    return q->runs.first && q->runs.first->id < c->admit_watermark &&
+           q->ineligible_cycle != c->cycle && q->head_retry_at <= now;
 }
 
 static void share_weights(const jq_core *c, int64_t weight[JQ_PRIORITIES])
@@ -589,6 +611,7 @@ static size_t plan_deployments(jq_core *c, const admit_pos *pos,
                                jobq_time_ms now, const jobq_tick_stats *st)
 {
     c->plan_len = 0;
+    c->plan_called = 0;
     if (c->plan_readings_cap < c->ns_count) {
         jq_plan_reading *r = realloc(c->plan_readings, c->ns_count * sizeof *r);
         if (!r)
@@ -615,6 +638,7 @@ static size_t plan_deployments(jq_core *c, const admit_pos *pos,
         pick.head->state = JOBQ_RUN_DEPLOYING;
         deployed(c, &at, &pick, now, &stats);
     }
+    c->plan_cut = c->plan_len == most;
     c->journal = journal;
     for (size_t i = 0; i < c->ns_count; i++) {
         const jq_namespace *ns = c->ns_order[i];
@@ -677,25 +701,92 @@ static bool write_ahead(jq_core *c, uint64_t *turn_saved)
                             c->ns_count * (sizeof(jq_namespace) + 16) +
                             sizeof(jq_config) + 4096))
         return false;
-    if (!jq_persist_before_deploy(c))
+    return jq_persist_before_deploy(c);
+}
+
+/* Step 3a: call the deployer for the planned runs, in plan order, until
+ * one refuses or fails, with the handle's lock released (c->window), and
+ * note the answers for step 3b. Changes nothing else in the core: other
+ * threads may be using it meanwhile. Requests are prepared (payloads read
+ * from the store) under the lock, a chunk at a time, which bounds the
+ * memory the payloads take. */
+enum { DEPLOY_CHUNK = 64 };
+
+static void call_deployer(jq_core *c)
+{
+    c->plan_called = 0;
+    c->plan_rc = 0;
+    c->plan_msg[0] = '\0';
+    if (!c->has_deployer || !c->deployer.deploy) {
+        c->plan_called = c->plan_len; /* dry run: all deployed */
+        return;
+    }
+    while (c->plan_called < c->plan_len && c->plan_rc == 0) {
+        jobq_deploy_request req[DEPLOY_CHUNK];
+        void *loaded[DEPLOY_CHUNK];
+        size_t n = 0;
+        int prepared = 0;
+        while (n < DEPLOY_CHUNK && c->plan_called + n < c->plan_len &&
+               (prepared = jq_deploy_request_for(
+                    c, c->plan[c->plan_called + n], &req[n], &loaded[n],
+                    c->plan_msg, sizeof c->plan_msg)) == 0)
+            n++;
+        size_t done = 0;
+        int rc = 0;
+        if (n > 0 && c->window.unlock)
+            c->window.unlock(c->window.ctx);
+        while (done < n && rc == 0)
+            rc = jq_deploy_call(c, &req[done++], c->plan_msg,
+                                sizeof c->plan_msg);
+        if (n > 0 && c->window.relock)
+            c->window.relock(c->window.ctx);
+        for (size_t i = 0; i < n; i++)
+            free(loaded[i]);
+        c->plan_called += done;
+        c->plan_rc = rc;
+        if (rc == 0 && prepared != 0) { /* the next run's payload: its
+                                           deploy failed */
+            c->plan_called++;
+            c->plan_rc = prepared;
+        }
+    }
+}
+
+/* After the write-ahead commit and the deploy calls, in the transaction
+ * the relock began: a rollback from here on puts each planned run where a
+ * reopen would (DEPLOYING, unsettled), deployer called or not (undo.c).
+ * Recorded only now, so that nothing of this cycle is in the undo log
+ * while other threads commit and roll back their own calls. */
+static bool record_deploying(jq_core *c)
+{
+    size_t n = c->plan_len;
+    if (!jq_txn_reserve(c, 2 * n + 64, n * (sizeof(jq_run) + 8) + 4096))
         return false;
-    /* After the commit: a rollback puts each planned run where a reopen
-     * would (DEPLOYING, unsettled), deployer called or not (undo.c). */
     for (size_t i = 0; i < n; i++) {
         jq_undo_run(c, c->plan[i]);
         jq_undo_deploying(c, c->plan[i]);
     }
-    return true;
+    return c->journal_status == 0;
 }
 
 /* The void part of a plan, from `from` on: back to QUEUED, where they
- * still are; the next commit rewrites their records. */
-static void void_plan(jq_core *c, size_t from)
+ * still are; the next commit rewrites their records. A run the deployer
+ * already launched (only if the real loop ever left the plan, which it
+ * cannot: see the top) is not void: it runs, outside the batch. */
+static void void_plan(jq_core *c, size_t from, jobq_time_ms now,
+                      jobq_tick_stats *st)
 {
     for (size_t i = from; i < c->plan_len; i++) {
         jq_run *run = c->plan[i];
         if (run->state != JOBQ_RUN_DEPLOYING)
             continue;
+        if (i + 1 < c->plan_called ||
+            (i + 1 == c->plan_called && c->plan_rc == 0)) {
+            jq_dequeue(c, run);
+            jq_mark_running(c, run, now);
+            st->deployed++;
+            continue;
+        }
         jq_undo_run(c, run);
         run->state = JOBQ_RUN_QUEUED;
         run->deploy_attempts--;
@@ -704,28 +795,33 @@ static void void_plan(jq_core *c, size_t from)
     c->plan_len = from < c->plan_len ? from : c->plan_len;
 }
 
-/* Step 3: the admission loop for real, up to its end or its first failed
- * deployment (true: plan again from there). */
+/* Step 3b: the admission loop for real, up to its end, its first failed
+ * deployment or the end of a plan cut short (true: plan again from
+ * there). */
 static bool execute_plan(jq_core *c, admit_pos *pos, jobq_time_ms now,
                          jobq_tick_stats *st)
 {
     size_t next = 0;
     jq_pick pick;
     bool failed = false;
-    while (!failed && next_pick(c, pos, now, st, &pick)) {
-        bool planned = next < c->plan_len && c->plan[next] == pick.head;
-        if (planned)
-            next++;
-        else
-            void_plan(c, next); /* cannot happen: see the top */
+    while (!failed && !(c->plan_cut && next == c->plan_len) &&
+           next_pick(c, pos, now, st, &pick)) {
+        size_t planned = NOT_PLANNED;
+        if (next < c->plan_len && c->plan[next] == pick.head)
+            planned = next++;
+        else { /* cannot happen: see the top */
+            void_plan(c, next, now, st);
+            c->plan_cut = false; /* the rest as before plans: one by one */
+        }
         if (deploy_head(c, &pick, planned, now, st))
             deployed(c, pos, &pick, now, st);
         else
             failed = true;
     }
-    void_plan(c, next);
+    bool cut = c->plan_cut && next == c->plan_len && next > 0;
+    void_plan(c, next, now, st);
     c->plan_len = 0;
-    return failed;
+    return failed || cut;
 }
 
 static void admit(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
@@ -737,9 +833,13 @@ static void admit(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
     uint64_t turn_saved = c->ns_turn;
     bool again = true;
     while (again && c->journal_status == 0) {
-        if (plan_deployments(c, &pos, now, st) > 0 &&
-            !write_ahead(c, &turn_saved))
-            break;
+        if (plan_deployments(c, &pos, now, st) > 0) {
+            if (!write_ahead(c, &turn_saved))
+                break;
+            call_deployer(c);
+            if (!record_deploying(c))
+                break;
+        }
         again = execute_plan(c, &pos, now, st);
     }
     c->plan_len = 0;
@@ -762,6 +862,7 @@ int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
         return JOBQ_ENOMEM;
     c->last_tick = now;
     c->cycle++;
+    c->admit_watermark = c->next_id;
     reconcile(c, now, st);
     expire_heads(c, now, st);
     admit(c, now, st);
