@@ -130,11 +130,34 @@ void jq_sched_await_cycle(jobq_scheduler *s,
 {
     if (!s->cycle_busy || !needed(s, arg))
         return;
+    /* Counted, so that the next cycle lets us in first (begin_cycle):
+     * back-to-back cycles would otherwise starve us. */
+    s->cycle_waiters++;
     while (s->cycle_busy && needed(s, arg))
         pthread_cond_wait(&s->cycle_done, &s->lock);
+    if (--s->cycle_waiters == 0)
+        pthread_cond_broadcast(&s->cycle_done);
     /* Other calls ran meanwhile: start afresh, as jq_sched_enter does. */
     s->core.journal_status = 0;
     s->core.errmsg[0] = '\0';
+}
+
+/* One cycle at a time: a jobq_tick waits for the running cycle to end, and
+ * for the calls that were waiting for it to go first. */
+static void begin_cycle(jobq_scheduler *s)
+{
+    if (!s->cycle_busy && s->cycle_waiters == 0)
+        return;
+    while (s->cycle_busy || s->cycle_waiters > 0)
+        pthread_cond_wait(&s->cycle_done, &s->lock);
+    s->core.journal_status = 0;
+    s->core.errmsg[0] = '\0';
+}
+
+static void end_cycle(jobq_scheduler *s)
+{
+    s->cycle_busy = false;
+    pthread_cond_broadcast(&s->cycle_done);
 }
 
 /* The core's window (core.h): the ticking thread lets other threads in
@@ -521,8 +544,7 @@ JOBQ_API int jobq_tick(jobq_scheduler *s, jobq_time_ms now,
                        jobq_tick_stats *stats)
 {
     ENTER(s);
-    /* One cycle at a time: a second one waits for the first to end. */
-    jq_sched_await_cycle(s, jq_sched_always, NULL);
+    begin_cycle(s);
     s->cycle_busy = true;
     jobq_tick_stats local = JOBQ_TICK_STATS_INIT;
     int rc = 0;
@@ -540,8 +562,7 @@ JOBQ_API int jobq_tick(jobq_scheduler *s, jobq_time_ms now,
         *stats = local;
         stats->version = version;
     }
-    s->cycle_busy = false;
-    pthread_cond_broadcast(&s->cycle_done);
+    end_cycle(s);
     return LEAVE(s, rc);
 }
 

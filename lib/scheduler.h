@@ -22,6 +22,7 @@ struct jobq_scheduler {
      * the deployer; calls that would change what it decides wait on
      * cycle_done meanwhile (jq_sched_await_cycle; see scheduler.c). */
     bool cycle_busy;
+    unsigned cycle_waiters; /* calls waiting on cycle_done */
     pthread_cond_t cycle_done;
     /* Threads blocked in jq_sched_enter(): a submit that sees others
      * waiting leaves its transaction for them to commit (group commit). */
