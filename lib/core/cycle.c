@@ -2,8 +2,9 @@
  * One scheduling cycle (SPEC section 2), jq_core_tick(): reconcile the
  * deployed runs, apply head timeouts, then admit queue heads namespace by
  * namespace, the priority queue chosen by smooth weighted round robin.
- * Admission writes ahead once per cycle, not once per deployed run: see
- * "Write-ahead per cycle" below.
+ * Admission writes ahead once per cycle, not once per deployed run, and
+ * calls the deployer with the handle's lock released: see "Write-ahead per
+ * cycle" and "Deploying outside the lock" below.
  * Cost per cycle: the deployed runs, the queue heads and the runs it
  * deploys (twice: a planning pass, then the real one), whatever the depth
  * of the queues.
@@ -318,8 +319,10 @@ static jobq_time_ms backoff_ms(unsigned attempt)
  *      and commit once. From here on a rollback puts each of them where a
  *      reopen would (undo.c, settle_later): the commit precedes every
  *      deploy, as before.
- *   3. Execute: run the same admission loop for real, from the same state,
- *      calling the deployer. The loop is deterministic, so while every call
+ *   3. Execute: (a) call the deployer for the planned runs in plan order,
+ *      up to the first refusal or failure, noting the answers; then (b)
+ *      run the same admission loop for real, from the same state, applying
+ *      those answers. The loop is deterministic, so while every call
  *      succeeds it picks exactly the planned heads in the planned order,
  *      with the same events, WRR charges and turn as one-at-a-time
  *      deployment. At the first refused or failed deployment (stale quota,
@@ -348,7 +351,48 @@ static jobq_time_ms backoff_ms(unsigned attempt)
  * than before. The price is a second pass of the admission loop in memory.
  * If the real loop ever picked a head the plan did not (it cannot, short
  * of a bug), the plan is void from there and that head takes the old
- * per-run write-ahead commit.
+ * per-run write-ahead commit; a run of the void part the deployer already
+ * launched is then recorded running all the same (void_plan).
+ *
+ * Deploying outside the lock (issue 11). A deploy call may take tens of
+ * milliseconds (an API server's create); a cycle of 20 used to hold the
+ * handle's lock for a second. Step 3a runs with the lock released (the
+ * scheduler's c->window hooks, scheduler.c), on the ticking thread:
+ *
+ *   - Before: the plan is committed DEPLOYING (step 2), which also commits
+ *     everything the cycle did so far (reconcile, head timeouts) and
+ *     delivers its events. So nothing of this cycle is in the undo log:
+ *     other threads' calls commit and roll back their own changes only.
+ *     The requests are built under the lock (a payload may have to be
+ *     read from the store), DEPLOY_CHUNK runs at a time.
+ *   - During: the ticking thread touches no core state; it calls deploy
+ *     and keeps the answers (plan_called, plan_rc, plan_msg). Other
+ *     threads may run any call; those that could change what step 3b
+ *     decides wait for the cycle to end (scheduler.c lists them). The
+ *     others cannot change it: a run submitted now has an id at or above
+ *     admit_watermark (next_id when the cycle began), which admission
+ *     treats as absent (queue_eligible), so a new head of an empty queue
+ *     or a run behind the plan's last is left to the next cycle; planned
+ *     runs are DEPLOYING, which cancel refuses; ending a deployed run
+ *     changes nothing admission reads (it reads heads, head state, WRR,
+ *     the probe readings, the reserved room and the configuration).
+ *   - After: the lock is taken again in a new transaction (a savepoint
+ *     behind whatever other threads left for a group commit), the planned
+ *     runs are recorded for a rollback (record_deploying: DEPLOYING and
+ *     unsettled, as a reopen would put them), and step 3b replays
+ *     admission with the answers. A refusal re-plans from there: another
+ *     round of commit, unlock, deploy, relock.
+ *
+ * A plan cut short (a deployer without poll plans one run at a time) ends
+ * its round after its last run and plans again rather than deploying the
+ * next heads inline, so that those calls are made outside the lock too,
+ * with the same one commit per run as before.
+ *
+ * probe and poll are still called with the lock held: the probe's
+ * readings are the plan's input (taken during planning), and reconcile's
+ * outcomes must be in place before the plan; moving them out would need a
+ * round of its own. A legacy deploy (submit, migrate) and a restored
+ * DEPLOYING run settled at open are also deployed under the lock.
  */
 
 /* A head that fits, as the admission loop chose it, with what its
