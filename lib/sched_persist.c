@@ -228,6 +228,10 @@ static int commit_with_others(jobq_scheduler *s)
     if (rc != 0)
         return jq_core_fail(&s->core, rc, "the transaction holding this "
                             "submit could not be committed");
+    /* Committed. Other calls ran while we waited; a journal failure one
+     * of them left behind (a cycle that failed after the commit that
+     * included us) is not ours: jq_sched_leave would report it. */
+    s->core.journal_status = 0;
     return 0;
 }
 
