@@ -249,6 +249,10 @@ int jq_sched_submit(jobq_scheduler *s, jobq_run_id *out_id, const char *job,
 
 int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now, jobq_tick_stats *st)
 {
+    /* The deployer's poll answers first, with the lock released: nothing
+     * of the cycle is written yet (core/cycle.c, "Poll outside the lock"). */
+    if (!jq_live_is_client(s) && !(s->store && jq_store_read_only(s->store)))
+        jq_core_poll_running(&s->core);
     int rc = jq_live_tick(s, now); /* requests from other processes */
     if (rc == 0)
         rc = jq_sched_writable(s);

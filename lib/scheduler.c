@@ -9,8 +9,10 @@
  *
  * Deploying outside the lock (issue 11). A cycle calls the deployer for
  * the runs it planned with the lock released (core/cycle.c, "Deploying
- * outside the lock", through the window hooks below), so that a slow
- * deployer does not hold up the other threads. Meanwhile:
+ * outside the lock", through the window hooks below), and asks `poll`
+ * about the deployed runs the same way before it begins (cycle.c, "Poll
+ * outside the lock"), so that a slow deployer does not hold up the other
+ * threads. Meanwhile:
  *
  *   - the ticking thread still counts as inside its scheduler: a callback
  *     calling back into its own handle gets JOBQ_EBUSY, lock or no lock;

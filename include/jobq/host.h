@@ -21,11 +21,13 @@
  * the thread that called into the library, and with the handle's lock
  * held (other threads wait until they return), with one exception:
  *
- *   `deploy` for the runs a scheduling cycle admits from the queues is
- *   called WITHOUT the lock, on the thread running jobq_tick(), in the
- *   cycle's admission order. Meanwhile other threads can submit, cancel,
- *   report, query, list, explain and render metrics. A run submitted then
- *   is left to the next cycle; cancelling a run being deployed
+ *   `deploy` for the runs a scheduling cycle admits from the queues, and
+ *   `poll` for the deployed runs (asked at the start of the cycle, before
+ *   it changes anything), are called WITHOUT the lock, on the thread
+ *   running jobq_tick(), in admission order and in deployment order.
+ *   Meanwhile other threads can submit, cancel, report, query, list,
+ *   explain and render metrics. A run submitted while the cycle deploys is
+ *   left to the next cycle; cancelling a run being deployed
  *   (DEPLOYING) fails with JOBQ_ESTATE; the runs being deployed are still
  *   counted at the head of their queues until the cycle ends. Calls that
  *   could change what the cycle decides wait until it ends: another
@@ -35,13 +37,16 @@
  *   or the feature disabled) and a cancel of the first queued run of a
  *   queue.
  *
- * So a deployer's `deploy` may run while another thread's call runs
- * another callback: the deployer's `cancel` (jobq_run_cancel of a running
- * run), the event sink, the clock. It never overlaps another `deploy`,
- * `poll` or the probe. A host whose callbacks share state must guard it
- * (a host that calls the library from one thread only is unaffected).
- * `probe`, `poll` and the deploy of legacy runs are still called with the
- * lock held; keep them short or make them hand work to another thread.
+ * So a deployer's `deploy` or `poll` may run while another thread's call
+ * runs another callback: the deployer's `cancel` (jobq_run_cancel of a
+ * running run), the event sink, the clock. They never overlap each other
+ * or the probe (all are called by the one cycle running). A host whose
+ * callbacks share state must guard it (a host that calls the library
+ * from one thread only is unaffected). Every poll of a cycle comes before
+ * every deploy of it; a run deployed during the cycle (a live request's
+ * legacy deploy) is polled from the next cycle on. The probe and the
+ * deploy of legacy runs are still called with the lock held; keep them
+ * short or make them hand work to another thread.
  *
  * Transactions: every public call and every scheduling cycle is a
  * transaction over memory and the database. A call that fails changes

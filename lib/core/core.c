@@ -152,6 +152,8 @@ void jq_core_destroy(jq_core *c)
     jq_txn_destroy(c);
     free(c->plan);
     free(c->plan_readings);
+    jq_core_drop_polled(c);
+    free(c->polled);
     for (size_t i = 0; i < c->ns_count; i++) {
         jq_namespace *ns = c->ns_order[i];
         for (int p = 0; p < JQ_PRIORITIES; p++)

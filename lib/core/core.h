@@ -220,6 +220,12 @@ typedef struct jq_core {
      * another thread, while the deployer was called): admission leaves
      * them to the next cycle. */
     jobq_run_id admit_watermark;
+    /* The answers of `poll` for the deployed runs, asked with the lock
+     * released before the cycle began (jq_core_poll_running), in the
+     * order of the running list; reconcile applies them. */
+    struct jq_polled *polled;
+    size_t polled_len, polled_cap;
+    bool polled_taken; /* this cycle's polls were asked that way */
     /* The scheduler's lock around the deploy calls of a plan (scheduler.c):
      * unlock before the calls, relock after, on the ticking thread. NULL:
      * the deployer is called without releasing anything (a bare core). */
@@ -253,6 +259,11 @@ int jq_core_cancel(jq_core *c, jobq_time_ms now, jobq_run_id id,
 int jq_core_report(jq_core *c, jobq_time_ms now, jobq_run_id id,
                    jobq_run_state state, const char *detail);
 int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *stats);
+/* Before a cycle, with nothing uncommitted of it yet: ask `poll` about
+ * every deployed run with the lock released (c->window), for the cycle's
+ * reconcile to apply. Skipped (reconcile polls under the lock) without a
+ * window or out of memory. */
+void jq_core_poll_running(jq_core *c);
 jobq_time_ms jq_core_next_deadline(const jq_core *c);
 /* While a cycle calls the deployer with the lock released (scheduler.c),
  * calls that could change what its admission loop decides wait for the

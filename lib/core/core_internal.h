@@ -72,6 +72,15 @@ int jq_deploy_call(jq_core *c, const jobq_deploy_request *req, char *msg,
                    size_t cap);
 void jq_deploy_legacy(jq_core *c, jq_run *run, jobq_time_ms now);
 
+/* A poll answer taken before the cycle (cycle.c, jq_core_poll_running). */
+typedef struct jq_polled {
+    jobq_run_id id;
+    int rc;
+    jobq_poll_status status;
+    char *msg; /* NULL when empty */
+} jq_polled;
+void jq_core_drop_polled(jq_core *c);
+
 /* Memory. */
 char *jq_copy_string(const char *s);
 void jq_free_run(jq_run *run);

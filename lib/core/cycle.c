@@ -1,7 +1,9 @@
 /*
  * One scheduling cycle (SPEC section 2), jq_core_tick(): reconcile the
- * deployed runs, apply head timeouts, then admit queue heads namespace by
- * namespace, the priority queue chosen by smooth weighted round robin.
+ * deployed runs (their poll answers taken just before, without the lock:
+ * jq_core_poll_running), apply head timeouts, then admit queue heads
+ * namespace by namespace, the priority queue chosen by smooth weighted
+ * round robin.
  * Admission writes ahead once per cycle, not once per deployed run, and
  * calls the deployer with the handle's lock released: see "Write-ahead per
  * cycle" and "Deploying outside the lock" below.
@@ -50,11 +52,83 @@ static void jq_reschedule_deployed(jq_core *c, jq_run *run, jobq_time_ms now,
     jq_publish(c, &ev);
 }
 
+/* Poll outside the lock. reconcile needs the deployer's word on every
+ * deployed run; asking it (an API call per run, for some hosts) is done
+ * before the cycle changes anything, with the lock released, the answers
+ * kept in c->polled in running-list order. While the lock is released a
+ * deployed run may end (cancel, report): its answer is not used; no run
+ * is deployed meanwhile (legacy submits wait for the cycle). A run
+ * deployed later in the cycle but before reconcile (a live request's
+ * legacy deploy) has no answer: it counts as running and is asked from
+ * the next cycle on. So every poll of a cycle comes before every deploy
+ * of it (a host may take one listing of its cluster for all of a cycle's
+ * polls, as jobq-k8s-host does). */
+void jq_core_drop_polled(jq_core *c)
+{
+    for (size_t i = 0; i < c->polled_len; i++)
+        free(c->polled[i].msg);
+    c->polled_len = 0;
+    c->polled_taken = false;
+}
+
+void jq_core_poll_running(jq_core *c)
+{
+    jq_core_drop_polled(c);
+    if (!c->has_deployer || !c->deployer.poll || !c->window.unlock ||
+        !c->running.first)
+        return;
+    size_t n = 0;
+    for (jq_run *run = c->running.first; run; run = run->next)
+        n += run->state == JOBQ_RUN_RUNNING;
+    if (n == 0)
+        return;
+    if (n > c->polled_cap) {
+        jq_polled *p = realloc(c->polled, n * sizeof *p);
+        if (!p)
+            return; /* reconcile polls them itself */
+        c->polled = p;
+        c->polled_cap = n;
+    }
+    for (jq_run *run = c->running.first; run; run = run->next)
+        if (run->state == JOBQ_RUN_RUNNING)
+            c->polled[c->polled_len++] = (jq_polled){.id = run->id};
+    c->polled_taken = true;
+    c->window.unlock(c->window.ctx);
+    for (size_t i = 0; i < c->polled_len; i++) {
+        jq_polled *p = &c->polled[i];
+        char msg[256] = "";
+        p->status = JOBQ_POLL_RUNNING;
+        p->rc = c->deployer.poll(c->deployer.ctx, p->id, &p->status, msg,
+                                 sizeof msg);
+        msg[sizeof msg - 1] = '\0';
+        p->msg = NULL;
+        if (msg[0] && (p->msg = malloc(strlen(msg) + 1)) != NULL)
+            memcpy(p->msg, msg, strlen(msg) + 1);
+        else if (msg[0]) /* no room for the message: asked next cycle */
+            p->id = 0;
+    }
+    c->window.relock(c->window.ctx);
+}
+
+/* The answer taken before the cycle for `run`, if any (*cursor walks
+ * c->polled along the running list). */
+static const jq_polled *polled_answer(jq_core *c, const jq_run *run,
+                                      size_t *cursor)
+{
+    for (size_t i = *cursor; i < c->polled_len; i++)
+        if (c->polled[i].id == run->id) {
+            *cursor = i + 1;
+            return &c->polled[i];
+        }
+    return NULL;
+}
+
 static void reconcile(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
 {
     if (!c->has_deployer || !c->deployer.poll)
         return;
     jq_run *run = c->running.first;
+    size_t cursor = 0;
     while (run) {
         jq_run *next = run->next;
         if (run->state == JOBQ_RUN_DEPLOYING) { /* restored, not settled */
@@ -64,9 +138,20 @@ static void reconcile(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
         }
         jobq_poll_status status = JOBQ_POLL_RUNNING;
         char msg[256] = "";
-        int rc = c->deployer.poll(c->deployer.ctx, run->id, &status, msg,
+        const jq_polled *answer = polled_answer(c, run, &cursor);
+        int rc;
+        if (!answer && c->polled_taken) {
+            run = next; /* deployed since the polls: asked next cycle */
+            continue;
+        } else if (answer) {
+            rc = answer->rc;
+            status = answer->status;
+            snprintf(msg, sizeof msg, "%s", answer->msg ? answer->msg : "");
+        } else {
+            rc = c->deployer.poll(c->deployer.ctx, run->id, &status, msg,
                                   sizeof msg);
-        msg[sizeof msg - 1] = '\0';
+            msg[sizeof msg - 1] = '\0';
+        }
         if (rc < 0)
             status = JOBQ_POLL_RUNNING; /* unknown: ask again next cycle */
         if (status != JOBQ_POLL_RUNNING &&
@@ -388,11 +473,13 @@ static jobq_time_ms backoff_ms(unsigned attempt)
  * next heads inline, so that those calls are made outside the lock too,
  * with the same one commit per run as before.
  *
- * probe and poll are still called with the lock held: the probe's
- * readings are the plan's input (taken during planning), and reconcile's
- * outcomes must be in place before the plan; moving them out would need a
- * round of its own. A legacy deploy (submit, migrate) and a restored
- * DEPLOYING run settled at open are also deployed under the lock.
+ * `poll` is asked outside the lock too, before the cycle begins (see
+ * "Poll outside the lock" above reconcile). The probe is still called
+ * with the lock held: its readings are the plan's input, taken while
+ * planning, once per namespace and cycle; reading them ahead would need a
+ * round of its own. A legacy deploy (submit, migrate, a live request),
+ * settling a restored DEPLOYING run (its poll) and a restart's settling
+ * at open also stay under the lock.
  */
 
 /* A head that fits, as the admission loop chose it, with what its
@@ -894,10 +981,12 @@ static void admit(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
 
 int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
 {
-    if (now < c->last_tick)
+    if (now < c->last_tick) {
+        jq_core_drop_polled(c);
         return jq_core_fail(c, JOBQ_EINVAL, "time went backwards: %" PRId64
                             " ms is before the last cycle at %" PRId64 " ms",
                             now, c->last_tick);
+    }
     /* Room to record the cycle's changes up to its first commit point (a
      * commit keeps the room for the next), so that recording cannot fail
      * half-way. */
@@ -908,6 +997,7 @@ int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
     c->cycle++;
     c->admit_watermark = c->next_id;
     reconcile(c, now, st);
+    jq_core_drop_polled(c);
     expire_heads(c, now, st);
     admit(c, now, st);
     if (c->config.cleanup_enabled)

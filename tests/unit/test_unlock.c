@@ -35,6 +35,8 @@ typedef struct fixture {
     pthread_cond_t cv;
     jobq_run_id block_on; /* deploy of this run waits for the gate */
     jobq_run_id refuse;   /* refused on quota */
+    jobq_run_id poll_block_on; /* poll of this run waits for the gate, then
+                                  answers FINISHED */
     bool entered, open;
     int active, max_active; /* deploy calls in progress at once */
     long log[LOG_MAX];
@@ -92,15 +94,31 @@ static int gated_deploy(void *ctx, const jobq_deploy_request *req, char *msg,
 static int running_poll(void *ctx, jobq_run_id id, jobq_poll_status *status,
                         char *msg, size_t cap)
 {
-    (void)ctx, (void)id, (void)msg, (void)cap;
+    fixture *f = ctx;
     *status = JOBQ_POLL_RUNNING;
+    pthread_mutex_lock(&f->mu);
+    if (id == f->poll_block_on && !f->open) {
+        f->entered = true;
+        pthread_cond_broadcast(&f->cv);
+        while (!f->open)
+            pthread_cond_wait(&f->cv, &f->mu);
+    }
+    if (id == f->poll_block_on) {
+        snprintf(msg, cap, "done (test)");
+        *status = JOBQ_POLL_FINISHED;
+    }
+    pthread_mutex_unlock(&f->mu);
     return 0;
 }
+
+#define MARK_FINISHED 2000000
 
 static void on_event(void *ctx, const jobq_event *ev)
 {
     if (ev->type == JOBQ_EVENT_DEPLOYED)
         log_entry(ctx, -(long)ev->run);
+    if (ev->type == JOBQ_EVENT_FINISHED)
+        log_entry(ctx, MARK_FINISHED + (long)ev->run);
 }
 
 /* batchSize `batch`, strict priority, jobs "hi" (high) and "lo" (normal)
@@ -516,6 +534,55 @@ START_TEST(changes_to_the_plan_wait_for_the_cycle)
 }
 END_TEST
 
+/* The cycle asks `poll` about the deployed runs before it changes
+ * anything, with the lock released too: other threads go on meanwhile, and
+ * a run cancelled then is not ended a second time by the poll's answer. */
+START_TEST(poll_runs_without_the_lock)
+{
+    fixture *f = open_fixture(20, true);
+    jobq_run_id r1 = submit(f, "hi"), r2 = submit(f, "hi");
+    ck_assert_int_eq(jobq_tick(f->s, JOBQ_TIME_NOW, NULL), 0);
+    ck_assert_int_eq(state_of(f, r1), JOBQ_RUN_RUNNING);
+    f->poll_block_on = r1;
+    ticker t;
+    start_tick(&t, f);
+    wait_entered(f);
+    jobq_run_id late = submit(f, "hi");
+    ck_assert_int_eq(jobq_run_cancel(f->s, r1, "stop"), 0);
+    ck_assert_int_eq(state_of(f, r2), JOBQ_RUN_RUNNING);
+    char *text = NULL;
+    ck_assert_int_eq(jobq_metrics_render(f->s, &text, NULL), 0);
+    jobq_free(text);
+    open_gate(f);
+    pthread_join(t.thread, NULL);
+    ck_assert_int_eq(t.rc, 0);
+    ck_assert_int_eq(state_of(f, r1), JOBQ_RUN_CANCELLED);
+    ck_assert_int_eq(log_index(f, MARK_FINISHED + (long)r1), -1);
+    /* Submitted before the cycle began (its polls come first): admitted. */
+    ck_assert_int_eq(state_of(f, late), JOBQ_RUN_RUNNING);
+    close_fixture(f);
+}
+END_TEST
+
+/* An answer other than running, taken before the cycle, is applied by it
+ * as before: the run ends with the deployer's message. */
+START_TEST(poll_answer_is_applied)
+{
+    fixture *f = open_fixture(20, true);
+    jobq_run_id r1 = submit(f, "hi");
+    ck_assert_int_eq(jobq_tick(f->s, JOBQ_TIME_NOW, NULL), 0);
+    f->poll_block_on = r1;
+    f->open = true;
+    ck_assert_int_eq(jobq_tick(f->s, JOBQ_TIME_NOW, NULL), 0);
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    ck_assert_int_eq(jobq_run_get(f->s, &info, r1), 0);
+    ck_assert_int_eq(info.state, JOBQ_RUN_FINISHED);
+    ck_assert_str_eq(info.detail, "done (test)");
+    ck_assert_int_ge(log_index(f, MARK_FINISHED + (long)r1), 0);
+    close_fixture(f);
+}
+END_TEST
+
 Suite *suite_under_test(void)
 {
     Suite *s = suite_create("unlock");
@@ -528,6 +595,8 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, refusal_with_concurrent_submits_same_outcome);
     tcase_add_test(tc, two_ticks_one_cycle_at_a_time);
     tcase_add_test(tc, changes_to_the_plan_wait_for_the_cycle);
+    tcase_add_test(tc, poll_runs_without_the_lock);
+    tcase_add_test(tc, poll_answer_is_applied);
     suite_add_tcase(s, tc);
     return s;
 }
