@@ -50,9 +50,14 @@ struct jq_live {
     jobq_request_id last; /* client: the last request written */
 };
 
+/* Asked before the lock is taken (JQ_LIVE_DISPATCH), while a scheduling
+ * handle's first cycle may be creating s->live (live_db): an atomic
+ * pointer, published once it is filled in. */
 bool jq_live_is_client(const jobq_scheduler *s)
 {
-    return s && s->live && s->live->client;
+    const struct jq_live *live =
+        s ? __atomic_load_n(&s->live, __ATOMIC_ACQUIRE) : NULL;
+    return live && live->client;
 }
 
 static jobq_time_ms wall_ms(void)
@@ -93,7 +98,7 @@ static jq_reqdb *live_db(jobq_scheduler *s)
         jq_core_fail(&s->core, JOBQ_ENOMEM, "out of memory");
         return NULL;
     }
-    s->live = live;
+    __atomic_store_n(&s->live, live, __ATOMIC_RELEASE);
     return live->db;
 }
 

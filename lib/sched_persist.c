@@ -228,6 +228,10 @@ static int commit_with_others(jobq_scheduler *s)
     if (rc != 0)
         return jq_core_fail(&s->core, rc, "the transaction holding this "
                             "submit could not be committed");
+    /* Committed. Other calls ran while we waited; a journal failure one
+     * of them left behind (a cycle that failed after the commit that
+     * included us) is not ours: jq_sched_leave would report it. */
+    s->core.journal_status = 0;
     return 0;
 }
 
@@ -272,6 +276,10 @@ static int apply_tick_input(jobq_scheduler *s, const jobq_tick_input *in)
 int jq_sched_tick(jobq_scheduler *s, jobq_time_ms now,
                   const jobq_tick_input *in, jobq_tick_stats *st)
 {
+    /* The deployer's poll answers first, with the lock released: nothing
+     * of the cycle is written yet (core/cycle.c, "Poll outside the lock"). */
+    if (!jq_live_is_client(s) && !(s->store && jq_store_read_only(s->store)))
+        jq_core_poll_running(&s->core);
     int rc = jq_live_tick(s, now); /* requests from other processes */
     if (rc == 0)
         rc = jq_sched_writable(s);
@@ -374,12 +382,30 @@ int jq_sched_submit_all(jobq_scheduler *s, jobq_run_id *out_ids,
     return rc ? rc : submit_all(s, out_ids, jobs, opts, count);
 }
 
+/* A cycle calling the deployer on another thread: a batch with a run that
+ * deploys at once waits for it (scheduler.c). */
+struct batch_jobs {
+    const char *const *jobs;
+    size_t count;
+};
+
+static bool batch_waits(const jobq_scheduler *s, const void *arg)
+{
+    const struct batch_jobs *b = arg;
+    for (size_t i = 0; b->jobs && i < b->count; i++)
+        if (jq_core_submit_waits_for_cycle(&s->core, b->jobs[i]))
+            return true;
+    return false;
+}
+
 JOBQ_API int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
                                    const char *const *jobs,
                                    const jobq_submit_opts *opts, size_t count)
 {
     JQ_LIVE_DISPATCH(s, jq_client_submit_batch(s, out_ids, jobs, opts, count));
     ENTER(s);
+    struct batch_jobs batch = {jobs, count};
+    jq_sched_await_cycle(s, batch_waits, &batch);
     int rc = jq_sched_writable(s);
     if (rc == 0)
         rc = jq_sched_submit_all(s, out_ids, jobs, opts, count);

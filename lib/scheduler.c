@@ -6,6 +6,28 @@
  * Every public entry point follows the same shape: enter() takes the lock
  * (refusing a re-entrant call from inside one of our own callbacks), the
  * core does the work, leave() records the outcome and releases the lock.
+ *
+ * Deploying outside the lock (issue 11). A cycle calls the deployer for
+ * the runs it planned with the lock released (core/cycle.c, "Deploying
+ * outside the lock", through the window hooks below), and asks `poll`
+ * about the deployed runs the same way before it begins (cycle.c, "Poll
+ * outside the lock"), so that a slow deployer does not hold up the other
+ * threads. Meanwhile:
+ *
+ *   - the ticking thread still counts as inside its scheduler: a callback
+ *     calling back into its own handle gets JOBQ_EBUSY, lock or no lock;
+ *   - queries (run info, lists, queues, explain, metrics), submits of
+ *     priority-flow runs, cancels, reports and cleanup run at once. They
+ *     cannot change what the cycle decides: a run submitted now has an id
+ *     at or above the cycle's watermark and waits for the next cycle, a
+ *     run the cycle deploys is DEPLOYING (cancel: JOBQ_ESTATE), and a
+ *     report or cancel of a deployed run changes nothing admission reads;
+ *   - calls that could change it wait until the cycle ends (cycle_done):
+ *     another jobq_tick (one cycle at a time), job definitions and flow
+ *     changes, configuration and properties, migrate to legacy, a submit
+ *     that deploys at once (legacy flow, or the feature disabled: its
+ *     deploy would take room the cycle counted on), and a cancel of the
+ *     first queued run of a queue (admission may have found it blocked).
  */
 #include "scheduler.h"
 
@@ -23,15 +45,31 @@
 /* The handle whose lock this thread holds, so that a callback calling back
  * into the same handle fails cleanly instead of deadlocking. */
 static _Thread_local const jobq_scheduler *held_by_this_thread;
+/* ...and whether it released the lock meanwhile to call the deployer (the
+ * window below): a callback of ours still, but without the lock. */
+static _Thread_local bool lock_released_by_this_thread;
+
+/* The handle's lock, for a thread inside one of its callbacks (it holds
+ * the lock, unless the cycle released it to call the deployer). */
+static bool lock_for_callback(jobq_scheduler *s)
+{
+    if (!lock_released_by_this_thread)
+        return false;
+    pthread_mutex_lock(&s->lock);
+    return true;
+}
 
 int jq_sched_enter(jobq_scheduler *s, const jobq_scheduler **saved)
 {
     if (held_by_this_thread == s) {
-        /* This thread already holds the lock (we are inside one of our own
-         * callbacks), so the message can be written without taking it. */
+        /* We are inside one of our own callbacks: this thread holds the
+         * lock, or released it only to call the deployer. */
+        bool locked = lock_for_callback(s);
         snprintf(s->errmsg, sizeof s->errmsg,
                  "re-entrant call from a callback: a probe, deployer, clock "
                  "or event callback must not call back into its scheduler");
+        if (locked)
+            pthread_mutex_unlock(&s->lock);
         return JOBQ_EBUSY;
     }
     atomic_fetch_add(&s->waiting, 1);
@@ -77,6 +115,76 @@ static jobq_time_ms default_clock_now(void *ctx)
 {
     const jobq_scheduler *s = ctx;
     return s->wall_at_open + (monotonic_ms() - s->mono_at_open);
+}
+
+/* --------------------------------------------- deploying outside the lock */
+
+bool jq_sched_always(const jobq_scheduler *s, const void *arg)
+{
+    (void)s, (void)arg;
+    return true;
+}
+
+void jq_sched_await_cycle(jobq_scheduler *s,
+                          bool (*needed)(const jobq_scheduler *s,
+                                         const void *arg),
+                          const void *arg)
+{
+    if (!s->cycle_busy || !needed(s, arg))
+        return;
+    /* Counted, so that the next cycle lets us in first (begin_cycle):
+     * back-to-back cycles would otherwise starve us. */
+    s->cycle_waiters++;
+    while (s->cycle_busy && needed(s, arg))
+        pthread_cond_wait(&s->cycle_done, &s->lock);
+    if (--s->cycle_waiters == 0)
+        pthread_cond_broadcast(&s->cycle_done);
+    /* Other calls ran meanwhile: start afresh, as jq_sched_enter does. */
+    s->core.journal_status = 0;
+    s->core.errmsg[0] = '\0';
+}
+
+/* One cycle at a time: a jobq_tick waits for the running cycle to end, and
+ * for the calls that were waiting for it to go first. */
+static void begin_cycle(jobq_scheduler *s)
+{
+    if (!s->cycle_busy && s->cycle_waiters == 0)
+        return;
+    while (s->cycle_busy || s->cycle_waiters > 0)
+        pthread_cond_wait(&s->cycle_done, &s->lock);
+    s->core.journal_status = 0;
+    s->core.errmsg[0] = '\0';
+}
+
+static void end_cycle(jobq_scheduler *s)
+{
+    s->cycle_busy = false;
+    pthread_cond_broadcast(&s->cycle_done);
+}
+
+/* The core's window (core.h): the ticking thread lets other threads in
+ * while it calls the deployer. held_by_this_thread stays set, so that a
+ * callback calling back into this handle still gets JOBQ_EBUSY. */
+static void window_unlock(void *ctx)
+{
+    jobq_scheduler *s = ctx;
+    lock_released_by_this_thread = true;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void window_relock(void *ctx)
+{
+    jobq_scheduler *s = ctx;
+    atomic_fetch_add(&s->waiting, 1);
+    pthread_mutex_lock(&s->lock);
+    atomic_fetch_sub(&s->waiting, 1);
+    lock_released_by_this_thread = false;
+    /* A new transaction for the rest of the cycle: whatever other threads
+     * committed (or left for a group commit) meanwhile is behind its
+     * savepoint, so that a failure undoes only the cycle's own changes. */
+    s->core.journal_status = 0;
+    s->core.errmsg[0] = '\0';
+    (void)jq_sched_writable(s);
 }
 
 jobq_time_ms jq_sched_now(const jobq_scheduler *s)
@@ -168,7 +276,9 @@ static int open_scheduler(jobq_scheduler **out, const jobq_options *opts,
     if (!s)
         return JOBQ_ENOMEM;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cycle_done, NULL);
     if (!(s->metrics = jq_metrics_new())) {
+        pthread_cond_destroy(&s->cycle_done);
         pthread_mutex_destroy(&s->lock);
         free(s);
         return JOBQ_ENOMEM;
@@ -188,6 +298,7 @@ static int open_scheduler(jobq_scheduler **out, const jobq_options *opts,
     if (opts->events)
         s->events = *opts->events;
     jq_core_init(&s->core, opts->probe, opts->deployer, forward_event, s);
+    s->core.window = (jq_window){s, window_unlock, window_relock};
 
     if (opts->config_json) {
         jq_config config;
@@ -238,6 +349,7 @@ JOBQ_API void jobq_close(jobq_scheduler *s)
     jq_sched_detach_store(s);
     jq_core_destroy(&s->core);
     jq_metrics_free(s->metrics);
+    pthread_cond_destroy(&s->cycle_done);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -247,11 +359,13 @@ JOBQ_API int jobq_errmsg(jobq_scheduler *s, char *buf, size_t cap)
     if (!s)
         return JOBQ_EINVAL;
     /* Callable from inside a callback too: the lock is then already ours. */
-    bool inside = held_by_this_thread == s;
-    if (!inside)
+    bool locked = held_by_this_thread == s ? lock_for_callback(s) : false;
+    if (held_by_this_thread != s) {
         pthread_mutex_lock(&s->lock);
+        locked = true;
+    }
     int n = snprintf(buf, buf ? cap : 0, "%s", s->errmsg);
-    if (!inside)
+    if (locked)
         pthread_mutex_unlock(&s->lock);
     return n;
 }
@@ -283,6 +397,7 @@ JOBQ_API int jobq_job_define(jobq_scheduler *s, const jobq_job_def *def)
 {
     JQ_LIVE_DISPATCH(s, jq_client_job_define(s, def));
     ENTER(s);
+    jq_sched_await_cycle(s, jq_sched_always, NULL);
     int rc;
     if (!def)
         rc = jq_core_fail(&s->core, JOBQ_EINVAL, "def must not be NULL");
@@ -302,6 +417,7 @@ JOBQ_API int jobq_job_set_flow(jobq_scheduler *s, const char *job,
 {
     JQ_LIVE_DISPATCH(s, jq_client_job_set_flow(s, job, flow));
     ENTER(s);
+    jq_sched_await_cycle(s, jq_sched_always, NULL);
     int rc = jq_sched_writable(s);
     if (rc == 0)
         rc = jq_sched_write(
@@ -323,11 +439,23 @@ JOBQ_API int jobq_submit_opts_init(jobq_submit_opts *opts, unsigned version)
     return 0;
 }
 
+static bool submit_waits(const jobq_scheduler *s, const void *job)
+{
+    return jq_core_submit_waits_for_cycle(&s->core, job);
+}
+
+static bool cancel_waits(const jobq_scheduler *s, const void *id)
+{
+    return jq_core_cancel_waits_for_cycle(&s->core,
+                                          *(const jobq_run_id *)id);
+}
+
 JOBQ_API int jobq_run_submit(jobq_scheduler *s, jobq_run_id *out_id,
                              const char *job, const jobq_submit_opts *opts)
 {
     JQ_LIVE_DISPATCH(s, jq_client_submit(s, out_id, job, opts));
     ENTER(s);
+    jq_sched_await_cycle(s, submit_waits, job);
     int rc;
     if (opts && (opts->version < 1 ||
                  opts->version > JOBQ_SUBMIT_OPTS_VERSION))
@@ -345,6 +473,7 @@ JOBQ_API int jobq_run_cancel(jobq_scheduler *s, jobq_run_id id,
 {
     JQ_LIVE_DISPATCH(s, jq_client_cancel(s, id, detail));
     ENTER(s);
+    jq_sched_await_cycle(s, cancel_waits, &id);
     int rc = jq_sched_writable(s);
     if (rc == 0)
         rc = jq_sched_write(
@@ -426,6 +555,8 @@ static bool input_took_effect(jobq_scheduler *s, const jobq_tick_input *in)
 static int tick(jobq_scheduler *s, jobq_time_ms now,
                 const jobq_tick_input *input, jobq_tick_stats *stats)
 {
+    begin_cycle(s);
+    s->cycle_busy = true;
     jobq_tick_stats local = JOBQ_TICK_STATS_INIT;
     int rc = 0;
     if (stats && (stats->version < 1 ||
@@ -455,6 +586,7 @@ static int tick(jobq_scheduler *s, jobq_time_ms now,
                 input->submit_ids[i] = 0;
         snprintf(s->core.errmsg, sizeof s->core.errmsg, "%s", msg);
     }
+    end_cycle(s);
     return rc;
 }
 
@@ -501,6 +633,7 @@ JOBQ_API int jobq_configure(jobq_scheduler *s, const char *json)
 {
     JQ_LIVE_DISPATCH(s, jq_client_configure(s, json));
     ENTER(s);
+    jq_sched_await_cycle(s, jq_sched_always, NULL);
     jq_config config;
     int rc;
     if (!json)
@@ -518,6 +651,7 @@ JOBQ_API int jobq_property_set(jobq_scheduler *s, const char *key,
 {
     JQ_LIVE_DISPATCH(s, jq_client_property_set(s, key, value));
     ENTER(s);
+    jq_sched_await_cycle(s, jq_sched_always, NULL);
     jq_config config;
     int rc;
     if (!key || !value)
@@ -566,6 +700,7 @@ JOBQ_API int jobq_migrate_to_legacy(jobq_scheduler *s, uint64_t *out_moved)
 {
     JQ_LIVE_DISPATCH(s, jq_client_migrate_to_legacy(s, out_moved));
     ENTER(s);
+    jq_sched_await_cycle(s, jq_sched_always, NULL);
     int rc = jq_sched_writable(s);
     if (rc == 0)
         rc = jq_sched_write(s, jq_core_migrate_to_legacy(

@@ -18,6 +18,12 @@ struct jq_live;
 
 struct jobq_scheduler {
     pthread_mutex_t lock;
+    /* A cycle is running (jobq_tick). It releases the lock while it calls
+     * the deployer; calls that would change what it decides wait on
+     * cycle_done meanwhile (jq_sched_await_cycle; see scheduler.c). */
+    bool cycle_busy;
+    unsigned cycle_waiters; /* calls waiting on cycle_done */
+    pthread_cond_t cycle_done;
     /* Threads blocked in jq_sched_enter(): a submit that sees others
      * waiting leaves its transaction for them to commit (group commit). */
     atomic_uint waiting;
@@ -53,6 +59,15 @@ int jq_sched_leave(jobq_scheduler *s, const jobq_scheduler *saved, int rc);
     } while (0)
 
 #define LEAVE(s, rc) jq_sched_leave((s), saved_, (rc))
+/* Inside ENTER/LEAVE, before the call's transaction begins: wait (lock
+ * released) while a cycle on another thread is calling the deployer, if
+ * `needed` says the call must (it is asked again after each wait). */
+void jq_sched_await_cycle(jobq_scheduler *s,
+                          bool (*needed)(const jobq_scheduler *s,
+                                         const void *arg),
+                          const void *arg);
+/* For jq_sched_await_cycle: calls that always wait. */
+bool jq_sched_always(const jobq_scheduler *s, const void *arg);
 jobq_time_ms jq_sched_now(const jobq_scheduler *s);
 
 /* Persistence glue (sched_persist.c). Without a database these are thin

@@ -7,7 +7,8 @@
 #                                 suite, then the Python and Go binding
 #                                 tests against that library (below)
 #   scripts/sanitize.sh tsan      TSan build (build-tsan): the threads,
-#                                 group-commit and crash tests
+#                                 deploy-outside-the-lock, group-commit
+#                                 and crash tests
 #   scripts/sanitize.sh ci        ASan+UBSan build: the unit, store and
 #                                 fuzz suites only (what scripts/test.sh
 #                                 runs, to keep CI short)
@@ -75,7 +76,7 @@ asan_bindings() {
 run_tsan() {
     setup "$tsan_dir" thread
     JOBQ_CRASH_TIME_SCALE=20 meson test -C "$tsan_dir" --print-errorlogs \
-        --num-processes 2 --timeout-multiplier 4 threads store_group crash ||
+        --num-processes 2 --timeout-multiplier 4 threads unlock store_group crash ||
         status=1
 }
 

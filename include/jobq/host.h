@@ -14,12 +14,39 @@
  * A version of 0 or one newer than the library knows is rejected by
  * jobq_open() with JOBQ_EVERSION.
  *
- * Re-entrancy: vtable methods and the event sink are called while the
- * scheduler's lock is held, on the thread that called into the library.
- * A callback must not call back into the same scheduler handle: such a call
- * is detected and fails with JOBQ_EBUSY. Other threads calling into the
- * handle wait until the callback returns, so keep callbacks short or make
- * them hand work to another thread.
+ * Re-entrancy: a callback (clock, probe, deployer, event sink) must not
+ * call back into its own scheduler handle: such a call is detected and
+ * fails with JOBQ_EBUSY, whether or not the callback runs with the lock
+ * held. Any other thread may call anything at any time. Callbacks run on
+ * the thread that called into the library, and with the handle's lock
+ * held (other threads wait until they return), with one exception:
+ *
+ *   `deploy` for the runs a scheduling cycle admits from the queues, and
+ *   `poll` for the deployed runs (asked at the start of the cycle, before
+ *   it changes anything), are called WITHOUT the lock, on the thread
+ *   running jobq_tick(), in admission order and in deployment order.
+ *   Meanwhile other threads can submit, cancel, report, query, list,
+ *   explain and render metrics. A run submitted while the cycle deploys is
+ *   left to the next cycle; cancelling a run being deployed
+ *   (DEPLOYING) fails with JOBQ_ESTATE; the runs being deployed are still
+ *   counted at the head of their queues until the cycle ends. Calls that
+ *   could change what the cycle decides wait until it ends: another
+ *   jobq_tick() (one cycle at a time), jobq_job_define(),
+ *   jobq_job_set_flow(), jobq_configure(), jobq_property_set(),
+ *   jobq_migrate_to_legacy(), a submit that deploys at once (legacy flow,
+ *   or the feature disabled) and a cancel of the first queued run of a
+ *   queue.
+ *
+ * So a deployer's `deploy` or `poll` may run while another thread's call
+ * runs another callback: the deployer's `cancel` (jobq_run_cancel of a
+ * running run), the event sink, the clock. They never overlap each other
+ * or the probe (all are called by the one cycle running). A host whose
+ * callbacks share state must guard it (a host that calls the library
+ * from one thread only is unaffected). Every poll of a cycle comes before
+ * every deploy of it; a run deployed during the cycle (a live request's
+ * legacy deploy) is polled from the next cycle on. The probe and the
+ * deploy of legacy runs are still called with the lock held; keep them
+ * short or make them hand work to another thread.
  *
  * Transactions: every public call and every scheduling cycle is a
  * transaction over memory and the database. A call that fails changes
@@ -31,7 +58,11 @@
  * a restart. Events reach the event sink only after the commit that makes
  * the change they report durable, in the order they happened, still with
  * the lock held and on the thread that made the call (or, for a submit
- * that group-committed, on the thread whose commit included it).
+ * that group-committed, on the thread whose commit included it). A cycle
+ * commits before it calls `deploy` and again after: the events of other
+ * threads' calls made meanwhile come between its own, in commit order
+ * (their `time` may then be later than that of the cycle's `deployed`
+ * events that follow).
  */
 #ifndef JOBQ_HOST_H
 #define JOBQ_HOST_H

@@ -28,8 +28,10 @@
  * success or a negative jobq_status; jobq_errmsg() then has the detail.
  *
  * Threads: a scheduler handle may be used from any number of threads; calls
- * are serialised by an internal lock. See host.h for the re-entrancy rule
- * that applies inside callbacks.
+ * are serialised by an internal lock, which a scheduling cycle releases
+ * while it calls the deployer for the runs it admits. See host.h for the
+ * re-entrancy rule that applies inside callbacks and for the calls that
+ * wait for a cycle to end.
  */
 #ifndef JOBQ_JOBQ_H
 #define JOBQ_JOBQ_H
@@ -159,8 +161,9 @@ typedef struct jobq_event {
 typedef struct jobq_event_sink {
     unsigned version; /* JOBQ_EVENT_SINK_VERSION */
     void *ctx;
-    /* v1: called for every event, in order, while the scheduler lock is
-     * held (see the re-entrancy rule in host.h), and only once the change
+    /* v1: called for every event, in commit order, while the scheduler
+     * lock is held (see the re-entrancy rule in host.h: it may run while
+     * a cycle's `deploy` runs on another thread), and only once the change
      * the event reports is committed: durable per the durability mode
      * (FULL: fsync'd). A call or cycle that fails delivers no event for
      * what it rolled back; when a commit's fsync fails, its events are not

@@ -116,6 +116,7 @@ int jq_core_init(jq_core *c, const jobq_probe *probe,
     jq_strmap_init(&c->jobs, job_key);
     jq_strmap_init(&c->namespaces, namespace_key);
     c->next_id = 1;
+    c->admit_watermark = UINT64_MAX;
     c->last_tick = INT64_MIN;
     return 0;
 }
@@ -151,6 +152,8 @@ void jq_core_destroy(jq_core *c)
     jq_txn_destroy(c);
     free(c->plan);
     free(c->plan_readings);
+    jq_core_drop_polled(c);
+    free(c->polled);
     for (size_t i = 0; i < c->ns_count; i++) {
         jq_namespace *ns = c->ns_order[i];
         for (int p = 0; p < JQ_PRIORITIES; p++)
@@ -420,6 +423,24 @@ int jq_core_cancel(jq_core *c, jobq_time_ms now, jobq_run_id id,
                             "(%s)", id,
                             jobq_run_state_name((jobq_run_state)run->state));
     }
+}
+
+bool jq_core_cancel_waits_for_cycle(const jq_core *c, jobq_run_id id)
+{
+    const jq_run *run = jq_idmap_get(&c->runs, id);
+    if (!run || run->state != JOBQ_RUN_QUEUED || run->id >= c->admit_watermark)
+        return false;
+    /* The runs ahead of it that the cycle is deploying, then it? */
+    const jq_run *first = jq_queue_of(run)->runs.first;
+    while (first && first->state == JOBQ_RUN_DEPLOYING)
+        first = first->next;
+    return first == run;
+}
+
+bool jq_core_submit_waits_for_cycle(const jq_core *c, const char *name)
+{
+    const jq_job *job = name ? jq_core_job(c, name) : NULL;
+    return job && (job->flow == JOBQ_FLOW_LEGACY || !c->config.enabled);
 }
 
 int jq_core_report(jq_core *c, jobq_time_ms now, jobq_run_id id,

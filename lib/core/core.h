@@ -165,6 +165,15 @@ typedef struct jq_journal {
 
 typedef void (*jq_emit_fn)(void *ctx, const jobq_event *event);
 
+/* How a cycle lets other threads in while it calls the deployer. relock
+ * also begins a new transaction (a savepoint, the store's call start):
+ * what other threads committed meanwhile is then behind it. */
+typedef struct jq_window {
+    void *ctx;
+    void (*unlock)(void *ctx);
+    void (*relock)(void *ctx);
+} jq_window;
+
 typedef struct jq_core {
     jq_config config;
     jobq_probe probe;
@@ -199,6 +208,28 @@ typedef struct jq_core {
     size_t plan_len, plan_cap;
     struct jq_plan_reading *plan_readings;
     size_t plan_readings_cap;
+    /* The deployer's answers for the plan, called in plan order before
+     * the real admission loop applies them (cycle.c, "Deploying outside
+     * the lock"): the first plan_called runs were called; all but the
+     * last of them succeeded, the last answered plan_rc (plan_msg). */
+    bool plan_cut; /* the plan stopped short of admission's end */
+    size_t plan_called;
+    int plan_rc;
+    char plan_msg[256];
+    /* Runs with this id or above were submitted after the cycle began (on
+     * another thread, while the deployer was called): admission leaves
+     * them to the next cycle. */
+    jobq_run_id admit_watermark;
+    /* The answers of `poll` for the deployed runs, asked with the lock
+     * released before the cycle began (jq_core_poll_running), in the
+     * order of the running list; reconcile applies them. */
+    struct jq_polled *polled;
+    size_t polled_len, polled_cap;
+    bool polled_taken; /* this cycle's polls were asked that way */
+    /* The scheduler's lock around the deploy calls of a plan (scheduler.c):
+     * unlock before the calls, relock after, on the ticking thread. NULL:
+     * the deployer is called without releasing anything (a bare core). */
+    jq_window window;
 
     char errmsg[512];
 } jq_core;
@@ -228,7 +259,20 @@ int jq_core_cancel(jq_core *c, jobq_time_ms now, jobq_run_id id,
 int jq_core_report(jq_core *c, jobq_time_ms now, jobq_run_id id,
                    jobq_run_state state, const char *detail);
 int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *stats);
+/* Before a cycle, with nothing uncommitted of it yet: ask `poll` about
+ * every deployed run with the lock released (c->window), for the cycle's
+ * reconcile to apply. Skipped (reconcile polls under the lock) without a
+ * window or out of memory. */
+void jq_core_poll_running(jq_core *c);
 jobq_time_ms jq_core_next_deadline(const jq_core *c);
+/* While a cycle calls the deployer with the lock released (scheduler.c),
+ * calls that could change what its admission loop decides wait for the
+ * cycle to end. These say which: cancelling run `id` when it is the first
+ * queued run of its queue (admission may have looked at it), submitting a
+ * run of `job` that would deploy at once (legacy flow: its deploy would
+ * change the namespace's reserved room). */
+bool jq_core_cancel_waits_for_cycle(const jq_core *c, jobq_run_id id);
+bool jq_core_submit_waits_for_cycle(const jq_core *c, const char *job);
 int jq_core_migrate_to_legacy(jq_core *c, jobq_time_ms now,
                               uint64_t *out_moved);
 int jq_core_run_info(const jq_core *c, jobq_run_info *info, jobq_run_id id);

@@ -61,7 +61,25 @@ int jq_call_deploy(jq_core *c, jq_run *run, char *msg, size_t cap);
 /* The same for a run of the cycle's plan: its write-ahead commit already
  * recorded it for a rollback (cycle.c), so nothing is recorded here. */
 int jq_call_planned_deploy(jq_core *c, jq_run *run, char *msg, size_t cap);
+/* The two halves of a deploy call, for cycle.c, which calls the deployer
+ * with the handle's lock released: the request for a run (its payload read
+ * back from the store into *loaded, which the caller frees: needs the
+ * lock), and the call itself (does not touch the core's state). */
+int jq_deploy_request_for(jq_core *c, const jq_run *run,
+                          jobq_deploy_request *req, void **loaded, char *msg,
+                          size_t cap);
+int jq_deploy_call(jq_core *c, const jobq_deploy_request *req, char *msg,
+                   size_t cap);
 void jq_deploy_legacy(jq_core *c, jq_run *run, jobq_time_ms now);
+
+/* A poll answer taken before the cycle (cycle.c, jq_core_poll_running). */
+typedef struct jq_polled {
+    jobq_run_id id;
+    int rc;
+    jobq_poll_status status;
+    char *msg; /* NULL when empty */
+} jq_polled;
+void jq_core_drop_polled(jq_core *c);
 
 /* Memory. */
 char *jq_copy_string(const char *s);

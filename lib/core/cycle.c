@@ -1,9 +1,12 @@
 /*
  * One scheduling cycle (SPEC section 2), jq_core_tick(): reconcile the
- * deployed runs, apply head timeouts, then admit queue heads namespace by
- * namespace, the priority queue chosen by smooth weighted round robin.
- * Admission writes ahead once per cycle, not once per deployed run: see
- * "Write-ahead per cycle" below.
+ * deployed runs (their poll answers taken just before, without the lock:
+ * jq_core_poll_running), apply head timeouts, then admit queue heads
+ * namespace by namespace, the priority queue chosen by smooth weighted
+ * round robin.
+ * Admission writes ahead once per cycle, not once per deployed run, and
+ * calls the deployer with the handle's lock released: see "Write-ahead per
+ * cycle" and "Deploying outside the lock" below.
  * Cost per cycle: the deployed runs, the queue heads and the runs it
  * deploys (twice: a planning pass, then the real one), whatever the depth
  * of the queues.
@@ -49,11 +52,83 @@ static void jq_reschedule_deployed(jq_core *c, jq_run *run, jobq_time_ms now,
     jq_publish(c, &ev);
 }
 
+/* Poll outside the lock. reconcile needs the deployer's word on every
+ * deployed run; asking it (an API call per run, for some hosts) is done
+ * before the cycle changes anything, with the lock released, the answers
+ * kept in c->polled in running-list order. While the lock is released a
+ * deployed run may end (cancel, report): its answer is not used; no run
+ * is deployed meanwhile (legacy submits wait for the cycle). A run
+ * deployed later in the cycle but before reconcile (a live request's
+ * legacy deploy) has no answer: it counts as running and is asked from
+ * the next cycle on. So every poll of a cycle comes before every deploy
+ * of it (a host may take one listing of its cluster for all of a cycle's
+ * polls, as jobq-k8s-host does). */
+void jq_core_drop_polled(jq_core *c)
+{
+    for (size_t i = 0; i < c->polled_len; i++)
+        free(c->polled[i].msg);
+    c->polled_len = 0;
+    c->polled_taken = false;
+}
+
+void jq_core_poll_running(jq_core *c)
+{
+    jq_core_drop_polled(c);
+    if (!c->has_deployer || !c->deployer.poll || !c->window.unlock ||
+        !c->running.first)
+        return;
+    size_t n = 0;
+    for (jq_run *run = c->running.first; run; run = run->next)
+        n += run->state == JOBQ_RUN_RUNNING;
+    if (n == 0)
+        return;
+    if (n > c->polled_cap) {
+        jq_polled *p = realloc(c->polled, n * sizeof *p);
+        if (!p)
+            return; /* reconcile polls them itself */
+        c->polled = p;
+        c->polled_cap = n;
+    }
+    for (jq_run *run = c->running.first; run; run = run->next)
+        if (run->state == JOBQ_RUN_RUNNING)
+            c->polled[c->polled_len++] = (jq_polled){.id = run->id};
+    c->polled_taken = true;
+    c->window.unlock(c->window.ctx);
+    for (size_t i = 0; i < c->polled_len; i++) {
+        jq_polled *p = &c->polled[i];
+        char msg[256] = "";
+        p->status = JOBQ_POLL_RUNNING;
+        p->rc = c->deployer.poll(c->deployer.ctx, p->id, &p->status, msg,
+                                 sizeof msg);
+        msg[sizeof msg - 1] = '\0';
+        p->msg = NULL;
+        if (msg[0] && (p->msg = malloc(strlen(msg) + 1)) != NULL)
+            memcpy(p->msg, msg, strlen(msg) + 1);
+        else if (msg[0]) /* no room for the message: asked next cycle */
+            p->id = 0;
+    }
+    c->window.relock(c->window.ctx);
+}
+
+/* The answer taken before the cycle for `run`, if any (*cursor walks
+ * c->polled along the running list). */
+static const jq_polled *polled_answer(jq_core *c, const jq_run *run,
+                                      size_t *cursor)
+{
+    for (size_t i = *cursor; i < c->polled_len; i++)
+        if (c->polled[i].id == run->id) {
+            *cursor = i + 1;
+            return &c->polled[i];
+        }
+    return NULL;
+}
+
 static void reconcile(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
 {
     if (!c->has_deployer || !c->deployer.poll)
         return;
     jq_run *run = c->running.first;
+    size_t cursor = 0;
     while (run) {
         jq_run *next = run->next;
         if (run->state == JOBQ_RUN_DEPLOYING) { /* restored, not settled */
@@ -63,9 +138,20 @@ static void reconcile(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
         }
         jobq_poll_status status = JOBQ_POLL_RUNNING;
         char msg[256] = "";
-        int rc = c->deployer.poll(c->deployer.ctx, run->id, &status, msg,
+        const jq_polled *answer = polled_answer(c, run, &cursor);
+        int rc;
+        if (!answer && c->polled_taken) {
+            run = next; /* deployed since the polls: asked next cycle */
+            continue;
+        } else if (answer) {
+            rc = answer->rc;
+            status = answer->status;
+            snprintf(msg, sizeof msg, "%s", answer->msg ? answer->msg : "");
+        } else {
+            rc = c->deployer.poll(c->deployer.ctx, run->id, &status, msg,
                                   sizeof msg);
-        msg[sizeof msg - 1] = '\0';
+            msg[sizeof msg - 1] = '\0';
+        }
         if (rc < 0)
             status = JOBQ_POLL_RUNNING; /* unknown: ask again next cycle */
         if (status != JOBQ_POLL_RUNNING &&
@@ -318,8 +404,10 @@ static jobq_time_ms backoff_ms(unsigned attempt)
  *      and commit once. From here on a rollback puts each of them where a
  *      reopen would (undo.c, settle_later): the commit precedes every
  *      deploy, as before.
- *   3. Execute: run the same admission loop for real, from the same state,
- *      calling the deployer. The loop is deterministic, so while every call
+ *   3. Execute: (a) call the deployer for the planned runs in plan order,
+ *      up to the first refusal or failure, noting the answers; then (b)
+ *      run the same admission loop for real, from the same state, applying
+ *      those answers. The loop is deterministic, so while every call
  *      succeeds it picks exactly the planned heads in the planned order,
  *      with the same events, WRR charges and turn as one-at-a-time
  *      deployment. At the first refused or failed deployment (stale quota,
@@ -348,7 +436,50 @@ static jobq_time_ms backoff_ms(unsigned attempt)
  * than before. The price is a second pass of the admission loop in memory.
  * If the real loop ever picked a head the plan did not (it cannot, short
  * of a bug), the plan is void from there and that head takes the old
- * per-run write-ahead commit.
+ * per-run write-ahead commit; a run of the void part the deployer already
+ * launched is then recorded running all the same (void_plan).
+ *
+ * Deploying outside the lock (issue 11). A deploy call may take tens of
+ * milliseconds (an API server's create); a cycle of 20 used to hold the
+ * handle's lock for a second. Step 3a runs with the lock released (the
+ * scheduler's c->window hooks, scheduler.c), on the ticking thread:
+ *
+ *   - Before: the plan is committed DEPLOYING (step 2), which also commits
+ *     everything the cycle did so far (reconcile, head timeouts) and
+ *     delivers its events. So nothing of this cycle is in the undo log:
+ *     other threads' calls commit and roll back their own changes only.
+ *     The requests are built under the lock (a payload may have to be
+ *     read from the store), DEPLOY_CHUNK runs at a time.
+ *   - During: the ticking thread touches no core state; it calls deploy
+ *     and keeps the answers (plan_called, plan_rc, plan_msg). Other
+ *     threads may run any call; those that could change what step 3b
+ *     decides wait for the cycle to end (scheduler.c lists them). The
+ *     others cannot change it: a run submitted now has an id at or above
+ *     admit_watermark (next_id when the cycle began), which admission
+ *     treats as absent (queue_eligible), so a new head of an empty queue
+ *     or a run behind the plan's last is left to the next cycle; planned
+ *     runs are DEPLOYING, which cancel refuses; ending a deployed run
+ *     changes nothing admission reads (it reads heads, head state, WRR,
+ *     the probe readings, the reserved room and the configuration).
+ *   - After: the lock is taken again in a new transaction (a savepoint
+ *     behind whatever other threads left for a group commit), the planned
+ *     runs are recorded for a rollback (record_deploying: DEPLOYING and
+ *     unsettled, as a reopen would put them), and step 3b replays
+ *     admission with the answers. A refusal re-plans from there: another
+ *     round of commit, unlock, deploy, relock.
+ *
+ * A plan cut short (a deployer without poll plans one run at a time) ends
+ * its round after its last run and plans again rather than deploying the
+ * next heads inline, so that those calls are made outside the lock too,
+ * with the same one commit per run as before.
+ *
+ * `poll` is asked outside the lock too, before the cycle begins (see
+ * "Poll outside the lock" above reconcile). The probe is still called
+ * with the lock held: its readings are the plan's input, taken while
+ * planning, once per namespace and cycle; reading them ahead would need a
+ * round of its own. A legacy deploy (submit, migrate, a live request),
+ * settling a restored DEPLOYING run (its poll) and a restart's settling
+ * at open also stay under the lock.
  */
 
 /* A head that fits, as the admission loop chose it, with what its
@@ -379,19 +510,38 @@ typedef struct jq_plan_reading {
     jobq_resources hard, used;
 } jq_plan_reading;
 
-/* Call the deployer for a picked head (after the write-ahead commit of its
- * DEPLOYING record: the plan's, or its own if it was not planned) and
+/* What the deployer answered for the plan's run at `index` (call_deployer
+ * below); one it was not asked about (cannot happen: the loop stops at the
+ * first failure) is asked now. */
+static int planned_outcome(jq_core *c, size_t index, jq_run *run, char *msg,
+                           size_t cap)
+{
+    msg[0] = '\0';
+    if (index + 1 < c->plan_called)
+        return 0;
+    if (index + 1 == c->plan_called) {
+        snprintf(msg, cap, "%s", c->plan_msg);
+        return c->plan_rc;
+    }
+    return jq_call_planned_deploy(c, run, msg, cap);
+}
+
+#define NOT_PLANNED SIZE_MAX
+
+/* Apply the deployer's answer for a picked head (after the write-ahead
+ * commit of its DEPLOYING record: the plan's, whose deploy call was made
+ * already, or its own if it was not planned, deployed here) and
  * handle a failure as SPEC 2.5 says. Returns true if it was deployed (the
  * caller records it: deployed()). */
-static bool deploy_head(jq_core *c, const jq_pick *pick, bool planned,
+static bool deploy_head(jq_core *c, const jq_pick *pick, size_t planned,
                         jobq_time_ms now, jobq_tick_stats *st)
 {
     char msg[256];
     jq_queue *q = pick->q;
     jq_run *head = pick->head;
     int rc;
-    if (planned) {
-        rc = jq_call_planned_deploy(c, head, msg, sizeof msg);
+    if (planned != NOT_PLANNED) {
+        rc = planned_outcome(c, planned, head, msg, sizeof msg);
     } else {
         jq_undo_run(c, head);
         head->state = JOBQ_RUN_DEPLOYING;
@@ -452,11 +602,14 @@ static bool deploy_head(jq_core *c, const jq_pick *pick, bool planned,
     return false;
 }
 
+/* A head submitted after the cycle began (on another thread, while the
+ * deployer was called) waits for the next cycle: to this one its queue is
+ * empty, as it was when the plan was made. */
 static bool queue_eligible(const jq_core *c, const jq_queue *q,
                            jobq_time_ms now)
 {
-    return q->runs.first && q->ineligible_cycle != c->cycle &&
-           q->head_retry_at <= now;
+    return q->runs.first && q->runs.first->id < c->admit_watermark &&
+           q->ineligible_cycle != c->cycle && q->head_retry_at <= now;
 }
 
 static void share_weights(const jq_core *c, int64_t weight[JQ_PRIORITIES])
@@ -589,6 +742,7 @@ static size_t plan_deployments(jq_core *c, const admit_pos *pos,
                                jobq_time_ms now, const jobq_tick_stats *st)
 {
     c->plan_len = 0;
+    c->plan_called = 0;
     if (c->plan_readings_cap < c->ns_count) {
         jq_plan_reading *r = realloc(c->plan_readings, c->ns_count * sizeof *r);
         if (!r)
@@ -617,6 +771,7 @@ static size_t plan_deployments(jq_core *c, const admit_pos *pos,
         pick.head->state = JOBQ_RUN_DEPLOYING;
         deployed(c, &at, &pick, now, &stats);
     }
+    c->plan_cut = c->plan_len == most;
     c->journal = journal;
     for (size_t i = 0; i < c->ns_count; i++) {
         const jq_namespace *ns = c->ns_order[i];
@@ -679,25 +834,92 @@ static bool write_ahead(jq_core *c, uint64_t *turn_saved)
                             c->ns_count * (sizeof(jq_namespace) + 16) +
                             sizeof(jq_config) + 4096))
         return false;
-    if (!jq_persist_before_deploy(c))
+    return jq_persist_before_deploy(c);
+}
+
+/* Step 3a: call the deployer for the planned runs, in plan order, until
+ * one refuses or fails, with the handle's lock released (c->window), and
+ * note the answers for step 3b. Changes nothing else in the core: other
+ * threads may be using it meanwhile. Requests are prepared (payloads read
+ * from the store) under the lock, a chunk at a time, which bounds the
+ * memory the payloads take. */
+enum { DEPLOY_CHUNK = 64 };
+
+static void call_deployer(jq_core *c)
+{
+    c->plan_called = 0;
+    c->plan_rc = 0;
+    c->plan_msg[0] = '\0';
+    if (!c->has_deployer || !c->deployer.deploy) {
+        c->plan_called = c->plan_len; /* dry run: all deployed */
+        return;
+    }
+    while (c->plan_called < c->plan_len && c->plan_rc == 0) {
+        jobq_deploy_request req[DEPLOY_CHUNK];
+        void *loaded[DEPLOY_CHUNK];
+        size_t n = 0;
+        int prepared = 0;
+        while (n < DEPLOY_CHUNK && c->plan_called + n < c->plan_len &&
+               (prepared = jq_deploy_request_for(
+                    c, c->plan[c->plan_called + n], &req[n], &loaded[n],
+                    c->plan_msg, sizeof c->plan_msg)) == 0)
+            n++;
+        size_t done = 0;
+        int rc = 0;
+        if (n > 0 && c->window.unlock)
+            c->window.unlock(c->window.ctx);
+        while (done < n && rc == 0)
+            rc = jq_deploy_call(c, &req[done++], c->plan_msg,
+                                sizeof c->plan_msg);
+        if (n > 0 && c->window.relock)
+            c->window.relock(c->window.ctx);
+        for (size_t i = 0; i < n; i++)
+            free(loaded[i]);
+        c->plan_called += done;
+        c->plan_rc = rc;
+        if (rc == 0 && prepared != 0) { /* the next run's payload: its
+                                           deploy failed */
+            c->plan_called++;
+            c->plan_rc = prepared;
+        }
+    }
+}
+
+/* After the write-ahead commit and the deploy calls, in the transaction
+ * the relock began: a rollback from here on puts each planned run where a
+ * reopen would (DEPLOYING, unsettled), deployer called or not (undo.c).
+ * Recorded only now, so that nothing of this cycle is in the undo log
+ * while other threads commit and roll back their own calls. */
+static bool record_deploying(jq_core *c)
+{
+    size_t n = c->plan_len;
+    if (!jq_txn_reserve(c, 2 * n + 64, n * (sizeof(jq_run) + 8) + 4096))
         return false;
-    /* After the commit: a rollback puts each planned run where a reopen
-     * would (DEPLOYING, unsettled), deployer called or not (undo.c). */
     for (size_t i = 0; i < n; i++) {
         jq_undo_run(c, c->plan[i]);
         jq_undo_deploying(c, c->plan[i]);
     }
-    return true;
+    return c->journal_status == 0;
 }
 
 /* The void part of a plan, from `from` on: back to QUEUED, where they
- * still are; the next commit rewrites their records. */
-static void void_plan(jq_core *c, size_t from)
+ * still are; the next commit rewrites their records. A run the deployer
+ * already launched (only if the real loop ever left the plan, which it
+ * cannot: see the top) is not void: it runs, outside the batch. */
+static void void_plan(jq_core *c, size_t from, jobq_time_ms now,
+                      jobq_tick_stats *st)
 {
     for (size_t i = from; i < c->plan_len; i++) {
         jq_run *run = c->plan[i];
         if (run->state != JOBQ_RUN_DEPLOYING)
             continue;
+        if (i + 1 < c->plan_called ||
+            (i + 1 == c->plan_called && c->plan_rc == 0)) {
+            jq_dequeue(c, run);
+            jq_mark_running(c, run, now);
+            st->deployed++;
+            continue;
+        }
         jq_undo_run(c, run);
         run->state = JOBQ_RUN_QUEUED;
         run->deploy_attempts--;
@@ -706,28 +928,33 @@ static void void_plan(jq_core *c, size_t from)
     c->plan_len = from < c->plan_len ? from : c->plan_len;
 }
 
-/* Step 3: the admission loop for real, up to its end or its first failed
- * deployment (true: plan again from there). */
+/* Step 3b: the admission loop for real, up to its end, its first failed
+ * deployment or the end of a plan cut short (true: plan again from
+ * there). */
 static bool execute_plan(jq_core *c, admit_pos *pos, jobq_time_ms now,
                          jobq_tick_stats *st)
 {
     size_t next = 0;
     jq_pick pick;
     bool failed = false;
-    while (!failed && next_pick(c, pos, now, st, &pick)) {
-        bool planned = next < c->plan_len && c->plan[next] == pick.head;
-        if (planned)
-            next++;
-        else
-            void_plan(c, next); /* cannot happen: see the top */
+    while (!failed && !(c->plan_cut && next == c->plan_len) &&
+           next_pick(c, pos, now, st, &pick)) {
+        size_t planned = NOT_PLANNED;
+        if (next < c->plan_len && c->plan[next] == pick.head)
+            planned = next++;
+        else { /* cannot happen: see the top */
+            void_plan(c, next, now, st);
+            c->plan_cut = false; /* the rest as before plans: one by one */
+        }
         if (deploy_head(c, &pick, planned, now, st))
             deployed(c, pos, &pick, now, st);
         else
             failed = true;
     }
-    void_plan(c, next);
+    bool cut = c->plan_cut && next == c->plan_len && next > 0;
+    void_plan(c, next, now, st);
     c->plan_len = 0;
-    return failed;
+    return failed || cut;
 }
 
 static void admit(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
@@ -739,9 +966,13 @@ static void admit(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
     uint64_t turn_saved = c->ns_turn;
     bool again = true;
     while (again && c->journal_status == 0) {
-        if (plan_deployments(c, &pos, now, st) > 0 &&
-            !write_ahead(c, &turn_saved))
-            break;
+        if (plan_deployments(c, &pos, now, st) > 0) {
+            if (!write_ahead(c, &turn_saved))
+                break;
+            call_deployer(c);
+            if (!record_deploying(c))
+                break;
+        }
         again = execute_plan(c, &pos, now, st);
     }
     c->plan_len = 0;
@@ -752,10 +983,12 @@ static void admit(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
 
 int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
 {
-    if (now < c->last_tick)
+    if (now < c->last_tick) {
+        jq_core_drop_polled(c);
         return jq_core_fail(c, JOBQ_EINVAL, "time went backwards: %" PRId64
                             " ms is before the last cycle at %" PRId64 " ms",
                             now, c->last_tick);
+    }
     /* Room to record the cycle's changes up to its first commit point (a
      * commit keeps the room for the next), so that recording cannot fail
      * half-way. */
@@ -764,7 +997,9 @@ int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
         return JOBQ_ENOMEM;
     c->last_tick = now;
     c->cycle++;
+    c->admit_watermark = c->next_id;
     reconcile(c, now, st);
+    jq_core_drop_polled(c);
     expire_heads(c, now, st);
     admit(c, now, st);
     if (c->config.cleanup_enabled)

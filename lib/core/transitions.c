@@ -284,24 +284,24 @@ int jq_call_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
     return jq_call_planned_deploy(c, run, msg, cap);
 }
 
-int jq_call_planned_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
+int jq_deploy_request_for(jq_core *c, const jq_run *run,
+                          jobq_deploy_request *req, void **loaded, char *msg,
+                          size_t cap)
 {
-    msg[0] = '\0';
-    if (!c->has_deployer || !c->deployer.deploy)
-        return 0;
     const void *payload = run->job->payload;
     size_t payload_len = run->job->payload_len;
-    void *loaded = NULL;
+    *loaded = NULL;
     if (!payload && payload_len > 0 && c->journal.load_payload) {
-        if (c->journal.load_payload(c->journal.ctx, run->job, &loaded,
+        if (c->journal.load_payload(c->journal.ctx, run->job, loaded,
                                     &payload_len) != 0) {
+            *loaded = NULL;
             snprintf(msg, cap, "the job's payload could not be read from "
                      "the database");
             return JOBQ_ERROR;
         }
-        payload = loaded;
+        payload = *loaded;
     }
-    jobq_deploy_request req = {
+    *req = (jobq_deploy_request){
         .version = 1,
         .run_id = run->id,
         .run_name = run->name,
@@ -315,12 +315,32 @@ int jq_call_planned_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
         .payload_len = payload_len,
         .attempt = run->deploy_attempts,
     };
-    int rc = c->deployer.deploy(c->deployer.ctx, &req, msg, cap);
-    free(loaded);
+    return 0;
+}
+
+int jq_deploy_call(jq_core *c, const jobq_deploy_request *req, char *msg,
+                   size_t cap)
+{
+    msg[0] = '\0';
+    int rc = c->deployer.deploy(c->deployer.ctx, req, msg, cap);
     msg[cap - 1] = '\0';
     if (rc > 0 && rc != JOBQ_DEPLOY_QUOTA_REJECTED &&
         rc != JOBQ_DEPLOY_REFUSED)
         rc = JOBQ_ERROR;
+    return rc;
+}
+
+int jq_call_planned_deploy(jq_core *c, jq_run *run, char *msg, size_t cap)
+{
+    msg[0] = '\0';
+    if (!c->has_deployer || !c->deployer.deploy)
+        return 0;
+    jobq_deploy_request req;
+    void *loaded;
+    int rc = jq_deploy_request_for(c, run, &req, &loaded, msg, cap);
+    if (rc == 0)
+        rc = jq_deploy_call(c, &req, msg, cap);
+    free(loaded);
     return rc;
 }
 

@@ -46,7 +46,11 @@
  * (DEPLOYING, on the deployed list: the next cycle settles it through the
  * deployer's poll exactly like after a restart). A call that fails
  * therefore changes nothing beyond its last commit point, and a commit
- * point precedes every deploy.
+ * point precedes every deploy. A cycle calls the deployer for its plan
+ * with the handle's lock released (cycle.c, "Deploying outside the
+ * lock"); it records the planned runs for such a rollback only once it
+ * has the lock again, behind a fresh savepoint, so that while other
+ * threads use the log, nothing of the cycle is in it.
  *
  * When a commit fails its outcome may be unknown (a failed fsync: the
  * write may still surface when the file is next opened). Memory is rolled
@@ -557,8 +561,10 @@ void jq_txn_rollback(jq_core *c, const jq_txn_mark *mark)
         }
     }
     /* Once everything after the commit is undone: the runs whose deployer
-     * was called. (An UNDO_DEPLOYING entry always follows a commit, so only
-     * a whole rollback meets one.) */
+     * was called. (An UNDO_DEPLOYING entry always follows a commit, or the
+     * savepoint a cycle takes when it relocks after its deploy calls:
+     * cycle.c, record_deploying; a rollback to that savepoint or a whole
+     * one meets it.) */
     for (size_t i = to; i < t->len; i++)
         if (t->log[i].kind == UNDO_DEPLOYING)
             settle_later(c, t->log[i].ptr);
