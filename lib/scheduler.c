@@ -597,6 +597,18 @@ JOBQ_API int jobq_tick(jobq_scheduler *s, jobq_time_ms now,
     return LEAVE(s, tick(s, now, NULL, stats));
 }
 
+JOBQ_API int jobq_tick_input_init(jobq_tick_input *input, unsigned version)
+{
+    if (!input)
+        return JOBQ_EINVAL;
+    if (version < 1 || version > JOBQ_TICK_INPUT_VERSION)
+        return JOBQ_EVERSION;
+    jobq_tick_input init = JOBQ_TICK_INPUT_INIT;
+    *input = init;
+    input->version = version;
+    return 0;
+}
+
 JOBQ_API int jobq_tick_batch(jobq_scheduler *s, jobq_time_ms now,
                              const jobq_tick_input *input,
                              jobq_tick_stats *stats)

@@ -608,6 +608,7 @@ typedef struct jobq_tick_input {
 
 #define JOBQ_TICK_INPUT_INIT \
     {JOBQ_TICK_INPUT_VERSION, 0, NULL, NULL, NULL, 0, NULL, NULL, NULL}
+JOBQ_API int jobq_tick_input_init(jobq_tick_input *input, unsigned version);
 
 /* jobq_tick() with the host's news in the cycle's own transaction: submit
  * input's runs, report its ended runs, then run the cycle, so that a host

@@ -280,6 +280,12 @@ START_TEST(a_bad_entry_changes_nothing)
     refused(&in, JOBQ_ESTATE, "report: runs[1]");
     ck_assert_int_eq(info_of(1).state, JOBQ_RUN_RUNNING);
     ck_assert_int_eq(info_of(queued).state, JOBQ_RUN_QUEUED);
+    jobq_tick_input init;
+    ck_assert_int_eq(jobq_tick_input_init(&init, JOBQ_TICK_INPUT_VERSION), 0);
+    ck_assert_int_eq(init.version, JOBQ_TICK_INPUT_VERSION);
+    ck_assert_uint_eq(init.submit_count + init.report_count, 0);
+    ck_assert_int_eq(jobq_tick_input_init(&init, 0), JOBQ_EVERSION);
+    ck_assert_int_eq(jobq_tick_input_init(NULL, 1), JOBQ_EINVAL);
     jobq_tick_input bad_version = JOBQ_TICK_INPUT_INIT;
     bad_version.version = JOBQ_TICK_INPUT_VERSION + 1;
     ck_assert_int_eq(jobq_tick_batch(F->s, F->now, &bad_version, NULL),
