@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "jobq/jobq.h"
 #include "scheduler.h"
@@ -66,11 +65,7 @@ static void open_db(void)
 static void setup(jobq_run_id ids[3])
 {
     F = calloc(1, sizeof *F);
-    snprintf(F->path, sizeof F->path, "/tmp/jobq-report-batch-XXXXXX");
-    int fd = mkstemp(F->path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    unlink(F->path);
+    tu_db_path(F->path, sizeof F->path, "report-batch");
     open_db();
     jobq_job_def def = JOBQ_JOB_DEF_INIT;
     def.name = "j";
@@ -88,11 +83,7 @@ static void teardown(void)
     if (!F)
         return;
     jobq_close(F->s);
-    char other[80];
-    unlink(F->path);
-    snprintf(other, sizeof other, "%s-wal", F->path), unlink(other);
-    snprintf(other, sizeof other, "%s-shm", F->path), unlink(other);
-    snprintf(other, sizeof other, "%s-lock", F->path), unlink(other);
+    tu_db_remove(F->path);
     free(F);
     F = NULL;
 }

@@ -11,11 +11,9 @@
  * the file through its own connection at every call.
  */
 #include <check.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "jobq/jobq.h"
 #include "scheduler.h"
@@ -48,21 +46,7 @@ static jobq_time_ms fake_now(void *ctx)
 
 static int count_state(int state)
 {
-    sqlite3 *db = NULL;
-    ck_assert_int_eq(sqlite3_open_v2(F->path, &db, SQLITE_OPEN_READONLY, NULL),
-                     SQLITE_OK);
-    sqlite3_stmt *stmt = NULL;
-    ck_assert_int_eq(sqlite3_prepare_v2(db,
-                                        "SELECT count(*) FROM runs "
-                                        "WHERE state = ?1",
-                                        -1, &stmt, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_int(stmt, 1, state);
-    ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
-    int n = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return n;
+    return tu_db_count_state(F->path, state);
 }
 
 static int fake_deploy(void *ctx, const jobq_deploy_request *req, char *msg,
@@ -115,11 +99,7 @@ static void open_db(void)
 static void setup(void)
 {
     F = calloc(1, sizeof *F);
-    snprintf(F->path, sizeof F->path, "/tmp/jobq-tick-batch-XXXXXX");
-    int fd = mkstemp(F->path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    unlink(F->path);
+    tu_db_path(F->path, sizeof F->path, "tick-batch");
     F->now = 1000;
     open_db();
     jobq_job_def def = JOBQ_JOB_DEF_INIT;
@@ -141,11 +121,7 @@ static void teardown(void)
     if (!F)
         return;
     jobq_close(F->s);
-    char other[80];
-    unlink(F->path);
-    snprintf(other, sizeof other, "%s-wal", F->path), unlink(other);
-    snprintf(other, sizeof other, "%s-shm", F->path), unlink(other);
-    snprintf(other, sizeof other, "%s-lock", F->path), unlink(other);
+    tu_db_remove(F->path);
     free(F);
     F = NULL;
 }

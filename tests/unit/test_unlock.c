@@ -129,11 +129,7 @@ static fixture *open_fixture(int batch, bool db)
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
     if (db) {
-        snprintf(f->path, sizeof f->path, "/tmp/jobq-unlock-XXXXXX");
-        int fd = mkstemp(f->path);
-        ck_assert_int_ge(fd, 0);
-        close(fd);
-        unlink(f->path);
+        tu_db_path(f->path, sizeof f->path, "unlock");
     }
     jobq_clock clock = {JOBQ_CLOCK_VERSION, f, fixed_now};
     jobq_deployer deployer = {JOBQ_DEPLOYER_VERSION, f, gated_deploy, NULL,
@@ -174,14 +170,8 @@ static fixture *open_fixture(int batch, bool db)
 static void close_fixture(fixture *f)
 {
     jobq_close(f->s);
-    if (f->path[0]) {
-        char side[80];
-        unlink(f->path);
-        snprintf(side, sizeof side, "%s-wal", f->path);
-        unlink(side);
-        snprintf(side, sizeof side, "%s-shm", f->path);
-        unlink(side);
-    }
+    if (f->path[0])
+        tu_db_remove(f->path);
     pthread_cond_destroy(&f->cv);
     pthread_mutex_destroy(&f->mu);
     free(f);

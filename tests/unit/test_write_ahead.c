@@ -14,11 +14,9 @@
  */
 #include <check.h>
 #include <stdbool.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "jobq/jobq.h"
 #include "scheduler.h"
@@ -48,21 +46,7 @@ static jobq_time_ms fake_now(void *ctx)
 
 static int count_state(int state)
 {
-    sqlite3 *db = NULL;
-    ck_assert_int_eq(sqlite3_open_v2(F->path, &db, SQLITE_OPEN_READONLY, NULL),
-                     SQLITE_OK);
-    sqlite3_stmt *stmt = NULL;
-    ck_assert_int_eq(sqlite3_prepare_v2(db,
-                                        "SELECT count(*) FROM runs "
-                                        "WHERE state = ?1",
-                                        -1, &stmt, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_int(stmt, 1, state);
-    ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
-    int n = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return n;
+    return tu_db_count_state(F->path, state);
 }
 
 static int fake_deploy(void *ctx, const jobq_deploy_request *req, char *msg,
@@ -104,11 +88,7 @@ static void setup(void)
 static void setup_with(bool no_poll)
 {
     F = calloc(1, sizeof *F);
-    snprintf(F->path, sizeof F->path, "/tmp/jobq-write-ahead-XXXXXX");
-    int fd = mkstemp(F->path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    unlink(F->path);
+    tu_db_path(F->path, sizeof F->path, "write-ahead");
     F->no_poll = no_poll;
     jobq_clock clock = {JOBQ_CLOCK_VERSION, F, fake_now};
     jobq_deployer deployer = {JOBQ_DEPLOYER_VERSION, F, fake_deploy, NULL,
@@ -139,11 +119,7 @@ static void teardown(void)
     if (!F)
         return;
     jobq_close(F->s);
-    char other[80];
-    unlink(F->path);
-    snprintf(other, sizeof other, "%s-wal", F->path), unlink(other);
-    snprintf(other, sizeof other, "%s-shm", F->path), unlink(other);
-    snprintf(other, sizeof other, "%s-lock", F->path), unlink(other);
+    tu_db_remove(F->path);
     free(F);
     F = NULL;
 }
