@@ -359,11 +359,11 @@ JOBQ_API int jobq_errmsg(jobq_scheduler *s, char *buf, size_t cap)
     if (!s)
         return JOBQ_EINVAL;
     /* Callable from inside a callback too: the lock is then already ours. */
-    bool locked = held_by_this_thread == s ? lock_for_callback(s) : false;
-    if (held_by_this_thread != s) {
+    bool locked = true;
+    if (held_by_this_thread == s)
+        locked = lock_for_callback(s);
+    else
         pthread_mutex_lock(&s->lock);
-        locked = true;
-    }
     int n = snprintf(buf, buf ? cap : 0, "%s", s->errmsg);
     if (locked)
         pthread_mutex_unlock(&s->lock);

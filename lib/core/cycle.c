@@ -101,10 +101,8 @@ void jq_core_poll_running(jq_core *c)
         p->rc = c->deployer.poll(c->deployer.ctx, p->id, &p->status, msg,
                                  sizeof msg);
         msg[sizeof msg - 1] = '\0';
-        p->msg = NULL;
-        if (msg[0] && (p->msg = malloc(strlen(msg) + 1)) != NULL)
-            memcpy(p->msg, msg, strlen(msg) + 1);
-        else if (msg[0]) /* no room for the message: asked next cycle */
+        p->msg = msg[0] ? jq_copy_string(msg) : NULL;
+        if (msg[0] && !p->msg) /* no room for the message: asked next cycle */
             p->id = 0;
     }
     c->window.relock(c->window.ctx);

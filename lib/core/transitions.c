@@ -81,7 +81,6 @@ void jq_emit_simple(jq_core *c, jobq_event_type type, jobq_time_ms now,
     jq_publish(c, &ev);
 }
 
-
 /* The refusal text is not in a savepoint's copy of its namespace (undo.c,
  * jq_txn_mark_now): record it here, before it changes. */
 static void set_refusal_text(jq_core *c, jq_queue *q, const char *text)
@@ -89,6 +88,7 @@ static void set_refusal_text(jq_core *c, jq_queue *q, const char *text)
     jq_undo_bytes(c, q->head_refusal, sizeof q->head_refusal);
     snprintf(q->head_refusal, sizeof q->head_refusal, "%s", text);
 }
+
 /* ------------------------------------------------------- run transitions */
 
 jq_queue *jq_queue_of(const jq_run *run)
