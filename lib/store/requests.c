@@ -310,14 +310,23 @@ int jq_reqdb_insert(jq_reqdb *r, jobq_request_id *out, int kind,
     return rc;
 }
 
+/* A handle borrowed from the scheduling process's store (jq_reqdb_borrow)
+ * writes outcomes and cleanup in the store's transaction, committed with
+ * the rest of the cycle. */
+static int join_store_transaction(jq_reqdb *r)
+{
+    if (!r->store)
+        return 0;
+    int rc = jq_store_begin(r->store);
+    return rc ? fail(r, rc, "%s", jq_store_errmsg(r->store)) : 0;
+}
+
 int jq_reqdb_record(jq_reqdb *r, jobq_request_id id,
                     const jq_request_outcome *o)
 {
-    if (r->store) {
-        int rc = jq_store_begin(r->store);
-        if (rc != 0)
-            return fail(r, rc, "%s", jq_store_errmsg(r->store));
-    }
+    int begun = join_store_transaction(r);
+    if (begun != 0)
+        return begun;
     sqlite3_stmt *stmt = prepare(
         r, "UPDATE requests SET applied_at = ?2, status = ?3, run_id = ?4,"
            " count = ?5, run_ids = ?6, message = ?7"
@@ -343,11 +352,9 @@ int jq_reqdb_record(jq_reqdb *r, jobq_request_id id,
 
 int jq_reqdb_cleanup(jq_reqdb *r, jobq_time_ms cutoff, int max)
 {
-    if (r->store) {
-        int rc = jq_store_begin(r->store);
-        if (rc != 0)
-            return fail(r, rc, "%s", jq_store_errmsg(r->store));
-    }
+    int begun = join_store_transaction(r);
+    if (begun != 0)
+        return begun;
     /* Ids follow commit order and so, nearly, applied_at: the scan stops
      * at the first young one. */
     sqlite3_stmt *stmt = prepare(
