@@ -106,16 +106,37 @@ static int insert_run(jq_store *st, const jq_run *run)
     return rc;
 }
 
+/* A run going back to its queue may be leaving a deployment (the cluster
+ * refused it after all): the deployment's event, which the run row said
+ * until now, becomes a row before deployed_at is cleared. */
+static int keep_deployed_event(jq_store *st, const jq_run *run)
+{
+    sqlite3_stmt *stmt = jq_store_stmt(st, STMT_DEPLOYED_KEEP);
+    if (!stmt)
+        return JOBQ_EIO;
+    sqlite3_bind_int64(stmt, 1, (int64_t)run->id);
+    sqlite3_bind_int64(stmt, 2, run->deployed_at);
+    return jq_store_exec(st, stmt, "logging an event");
+}
+
 static int update_run(jq_store *st, const jq_run *run)
 {
-    sqlite3_stmt *stmt = jq_store_stmt(st, STMT_RUN_UPDATE);
+    bool ended = run->state >= JOBQ_RUN_FINISHED;
+    if (run->state == JOBQ_RUN_QUEUED) {
+        int rc = keep_deployed_event(st, run);
+        if (rc)
+            return rc;
+    }
+    sqlite3_stmt *stmt = jq_store_stmt(st, ended ? STMT_RUN_END
+                                                 : STMT_RUN_UPDATE);
     if (!stmt)
         return JOBQ_EIO;
     sqlite3_bind_int64(stmt, 1, (int64_t)run->id);
     sqlite3_bind_int(stmt, 2, run->flow);
     sqlite3_bind_int(stmt, 3, run->state);
     sqlite3_bind_int64(stmt, 4, run->deployed_at);
-    sqlite3_bind_int64(stmt, 5, run->ended_at);
+    if (ended)
+        sqlite3_bind_int64(stmt, 5, run->ended_at);
     sqlite3_bind_int(stmt, 6, run->retries_used);
     sqlite3_bind_int(stmt, 7, run->deploy_attempts);
     sqlite3_bind_text(stmt, 8, jq_reason_name((jq_reason)run->reason), -1,
@@ -144,10 +165,20 @@ static int delete_by_run(jq_store *st, jq_stmt_id id, jobq_run_id run)
     return jq_store_exec(st, stmt, "deleting a run");
 }
 
+/* Ids are never reused (load.c): before runs are deleted, the largest
+ * id is kept where deleting it cannot lose it. */
+static int keep_id_floor(jq_store *st)
+{
+    sqlite3_stmt *stmt = jq_store_stmt(st, STMT_ID_FLOOR);
+    return stmt ? jq_store_exec(st, stmt, "deleting a run") : JOBQ_EIO;
+}
+
 static int run_deleted(void *ctx, const jq_run *run)
 {
     jq_store *st = ctx;
     int rc = jq_store_begin(st);
+    if (rc == 0)
+        rc = keep_id_floor(st);
     if (rc == 0)
         rc = delete_by_run(st, STMT_EVENTS_DELETE, run->id);
     if (rc == 0)
@@ -175,6 +206,8 @@ int jq_store_cleanup(jq_store *st, jobq_time_ms cutoff, uint64_t max_runs,
     int rc = 0;
     if (count > 0)
         rc = jq_store_begin(st);
+    if (count > 0 && rc == 0)
+        rc = keep_id_floor(st);
     for (size_t i = 0; i < count && rc == 0; i++) {
         rc = delete_by_run(st, STMT_EVENTS_DELETE, ids[i]);
         if (rc == 0)
@@ -191,8 +224,9 @@ int jq_store_cleanup(jq_store *st, jobq_time_ms cutoff, uint64_t max_runs,
  * store.c, migration 4 -> 5). */
 static bool event_needs_row(jobq_event_type type)
 {
-    return type != JOBQ_EVENT_SUBMITTED && type != JOBQ_EVENT_FINISHED &&
-           type != JOBQ_EVENT_FAILED && type != JOBQ_EVENT_CANCELLED;
+    return type != JOBQ_EVENT_SUBMITTED && type != JOBQ_EVENT_DEPLOYED &&
+           type != JOBQ_EVENT_FINISHED && type != JOBQ_EVENT_FAILED &&
+           type != JOBQ_EVENT_CANCELLED;
 }
 
 static int event_logged(void *ctx, const jobq_event *ev)

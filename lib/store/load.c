@@ -375,7 +375,8 @@ static int load_runs(jq_store *st, jq_core *c, const job_by_row *jobs,
                      size_t job_count)
 {
     sqlite3_stmt *stmt = NULL;
-    int64_t live = query_int(st, "SELECT count(*) FROM runs WHERE state < 3");
+    int64_t live = query_int(st, "SELECT count(*) FROM runs "
+                                  "WHERE ended_at < 0 AND state < 3");
     if (live > 0 && jq_idmap_reserve(&c->runs, (size_t)live) != 0)
         return JOBQ_ENOMEM;
     /* Without the runs_live index (a damaged schema) a full scan does. */
@@ -385,7 +386,8 @@ static int load_runs(jq_store *st, jq_core *c, const job_by_row *jobs,
         snprintf(sql, sizeof sql, "SELECT id, job_id, ns_id, name, "
                  "priority, flow, state, cpu, memory, pods, storage, "
                  "submitted_at, deployed_at, retries_used, deploy_attempts "
-                 "FROM runs %s WHERE state < 3 ORDER BY id", scans[i]);
+                 "FROM runs %s WHERE ended_at < 0 AND state < 3 "
+                 "ORDER BY id", scans[i]);
         if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK &&
             i == 1)
             return jq_store_sql_error(st, "loading runs");
@@ -414,11 +416,11 @@ static int load_runs(jq_store *st, jq_core *c, const job_by_row *jobs,
 }
 
 /* Ids are never reused: the next id is past every id ever inserted
- * (sqlite_sequence survives deletions). */
+ * (run_id_floor keeps the largest when runs are deleted, journal.c). */
 static void restore_counters(jq_store *st, jq_core *c)
 {
-    int64_t max_id = query_int(st, "SELECT max(coalesce((SELECT seq FROM "
-                                   "sqlite_sequence WHERE name = 'runs'), 0),"
+    int64_t max_id = query_int(st, "SELECT max(coalesce((SELECT run_id_floor"
+                                   " FROM scheduler WHERE id = 1), 0),"
                                    " coalesce((SELECT max(id) FROM runs), 0))");
     if ((uint64_t)max_id >= c->next_id)
         c->next_id = (uint64_t)max_id + 1;

@@ -219,6 +219,90 @@ static const char *const migrations[JQ_STORE_SCHEMA_VERSION] = {
     "    NULL, NULL, NULL, NULL, NULL, nullif(reason, ''), detail"
     "  FROM runs r WHERE state >= 3 AND NOT EXISTS (SELECT 1 FROM events e"
     "    WHERE e.run_id = r.id AND e.type IN (5, 6, 7));",
+    /* 5 -> 6 (issue 11): fewer pages per commit, measured by table.
+     * - runs is rebuilt without AUTOINCREMENT, whose sqlite_sequence row
+     *   was rewritten by every commit that submitted a run; the largest id
+     *   ever handed out is scheduler.run_id_floor, raised before runs are
+     *   deleted (journal.c), so ids are still never reused.
+     * - The idempotency key's unique index holds only runs that have a
+     *   key: the UNIQUE column constraint indexed every run's NULL.
+     * - runs_live and runs_ended are keyed on ended_at (-1 until a run
+     *   ends), not state: an UPDATE rewrites the entries of every partial
+     *   index whose condition names a column it sets, so with state in
+     *   the condition each deploy rewrote the run's runs_live entry.
+     *   Updates of live runs no longer set ended_at (STMT_RUN_UPDATE).
+     * - The 'deployed' event is no longer a row either: the run row has
+     *   deployed_at, and wait_ms = deployed_at - submitted_at. A
+     *   deployment that is undone (the cluster refused the run after
+     *   all) is written as a row when it is undone, before deployed_at
+     *   is cleared (STMT_DEPLOYED_KEEP), so event_log still has every
+     *   deployment. The rows migrated here that the run row now says are
+     *   dropped: a run's last row when it is its current deployment. */
+    "DROP VIEW event_log;"
+    "DROP TRIGGER runs_text_delete;"
+    "ALTER TABLE scheduler ADD COLUMN run_id_floor INTEGER NOT NULL"
+    "  DEFAULT 0;"
+    "UPDATE scheduler SET run_id_floor = max("
+    "  coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'runs'), 0),"
+    "  coalesce((SELECT max(id) FROM runs), 0));"
+    "CREATE TABLE runs_v6 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  job_id INTEGER NOT NULL,"
+    "  ns_id INTEGER NOT NULL,"
+    "  name TEXT,"
+    "  idempotency_key TEXT,"
+    "  priority INTEGER NOT NULL,"
+    "  flow INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  cpu INTEGER NOT NULL, memory INTEGER NOT NULL,"
+    "  pods INTEGER NOT NULL, storage INTEGER NOT NULL,"
+    "  submitted_at INTEGER NOT NULL,"
+    "  deployed_at INTEGER NOT NULL,"
+    "  ended_at INTEGER NOT NULL,"
+    "  retries_used INTEGER NOT NULL,"
+    "  deploy_attempts INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  detail TEXT);"
+    "INSERT INTO runs_v6 SELECT id, job_id, ns_id, name, idempotency_key,"
+    "  priority, flow, state, cpu, memory, pods, storage, submitted_at,"
+    "  deployed_at, CASE WHEN state >= 3 THEN max(ended_at, 0) ELSE -1 END,"
+    "  retries_used, deploy_attempts, reason, detail FROM runs;"
+    "DROP TABLE runs;"
+    "ALTER TABLE runs_v6 RENAME TO runs;"
+    "CREATE UNIQUE INDEX runs_key ON runs (idempotency_key)"
+    "  WHERE idempotency_key IS NOT NULL;"
+    "CREATE INDEX runs_live ON runs (id) WHERE ended_at < 0;"
+    "CREATE INDEX runs_ended ON runs (ended_at) WHERE ended_at >= 0;"
+    "CREATE TRIGGER runs_text_delete AFTER DELETE ON runs"
+    "  WHEN old.id <= (SELECT names_indexed FROM scheduler WHERE id = 1)"
+    "  BEGIN INSERT INTO run_text (run_text, rowid, text) VALUES ('delete',"
+    "  old.id, coalesce(old.name, '') || char(1) ||"
+    "  (SELECT name FROM jobs WHERE id = old.job_id)); END;"
+    "DELETE FROM events WHERE type = 2"
+    "  AND seq = (SELECT max(seq) FROM events e"
+    "    WHERE e.run_id = events.run_id)"
+    "  AND time = (SELECT deployed_at FROM runs r"
+    "    WHERE r.id = events.run_id);"
+    /* Every run's whole log, as before: the rows, plus what the run row
+     * says (submitted; its current deployment; how it ended). Files
+     * older than version 5 have the first and the last as rows. */
+    "CREATE VIEW event_log AS"
+    "  SELECT id AS run_id, -1 AS seq, 0 AS type, submitted_at AS time,"
+    "    NULL AS resource, NULL AS requested, NULL AS available,"
+    "    NULL AS wait_ms, NULL AS retry, NULL AS reason, NULL AS detail"
+    "  FROM runs r WHERE NOT EXISTS (SELECT 1 FROM events e"
+    "    WHERE e.run_id = r.id AND e.type = 0)"
+    "  UNION ALL SELECT run_id, seq, type, time, resource, requested,"
+    "    available, wait_ms, retry, reason, detail FROM events"
+    "  UNION ALL SELECT id, 4611686018427387903, 2, deployed_at, NULL,"
+    "    NULL, NULL, deployed_at - submitted_at, NULL, NULL, NULL"
+    "  FROM runs r WHERE deployed_at >= 0 AND NOT EXISTS (SELECT 1"
+    "    FROM events e WHERE e.run_id = r.id AND e.type IN (5, 6, 7))"
+    "  UNION ALL SELECT id, 4611686018427387904,"
+    "    CASE state WHEN 3 THEN 6 WHEN 4 THEN 7 ELSE 5 END, ended_at,"
+    "    NULL, NULL, NULL, NULL, NULL, nullif(reason, ''), detail"
+    "  FROM runs r WHERE state >= 3 AND NOT EXISTS (SELECT 1 FROM events e"
+    "    WHERE e.run_id = r.id AND e.type IN (5, 6, 7));",
 };
 
 static const char *const statement_sql[STMT_COUNT] = {
@@ -240,11 +324,27 @@ static const char *const statement_sql[STMT_COUNT] = {
         " deployed_at, ended_at, retries_used, deploy_attempts, reason,"
         " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
         " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    /* A live run: ended_at stays -1, and is not set, so that runs_live
+     * and runs_ended are left alone (migration 5 -> 6). */
     [STMT_RUN_UPDATE] =
+        "UPDATE runs SET flow = ?2, state = ?3, deployed_at = ?4,"
+        " retries_used = ?6, deploy_attempts = ?7,"
+        " reason = ?8, detail = ?9 WHERE id = ?1",
+    [STMT_RUN_END] =
         "UPDATE runs SET flow = ?2, state = ?3, deployed_at = ?4,"
         " ended_at = ?5, retries_used = ?6, deploy_attempts = ?7,"
         " reason = ?8, detail = ?9 WHERE id = ?1",
+    /* A deployment being undone: its event becomes a row (event_log). */
+    [STMT_DEPLOYED_KEEP] =
+        "INSERT INTO events (run_id, seq, type, time, wait_ms)"
+        " SELECT id, (SELECT coalesce(max(seq) + 1, 0) FROM events"
+        " WHERE run_id = ?1), 2, deployed_at, deployed_at - submitted_at"
+        " FROM runs WHERE id = ?1 AND deployed_at >= 0 AND ?2 < 0",
     [STMT_RUN_DELETE] = "DELETE FROM runs WHERE id = ?1",
+    /* Before runs are deleted: the largest id ever used outlives them. */
+    [STMT_ID_FLOOR] =
+        "UPDATE scheduler SET run_id_floor = (SELECT max(id) FROM runs)"
+        " WHERE id = 1 AND run_id_floor < (SELECT max(id) FROM runs)",
     [STMT_EVENT_INSERT] =
         "INSERT INTO events (run_id, seq, type, time, resource, requested,"
         " available, wait_ms, retry, reason, detail) VALUES (?1,"
@@ -273,13 +373,26 @@ static const char *const statement_sql[STMT_COUNT] = {
     [STMT_EVENTS_SELECT] =
         "SELECT type, time, resource, requested, available, wait_ms, retry,"
         " reason, detail FROM event_log WHERE run_id = ?1 ORDER BY seq",
+    /* event_log's deployments since ?3, by the indexes: live runs, runs
+     * that ended since, and undone deployments (rows). */
     [STMT_DEPLOY_RATE] =
-        "SELECT count(*), min(e.time) FROM events e JOIN runs r"
-        " ON r.id = e.run_id JOIN namespaces n ON n.id = r.ns_id"
-        " WHERE e.type = 2 AND e.time >= ?3 AND n.name = ?1"
-        " AND r.priority = ?2 AND r.flow = 0",
+        "SELECT count(*), min(t) FROM ("
+        " SELECT r.deployed_at AS t FROM runs r"
+        " WHERE r.ended_at < 0 AND r.deployed_at >= max(?3, 0)"
+        " AND r.ns_id = (SELECT id FROM namespaces WHERE name = ?1)"
+        " AND r.priority = ?2 AND r.flow = 0"
+        " UNION ALL SELECT r.deployed_at FROM runs r"
+        " WHERE r.ended_at >= 0 AND r.ended_at >= ?3"
+        " AND r.deployed_at >= max(?3, 0)"
+        " AND r.ns_id = (SELECT id FROM namespaces WHERE name = ?1)"
+        " AND r.priority = ?2 AND r.flow = 0 AND NOT EXISTS (SELECT 1"
+        " FROM events e WHERE e.run_id = r.id AND e.type IN (5, 6, 7))"
+        " UNION ALL SELECT e.time FROM events e JOIN runs r"
+        " ON r.id = e.run_id WHERE e.type = 2 AND e.time >= ?3"
+        " AND r.ns_id = (SELECT id FROM namespaces WHERE name = ?1)"
+        " AND r.priority = ?2 AND r.flow = 0)",
     [STMT_CLEANUP_SELECT] =
-        "SELECT id FROM runs WHERE state >= 3 AND ended_at < ?1"
+        "SELECT id FROM runs WHERE ended_at >= 0 AND ended_at < ?1"
         " ORDER BY ended_at LIMIT ?2",
     [STMT_LIST] =
         "SELECT id FROM (SELECT r.id FROM runs r"
@@ -726,13 +839,14 @@ static int recover_version(jq_store *st, const char *path, int64_t *version)
                         "'refusal') + (SELECT count(*) FROM "
                         "pragma_table_info('events') WHERE name = 'seq') + "
                         "(SELECT count(*) FROM pragma_table_info("
-                        "'scheduler') WHERE name = 'names_indexed')",
+                        "'scheduler') WHERE name IN ('names_indexed', "
+                        "'run_id_floor'))",
                         &found);
     if (rc == JOBQ_EINVAL)
         rc = set_error(st, JOBQ_EINVAL, "%s: not a jobq database", path);
     if (rc != 0)
         return rc;
-    if (found != 10)
+    if (found != 11)
         return set_error(st, JOBQ_EINVAL, "%s: schema version %lld is not "
                          "valid and the tables are not those of version %d: "
                          "refusing to guess", path, (long long)*version,
@@ -859,6 +973,17 @@ static int configure_connection(jq_store *st, jobq_durability durability)
     if (st->read_only)
         return 0;
     int rc = exec_sql(st, "PRAGMA journal_mode = WAL", "enabling WAL");
+    /* Checkpoint every 8,192 pages (32 MiB of WAL) rather than SQLite's
+     * 1,000: a busy scheduler rewrites the same few pages (queue heads,
+     * the newest runs) commit after commit, and a checkpoint copies each
+     * of them to the database file once however often it changed, and
+     * pays two fsyncs. A tenth of a durable replay's time went to
+     * checkpoints at 1,000 (bench/README.md). The WAL file is cut back to
+     * 64 MiB after a checkpoint that found it larger. */
+    if (rc == 0)
+        rc = exec_sql(st, "PRAGMA wal_autocheckpoint = 8192; "
+                      "PRAGMA journal_size_limit = 67108864",
+                      "setting the checkpoint interval");
     return rc ? rc : set_durability(st, durability);
 }
 

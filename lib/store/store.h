@@ -31,7 +31,7 @@
 
 /* The schema version this library writes (PRAGMA user_version), and the
  * application id that marks a SQLite file as a jobq database. */
-#define JQ_STORE_SCHEMA_VERSION 5
+#define JQ_STORE_SCHEMA_VERSION 6
 #define JQ_STORE_APPLICATION_ID 0x4a6f6251 /* "JobQ" */
 
 typedef struct jq_store jq_store;

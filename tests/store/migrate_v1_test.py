@@ -47,11 +47,11 @@ SEARCH_V5 = ("SELECT rowid FROM run_text WHERE run_text MATCH ?1 "
              "ORDER BY 1 DESC")
 
 
-def snapshot(con, order, search=SEARCH):
+def snapshot(con, order, search=SEARCH, log="events"):
     logs = {}
     for (run,) in con.execute("SELECT id FROM runs ORDER BY id"):
-        logs[run] = con.execute("SELECT %s FROM events WHERE run_id = ? "
-                                "ORDER BY %s" % (EVENT_COLUMNS, order),
+        logs[run] = con.execute("SELECT %s FROM %s WHERE run_id = ? "
+                                "ORDER BY %s" % (EVENT_COLUMNS, log, order),
                                 (run,)).fetchall()
     found = {t: con.execute(search, ('"%s"' % t,)).fetchall()
              for t in ("etl", "nightly", "adhoc", "report", "r12")}
@@ -81,14 +81,16 @@ def main():
         con = sqlite3.connect(db)
         # Every migration since version 1: the queues' refusal columns
         # (SPEC 2.5), live control's requests, leaner event rows.
-        check(con.execute("PRAGMA user_version").fetchone()[0] == 5,
-              "schema version 5")
+        check(con.execute("PRAGMA user_version").fetchone()[0] == 6,
+              "schema version 6")
         refusal = {r[1] for r in con.execute("PRAGMA table_info(queues)")}
         check({"refusals", "refused_run", "refused_since",
                "refusal"} <= refusal, "the queues gained the refusal columns")
         check(con.execute("SELECT count(*) FROM requests").fetchone()[0] == 0,
               "an empty requests table")
-        after = snapshot(con, "seq", SEARCH_V5)
+        # Since version 6 a run's current deployment is read from its row
+        # (the event_log view), as its submission and its end since 5.
+        after = snapshot(con, "seq", SEARCH_V5, "event_log")
         check(after[0] == before[0], "every run's event log is unchanged, "
               "in order")
         check(after[1] == before[1] and all(after[1].values()),

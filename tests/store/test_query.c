@@ -408,6 +408,73 @@ START_TEST(event_log_reads_what_the_run_row_says)
 }
 END_TEST
 
+/* A deployment is read from the run row too, until it is undone: a run the
+ * cluster refuses after the deploy call succeeded goes back to its queue,
+ * and the first deployment's event must survive as a row, in its place,
+ * when the second one is written over deployed_at. The deploy rate counts
+ * both. */
+START_TEST(an_undone_deployment_keeps_its_event)
+{
+    jobq_close(s);
+    fx.has_poll = true;
+    fx.poll_answer = JOBQ_POLL_RUNNING;
+    s = fx_open(NULL);
+    jobq_run_id a = fx_submit(s, "model-train", "refused-later");
+    jobq_time_ms submitted = fx.now;
+    fx.now += 1000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    jobq_time_ms first = fx.now;
+    ck_assert_uint_eq(fx.deploy_count, 1);
+    fx.poll_answer = JOBQ_POLL_QUOTA_REJECTED;
+    fx.now += 1000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    jobq_time_ms refused = fx.now;
+    fx.poll_answer = JOBQ_POLL_RUNNING;
+    for (int i = 0; i < 100 && fx.deploy_count < 2; i++) {
+        fx.now += 1000;
+        ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    }
+    ck_assert_uint_eq(fx.deploy_count, 2);
+    jobq_time_ms second = fx.now;
+    jobq_close(s);
+    s = NULL;
+    /* One row: the undone deployment; the current one is the run row's. */
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM events WHERE type = 2"),
+                     1);
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM event_log "
+                                "WHERE type = 2"), 2);
+    s = fx_open(NULL);
+    char *json = NULL;
+    char want[512];
+    ck_assert_int_eq(jobq_run_explain(s, &json, a), 0);
+    snprintf(want, sizeof want, "{\"event\":\"deployed\",\"time\":%lld,"
+             "\"wait_ms\":%lld}", (long long)first,
+             (long long)(first - submitted));
+    char *at_first = strstr(json, want);
+    ck_assert_msg(at_first, "%s lacks %s", json, want);
+    snprintf(want, sizeof want, "{\"event\":\"rescheduled\",\"time\":%lld",
+             (long long)refused);
+    char *at_refused = strstr(json, want);
+    ck_assert_msg(at_refused > at_first, "%s lacks %s after the first "
+                  "deployment", json, want);
+    snprintf(want, sizeof want, "{\"event\":\"deployed\",\"time\":%lld,"
+             "\"wait_ms\":%lld}", (long long)second,
+             (long long)(second - submitted));
+    ck_assert_msg(strstr(json, want) > at_refused, "%s lacks %s last", json,
+                  want);
+    jobq_free(json);
+    /* The deploy rate of the queue counts both deployments. */
+    jobq_run_id b = fx_submit(s, "model-train", NULL);
+    fx.refuse_quota = 1000;
+    fx.now += 1000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    ck_assert_int_eq(jobq_run_explain(s, &json, b), 0);
+    ck_assert_msg(strstr(json, "\"2 deployments from this queue"), "%s",
+                  json);
+    jobq_free(json);
+}
+END_TEST
+
 Suite *suite_under_test(void)
 {
     Suite *suite = suite_create("store_query");
@@ -426,6 +493,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, cleanup_is_bounded_by_max_runs);
     tcase_add_test(tc, name_index_is_written_in_bulk);
     tcase_add_test(tc, event_log_reads_what_the_run_row_says);
+    tcase_add_test(tc, an_undone_deployment_keeps_its_event);
     suite_add_tcase(suite, tc);
     return suite;
 }

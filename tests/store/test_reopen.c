@@ -321,8 +321,8 @@ START_TEST(deploying_found_running_is_running)
     ck_assert_uint_eq(fx.deploy_count, 2);
     ck_assert_uint_eq(fx.deployed[0], ids[1]);
     jobq_close(s);
-    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM events WHERE type = 2 "
-                                "AND run_id = 1"), 1);
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM event_log "
+                                "WHERE type = 2 AND run_id = 1"), 1);
 }
 END_TEST
 
