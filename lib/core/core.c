@@ -67,11 +67,17 @@ jq_namespace *jq_core_namespace(jq_core *c, const char *name, bool create)
     if (ns || !create)
         return ns;
     if (c->ns_count == c->ns_capacity) {
-        size_t capacity = c->ns_capacity ? c->ns_capacity * 2 : 8;
+        size_t capacity = c->ns_capacity ? c->ns_capacity * 2 : 64;
         jq_namespace **order = realloc(c->ns_order, capacity * sizeof *order);
         if (!order)
             return NULL;
         c->ns_order = order;
+        uint64_t *live = realloc(c->ns_live, capacity / 64 * sizeof *live);
+        if (!live)
+            return NULL;
+        memset(live + c->ns_capacity / 64, 0,
+               (capacity - c->ns_capacity) / 64 * sizeof *live);
+        c->ns_live = live;
         c->ns_capacity = capacity;
     }
     ns = jq_core_calloc(1, sizeof *ns);
@@ -81,6 +87,7 @@ jq_namespace *jq_core_namespace(jq_core *c, const char *name, bool create)
         goto fail;
     ns->index = c->ns_count;
     c->ns_order[c->ns_count++] = ns; /* ns_count: restored by the mark */
+    jq_core_mark_live(c, ns->index);
     jq_undo_created_ns(c, ns);
     return ns;
 fail:
@@ -88,6 +95,26 @@ fail:
         free(ns->name);
     free(ns);
     return NULL;
+}
+
+void jq_core_mark_live(jq_core *c, size_t index)
+{
+    c->ns_live[index / 64] |= (uint64_t)1 << (index % 64);
+}
+
+size_t jq_core_next_live(const jq_core *c, size_t from)
+{
+    if (from >= c->ns_count)
+        return c->ns_count;
+    size_t word = from / 64;
+    uint64_t bits = c->ns_live[word] & (~(uint64_t)0 << (from % 64));
+    while (!bits) {
+        if (++word * 64 >= c->ns_count)
+            return c->ns_count;
+        bits = c->ns_live[word];
+    }
+    size_t index = word * 64 + (size_t)__builtin_ctzll(bits);
+    return index < c->ns_count ? index : c->ns_count;
 }
 
 jq_job *jq_core_job(const jq_core *c, const char *name)
@@ -118,6 +145,7 @@ int jq_core_init(jq_core *c, const jobq_probe *probe,
     c->next_id = 1;
     c->admit_watermark = UINT64_MAX;
     c->last_tick = INT64_MIN;
+    jq_txn_init(c);
     return 0;
 }
 
@@ -161,6 +189,7 @@ void jq_core_destroy(jq_core *c)
         free(ns->name);
         free(ns);
     }
+    free(c->ns_live);
     free_list(&c->running);
     free_list(&c->ended);
     for (size_t i = 0; i < c->jobs.capacity; i++) {
@@ -369,6 +398,7 @@ int jq_core_submit(jq_core *c, jobq_time_ms now, jobq_run_id *out_id,
         *out_id = run->id;
 
     if (!legacy) {
+        jq_undo_ns(c, run->ns);
         jq_tx_push_back(c, &jq_queue_of(run)->runs, run);
         c->queued++;
     }
@@ -477,6 +507,7 @@ int jq_core_set_config(jq_core *c, const jq_config *config)
                             c->queued);
     if (config->high_share_pct != c->config.high_share_pct) {
         for (size_t i = 0; i < c->ns_count; i++) {
+            jq_undo_ns(c, c->ns_order[i]);
             memset(&c->ns_order[i]->wrr, 0, sizeof c->ns_order[i]->wrr);
             jq_save_namespace(c, c->ns_order[i]);
         }

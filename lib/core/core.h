@@ -136,7 +136,14 @@ struct jq_namespace {
     int probe_status;
     jobq_resources hard, used, reserved;
     jobq_resources allocated; /* requests of its deployed runs */
+    uint64_t undo_saved; /* undo.c: the savepoint that last copied it */
 };
+
+/* The next namespace index at or after `from` whose ns_live bit is set,
+ * or c->ns_count if none. */
+size_t jq_core_next_live(const struct jq_core *c, size_t from);
+/* Mark ns_order[index] as possibly busy. */
+void jq_core_mark_live(struct jq_core *c, size_t index);
 
 /* The durable side of the core's changes (implemented by the store). Any
  * member may be NULL. A non-zero return marks the journal failed: the public
@@ -188,6 +195,12 @@ typedef struct jq_core {
     jq_strmap namespaces; /* jq_namespace by name */
     jq_namespace **ns_order;
     size_t ns_count, ns_capacity;
+    /* Bit i set: ns_order[i] may be busy (undo.c). Every namespace with
+     * work (queued, deployed, head state) has its bit set; the loops of a
+     * cycle visit only those. Set when a namespace is created, restored
+     * or made busy (jq_undo_ns), cleared at a commit for the namespaces
+     * then at rest. */
+    uint64_t *ns_live;
     size_t ns_turn; /* index of the namespace whose turn comes next */
 
     jq_idmap runs;   /* every known run by id */

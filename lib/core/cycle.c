@@ -31,6 +31,7 @@ static void jq_reschedule_deployed(jq_core *c, jq_run *run, jobq_time_ms now,
                                    const char *msg)
 {
     jq_undo_run(c, run);
+    jq_undo_ns(c, run->ns);
     jq_tx_remove(c, &c->running, run);
     jq_release(run);
     jq_queue *q = jq_queue_of(run);
@@ -305,9 +306,15 @@ static void expire_head(jq_core *c, jq_queue *q, jobq_time_ms now,
     st->timeouts_cancelled++;
 }
 
+/* The loops of a cycle visit the live namespaces only (c->ns_live): one
+ * at rest has nothing queued, so nothing to expire, admit or plan. */
+#define FOR_LIVE(c, i)                                                   \
+    for (size_t i = jq_core_next_live(c, 0); i < (c)->ns_count;           \
+         i = jq_core_next_live(c, i + 1))
+
 static void expire_heads(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
 {
-    for (size_t i = 0; i < c->ns_count; i++)
+    FOR_LIVE(c, i)
         for (int p = 0; p < JQ_PRIORITIES; p++)
             expire_head(c, &c->ns_order[i]->queue[p], now, st);
 }
@@ -679,6 +686,19 @@ static bool next_pick(jq_core *c, admit_pos *pos, jobq_time_ms now,
             if (pos->budget <= 0 || pos->idle >= c->ns_count ||
                 c->journal_status != 0)
                 return false;
+            /* Straight to the next live namespace: those passed are at
+             * rest, never eligible, and count as visited. */
+            size_t live = jq_core_next_live(c, pos->turn);
+            if (live == c->ns_count)
+                live = jq_core_next_live(c, 0);
+            size_t passed = live == c->ns_count
+                                ? c->ns_count
+                                : (live + c->ns_count - pos->turn) %
+                                      c->ns_count;
+            if (pos->idle + passed >= c->ns_count)
+                return false;
+            pos->idle += passed;
+            pos->turn = live;
             jq_namespace *ns = c->ns_order[pos->turn];
             pos->turn = (pos->turn + 1) % c->ns_count;
             if (!namespace_eligible(c, ns, now)) {
@@ -771,7 +791,7 @@ static size_t plan_deployments(jq_core *c, const admit_pos *pos,
     }
     c->plan_cut = c->plan_len == most;
     c->journal = journal;
-    for (size_t i = 0; i < c->ns_count; i++) {
+    FOR_LIVE(c, i) {
         const jq_namespace *ns = c->ns_order[i];
         jq_plan_reading *r = &c->plan_readings[i];
         r->probed = ns->probed_cycle == c->cycle;
@@ -783,7 +803,7 @@ static size_t plan_deployments(jq_core *c, const admit_pos *pos,
     /* As read_quota leaves a namespace it reads for the first time in the
      * cycle. Not recorded: the cycle's first savepoint restores the
      * namespaces whole (undo.c). */
-    for (size_t i = 0; i < c->ns_count; i++) {
+    FOR_LIVE(c, i) {
         jq_namespace *ns = c->ns_order[i];
         const jq_plan_reading *r = &c->plan_readings[i];
         if (!r->probed || ns->probed_cycle == c->cycle)
@@ -1011,7 +1031,7 @@ int jq_core_tick(jq_core *c, jobq_time_ms now, jobq_tick_stats *st)
 jobq_time_ms jq_core_next_deadline(const jq_core *c)
 {
     jobq_time_ms next = JOBQ_NO_DEADLINE;
-    for (size_t i = 0; i < c->ns_count; i++) {
+    FOR_LIVE(c, i) {
         for (int p = 0; p < JQ_PRIORITIES; p++) {
             const jq_queue *q = &c->ns_order[i]->queue[p];
             jobq_time_ms since;

@@ -20,6 +20,7 @@ int jq_core_restore_run(jq_core *c, jq_run *run)
         return JOBQ_ENOMEM;
     if (run->id >= c->next_id)
         c->next_id = run->id + 1;
+    jq_core_mark_live(c, run->ns->index);
     switch ((jobq_run_state)run->state) {
     case JOBQ_RUN_QUEUED: {
         jq_list *list = &jq_queue_of(run)->runs;
@@ -52,6 +53,7 @@ static void requeue_undeployed(jq_core *c, jq_run *run, jobq_time_ms now,
                                const char *reason, const char *refusal)
 {
     jq_undo_run(c, run);
+    jq_undo_ns(c, run->ns);
     jq_tx_remove(c, &c->running, run);
     jq_release(run);
     run->state = JOBQ_RUN_QUEUED;

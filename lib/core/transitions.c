@@ -237,6 +237,7 @@ void jq_end_deployed_run(jq_core *c, jq_run *run, jobq_time_ms now,
 void jq_mark_running(jq_core *c, jq_run *run, jobq_time_ms now)
 {
     jq_undo_run(c, run);
+    jq_undo_ns(c, run->ns);
     run->state = JOBQ_RUN_RUNNING;
     run->deployed_at = now;
     jq_tx_push_back(c, &c->running, run);

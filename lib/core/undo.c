@@ -68,6 +68,7 @@
 #include "undo.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,7 @@ enum {
     UNDO_FREE_RUN,     /* commit: free the run */
     UNDO_DEPLOYING,    /* rollback: the run's deployer was called */
     UNDO_NAMESPACES,   /* restore every namespace a savepoint copied */
+    UNDO_VERIFY,       /* tests: every namespace whole, to check against */
 };
 
 /* The core's fields that are not inside a namespace, run or job. */
@@ -132,6 +134,7 @@ static void txn_failed(jq_core *c)
 
 static bool reserve_entries(jq_txn *t, size_t more)
 {
+    more += t->spare_entries;
     if (t->len + more <= t->cap)
         return true;
     size_t cap = t->cap ? t->cap : 64;
@@ -148,6 +151,7 @@ static bool reserve_entries(jq_txn *t, size_t more)
 
 static bool reserve_bytes(jq_txn *t, size_t more)
 {
+    more += t->spare_bytes;
     if (t->used + more <= t->bytes_cap)
         return true;
     size_t cap = t->bytes_cap ? t->bytes_cap : 4096;
@@ -339,14 +343,22 @@ static void drop_events(jq_txn *t, size_t keep)
 
 /* ------------------------------------------------------------ savepoint */
 
-/* A savepoint copies every namespace, as it is then, in one entry: its
- * address and its bytes but for its queues' refusal texts (512 bytes,
+/* A savepoint copies every busy namespace, as it is then, in one entry:
+ * its address and its bytes but for its queues' refusal texts (512 bytes,
  * almost always empty, that only set_refusal_text() in transitions.c
- * changes, recording them then). Savepoints come at least twice a cycle,
- * so this copy is what a cycle over many namespaces costs. */
+ * changes, recording them then). A namespace at rest is left out: a
+ * replay of a real log (bench/bench_sim.sh) has hundreds of namespaces
+ * of which a handful have work at any time, and savepoints come at least
+ * twice a cycle. Nothing a call does changes a namespace at rest without
+ * first making it busy (a run queued in it, or deployed through the
+ * legacy flow), or changing it whole (the WRR reset of a new share):
+ * those paths call jq_undo_ns(), which copies it then. JOBQ_UNDO_VERIFY
+ * (the test suites set it) checks that every rollback restored every
+ * namespace byte for byte. */
 #define NS_TEXT_SIZE sizeof(((jq_queue *)0)->head_refusal)
 #define NS_SNAPSHOT_SIZE \
     (sizeof(jq_namespace *) + sizeof(jq_namespace) - JQ_PRIORITIES * NS_TEXT_SIZE)
+#define NS_SNAPSHOT_ROOM ((NS_SNAPSHOT_SIZE + 7) & ~(size_t)7)
 
 /* The namespace's bytes outside the refusal texts: before the first text,
  * between the two, after the second. Constants, so that the copies below
@@ -358,24 +370,85 @@ _Static_assert(JQ_PRIORITIES == 2, "one refusal text per priority");
 #define NS_PART1 (NS_TEXT1 - NS_TEXT0 - NS_TEXT_SIZE)
 #define NS_PART2 (sizeof(jq_namespace) - NS_TEXT1 - NS_TEXT_SIZE)
 
-static void snapshot_namespaces(jq_core *c)
+static bool ns_at_rest(const jq_namespace *ns)
 {
+    for (int p = 0; p < JQ_PRIORITIES; p++) {
+        const jq_queue *q = &ns->queue[p];
+        if (q->runs.first || q->head_blocked || q->head_refusals ||
+            q->head_refused_run || q->head_retry_at)
+            return false;
+    }
+    for (int d = 0; d < JOBQ_RESOURCE_COUNT; d++)
+        if (ns->allocated.amount[d] != 0)
+            return false;
+    return true;
+}
+
+static unsigned char *copy_namespace(unsigned char *out, jq_namespace *ns)
+{
+    const unsigned char *at = (const unsigned char *)ns;
+    memcpy(out, &ns, sizeof ns);
+    out += sizeof ns;
+    memcpy(out, at, NS_PART0);
+    out += NS_PART0;
+    memcpy(out, at + NS_TEXT0 + NS_TEXT_SIZE, NS_PART1);
+    out += NS_PART1;
+    memcpy(out, at + NS_TEXT1 + NS_TEXT_SIZE, NS_PART2);
+    return out + NS_PART2;
+}
+
+/* Copies the busy namespaces (all have their ns_live bit set); returns
+ * how many were left out. */
+static size_t snapshot_namespaces(jq_core *c)
+{
+    jq_txn *t = &c->txn;
+    size_t busy = 0;
+    for (size_t i = jq_core_next_live(c, 0); i < c->ns_count;
+         i = jq_core_next_live(c, i + 1))
+        busy += !ns_at_rest(c->ns_order[i]);
+    unsigned char *out = busy ? push_bytes(c, UNDO_NAMESPACES, NULL,
+                                           busy * NS_SNAPSHOT_SIZE)
+                              : NULL;
+    for (size_t i = jq_core_next_live(c, 0); out && i < c->ns_count;
+         i = jq_core_next_live(c, i + 1)) {
+        jq_namespace *ns = c->ns_order[i];
+        if (ns_at_rest(ns))
+            continue;
+        out = copy_namespace(out, ns);
+        ns->undo_saved = t->savepoints;
+    }
+    return c->ns_count - busy;
+}
+
+/* At a commit: the namespaces now at rest leave the live set (no rollback
+ * reaches behind a commit; jq_undo_ns puts them back when they get work). */
+static void prune_live(jq_core *c)
+{
+    for (size_t i = jq_core_next_live(c, 0); i < c->ns_count;
+         i = jq_core_next_live(c, i + 1))
+        if (ns_at_rest(c->ns_order[i]))
+            c->ns_live[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
+
+void jq_undo_ns(jq_core *c, jq_namespace *ns)
+{
+    jq_txn *t = &c->txn;
+    if (!ns_at_rest(ns))
+        return; /* copied by the savepoint, or since it got work */
+    jq_core_mark_live(c, ns->index);
+    if (ns->undo_saved == t->savepoints)
+        return;
+    /* Room kept for it by the savepoint: give it back to this copy. */
+    if (t->spare_entries > 0 && t->spare_bytes >= NS_SNAPSHOT_ROOM) {
+        t->spare_entries--;
+        t->spare_bytes -= NS_SNAPSHOT_ROOM;
+    }
     unsigned char *out = push_bytes(c, UNDO_NAMESPACES, NULL,
-                                    c->ns_count * NS_SNAPSHOT_SIZE);
+                                    NS_SNAPSHOT_SIZE);
     if (!out)
         return;
-    for (size_t i = 0; i < c->ns_count; i++) {
-        jq_namespace *ns = c->ns_order[i];
-        const unsigned char *at = (const unsigned char *)ns;
-        memcpy(out, &ns, sizeof ns);
-        out += sizeof ns;
-        memcpy(out, at, NS_PART0);
-        out += NS_PART0;
-        memcpy(out, at + NS_TEXT0 + NS_TEXT_SIZE, NS_PART1);
-        out += NS_PART1;
-        memcpy(out, at + NS_TEXT1 + NS_TEXT_SIZE, NS_PART2);
-        out += NS_PART2;
-    }
+    copy_namespace(out, ns);
+    ns->undo_saved = t->savepoints;
 }
 
 static void restore_namespaces(const unsigned char *in, size_t bytes)
@@ -394,18 +467,92 @@ static void restore_namespaces(const unsigned char *in, size_t bytes)
     }
 }
 
+/* JOBQ_UNDO_VERIFY: every namespace whole at each savepoint; a rollback
+ * to it must give back exactly these bytes. */
+#define NS_VERIFY_SIZE (sizeof(jq_namespace *) + sizeof(jq_namespace))
+
+static void verify_copy(jq_core *c)
+{
+    for (size_t i = 0; i < c->ns_count; i++)
+        if (!ns_at_rest(c->ns_order[i]) &&
+            !(c->ns_live[i / 64] & ((uint64_t)1 << (i % 64)))) {
+            fprintf(stderr, "libjobq: JOBQ_UNDO_VERIFY: namespace %s has "
+                    "work but is not in the live set\n",
+                    c->ns_order[i]->name);
+            abort();
+        }
+    unsigned char *out = push_bytes(c, UNDO_VERIFY, NULL,
+                                    c->ns_count * NS_VERIFY_SIZE);
+    for (size_t i = 0; out && i < c->ns_count; i++) {
+        jq_namespace *ns = c->ns_order[i];
+        memcpy(out, &ns, sizeof ns);
+        memcpy(out + sizeof ns, ns, sizeof *ns);
+        out += NS_VERIFY_SIZE;
+    }
+}
+
+static void verify_restored(const jq_txn *t, size_t from)
+{
+    size_t i = from;
+    while (i < t->len && t->log[i].kind != UNDO_VERIFY)
+        i++;
+    if (i == t->len)
+        return;
+    const unsigned char *in = t->bytes + t->log[i].offset;
+    for (size_t n = t->log[i].len / NS_VERIFY_SIZE; n > 0; n--) {
+        const jq_namespace *ns;
+        memcpy(&ns, in, sizeof ns);
+        const unsigned char *was = in + sizeof ns;
+        const unsigned char *is = (const unsigned char *)ns;
+        for (size_t b = 0; b < sizeof *ns; b++)
+            if (was[b] != is[b]) {
+                fprintf(stderr, "libjobq: JOBQ_UNDO_VERIFY: a rollback "
+                        "left namespace %s changed at byte %zu of %zu\n",
+                        ns->name, b, sizeof *ns);
+                abort();
+            }
+        in += NS_VERIFY_SIZE;
+    }
+}
+
+void jq_txn_init(jq_core *c)
+{
+    const char *v = getenv("JOBQ_UNDO_VERIFY");
+    c->txn.verify = v && *v && strcmp(v, "0") != 0;
+}
+
+/* Keep room for copying every namespace a savepoint left out (at most
+ * `count` copies), as far as the buffers already allow. */
+static void keep_spare(jq_txn *t, size_t count)
+{
+    t->spare_entries = 0;
+    t->spare_bytes = 0;
+    size_t entries = t->cap - t->len, bytes = t->bytes_cap - t->used;
+    t->spare_entries = count < entries ? count : entries;
+    size_t room = t->spare_entries * NS_SNAPSHOT_ROOM;
+    t->spare_bytes = room < bytes ? room : bytes - bytes % NS_SNAPSHOT_ROOM;
+    if (t->spare_bytes / NS_SNAPSHOT_ROOM < t->spare_entries)
+        t->spare_entries = t->spare_bytes / NS_SNAPSHOT_ROOM;
+}
+
 jq_txn_mark jq_txn_mark_now(jq_core *c)
 {
     jq_txn *t = &c->txn;
+    t->savepoints++;
+    t->spare_entries = 0;
+    t->spare_bytes = 0;
     jq_txn_mark mark = {.generation = t->generation,
                         .len = t->len,
                         .used = t->used,
                         .events = t->events_len};
-    /* Room for the snapshot below and a call's usual changes, so that a
-     * call that cannot get it fails before changing anything. */
-    size_t bytes = sizeof(core_scalars) + c->ns_count * sizeof(jq_namespace) +
-                   8 * c->ns_count + 2048;
-    if (!reserve_entries(t, 64) || !reserve_bytes(t, bytes)) {
+    /* Room for the snapshot below (every namespace, busy or not: those
+     * left out may be copied later), and a call's usual changes, so that
+     * a call that cannot get it fails before changing anything. */
+    size_t bytes = sizeof(core_scalars) + c->ns_count * NS_SNAPSHOT_ROOM +
+                   2048;
+    if (t->verify)
+        bytes += c->ns_count * NS_VERIFY_SIZE + 8;
+    if (!reserve_entries(t, 64 + c->ns_count) || !reserve_bytes(t, bytes)) {
         txn_failed(c);
         return mark;
     }
@@ -420,7 +567,9 @@ jq_txn_mark jq_txn_mark_now(jq_core *c)
         s->cycle = c->cycle;
         s->last_tick = c->last_tick;
     }
-    snapshot_namespaces(c);
+    if (t->verify)
+        verify_copy(c);
+    keep_spare(t, snapshot_namespaces(c));
     return mark;
 }
 
@@ -428,6 +577,8 @@ static void truncate_log(jq_txn *t)
 {
     t->len = 0;
     t->used = 0;
+    t->spare_entries = 0;
+    t->spare_bytes = 0;
     t->generation++;
 }
 
@@ -450,6 +601,8 @@ void jq_txn_commit(jq_core *c)
     }
     truncate_log(t);
     t->commits++;
+    t->savepoints++; /* what a savepoint copied is no longer recorded */
+    prune_live(c);
 }
 
 void jq_txn_destroy(jq_core *c)
@@ -523,6 +676,10 @@ void jq_txn_rollback(jq_core *c, const jq_txn_mark *mark)
     jq_txn *t = &c->txn;
     bool whole = !mark || mark->generation != t->generation;
     size_t to = whole ? 0 : mark->len;
+    /* The copies a savepoint leaves out are counted against the spare
+     * room; undone, they may be needed again. */
+    t->spare_entries = 0;
+    t->spare_bytes = 0;
     for (size_t i = t->len; i-- > to;) {
         jq_undo_entry *e = &t->log[i];
         switch (e->kind) {
@@ -560,6 +717,8 @@ void jq_txn_rollback(jq_core *c, const jq_txn_mark *mark)
             break;
         }
     }
+    if (t->verify)
+        verify_restored(t, to);
     /* Once everything after the commit is undone: the runs whose deployer
      * was called. (An UNDO_DEPLOYING entry always follows a commit, or the
      * savepoint a cycle takes when it relocks after its deploy calls:
@@ -575,5 +734,6 @@ void jq_txn_rollback(jq_core *c, const jq_txn_mark *mark)
         drop_events(t, mark->events);
         t->len = mark->len;
         t->used = mark->used;
+        keep_spare(t, c->ns_count);
     }
 }

@@ -43,6 +43,12 @@ typedef struct jq_txn {
      * refers to the start of the log. */
     uint64_t generation;
     uint64_t commits; /* commits of memory (tests) */
+    /* Savepoints taken (numbers them), and the room kept free for
+     * copying the namespaces a savepoint left out as at rest (undo.c):
+     * other recordings reserve around it, so such a copy cannot fail. */
+    uint64_t savepoints;
+    size_t spare_entries, spare_bytes;
+    bool verify; /* JOBQ_UNDO_VERIFY set: check every rollback (tests) */
 } jq_txn;
 
 /* A point in the open transaction to roll back to (a savepoint). */
@@ -87,6 +93,13 @@ void jq_undo_created_job(struct jq_core *c, struct jq_job *job);
 void jq_undo_created_ns(struct jq_core *c, struct jq_namespace *ns);
 void jq_undo_idmap_put(struct jq_core *c, struct jq_run *run);
 void jq_undo_idmap_removed(struct jq_core *c, struct jq_run *run);
+/* Before changing a namespace that may be at rest (nothing queued, nothing
+ * deployed, no head state): a savepoint does not copy those. Cheap when
+ * the namespace is busy or already copied since the savepoint. */
+void jq_undo_ns(struct jq_core *c, struct jq_namespace *ns);
+/* Tests: check every rollback restores every namespace exactly (on
+ * when the environment sets JOBQ_UNDO_VERIFY; aborts on a difference). */
+void jq_txn_init(struct jq_core *c);
 /* `ptr` was allocated in this transaction: freed if it rolls back. */
 void jq_undo_alloc(struct jq_core *c, void *ptr);
 /* `ptr` is no longer referenced: freed when the transaction commits. */
