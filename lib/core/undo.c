@@ -402,20 +402,23 @@ static unsigned char *copy_namespace(unsigned char *out, jq_namespace *ns)
 static size_t snapshot_namespaces(jq_core *c)
 {
     jq_txn *t = &c->txn;
-    size_t busy = 0;
+    /* Copied first, counted after: the entry is sized once the busy ones
+     * are known (the room for all was reserved by the caller). */
+    size_t at = t->used, busy = 0;
+    unsigned char *out = t->bytes + at;
     for (size_t i = jq_core_next_live(c, 0); i < c->ns_count;
-         i = jq_core_next_live(c, i + 1))
-        busy += !ns_at_rest(c->ns_order[i]);
-    unsigned char *out = busy ? push_bytes(c, UNDO_NAMESPACES, NULL,
-                                           busy * NS_SNAPSHOT_SIZE)
-                              : NULL;
-    for (size_t i = jq_core_next_live(c, 0); out && i < c->ns_count;
          i = jq_core_next_live(c, i + 1)) {
         jq_namespace *ns = c->ns_order[i];
         if (ns_at_rest(ns))
             continue;
         out = copy_namespace(out, ns);
         ns->undo_saved = t->savepoints;
+        busy++;
+    }
+    if (busy) {
+        unsigned char *entry = push_bytes(c, UNDO_NAMESPACES, NULL,
+                                          busy * NS_SNAPSHOT_SIZE);
+        (void)entry; /* == t->bytes + at: room was reserved */
     }
     return c->ns_count - busy;
 }
