@@ -973,17 +973,6 @@ static int configure_connection(jq_store *st, jobq_durability durability)
     if (st->read_only)
         return 0;
     int rc = exec_sql(st, "PRAGMA journal_mode = WAL", "enabling WAL");
-    /* Checkpoint every 8,192 pages (32 MiB of WAL) rather than SQLite's
-     * 1,000: a busy scheduler rewrites the same few pages (queue heads,
-     * the newest runs) commit after commit, and a checkpoint copies each
-     * of them to the database file once however often it changed, and
-     * pays two fsyncs. A tenth of a durable replay's time went to
-     * checkpoints at 1,000 (bench/README.md). The WAL file is cut back to
-     * 64 MiB after a checkpoint that found it larger. */
-    if (rc == 0)
-        rc = exec_sql(st, "PRAGMA wal_autocheckpoint = 8192; "
-                      "PRAGMA journal_size_limit = 67108864",
-                      "setting the checkpoint interval");
     return rc ? rc : set_durability(st, durability);
 }
 
