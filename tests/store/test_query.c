@@ -284,6 +284,50 @@ START_TEST(retention_deletes_old_terminal_runs_per_tick)
 }
 END_TEST
 
+/* Retention across a reopen: runs that had ended when the file was opened
+ * and runs that end afterwards are each deleted when their time comes,
+ * however far apart, and not before. */
+START_TEST(retention_deletes_runs_ended_before_the_open)
+{
+    jobq_close(s);
+    const char *config = "{\"services\":{\"jobOrchestrator\":{\"settings\""
+                         ":{\"jobRunCleanup\":{\"enabled\":true,"
+                         "\"retentionPeriod\":60}}}}}";
+    s = fx_open(config);
+    jobq_run_id a = fx_submit(s, "Nightly-ETL", NULL);
+    ck_assert_int_eq(jobq_run_cancel(s, a, NULL), 0);
+    fx.now += 30000;
+    jobq_run_id b = fx_submit(s, "Nightly-ETL", NULL);
+    ck_assert_int_eq(jobq_run_cancel(s, b, NULL), 0);
+    jobq_close(s);
+    s = fx_open(config);
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    fx.now += 31000; /* a ended 61 s ago, b 31 s ago */
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    ck_assert_int_eq(jobq_run_get(s, &info, a), JOBQ_ENOTFOUND);
+    ck_assert_int_eq(jobq_run_get(s, &info, b), 0);
+    jobq_run_id c = fx_submit(s, "Nightly-ETL", NULL);
+    ck_assert_int_eq(jobq_run_cancel(s, c, NULL), 0);
+    for (int i = 0; i < 4; i++) { /* nothing more due for 29 s */
+        fx.now += 7000;
+        ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    }
+    ck_assert_int_eq(jobq_run_get(s, &info, b), 0);
+    fx.now += 2000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    ck_assert_int_eq(jobq_run_get(s, &info, b), JOBQ_ENOTFOUND);
+    ck_assert_int_eq(jobq_run_get(s, &info, c), 0);
+    fx.now += 31000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    ck_assert_int_eq(jobq_run_get(s, &info, c), JOBQ_ENOTFOUND);
+    jobq_close(s);
+    s = NULL;
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM runs WHERE state >= 3"),
+                     0);
+    s = fx_open(NULL);
+}
+END_TEST
+
 START_TEST(cleanup_is_bounded_by_max_runs)
 {
     jobq_close(s);
@@ -490,6 +534,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, batch_submit_is_ordered_and_all_or_nothing);
     tcase_add_test(tc, batch_submit_with_keys);
     tcase_add_test(tc, retention_deletes_old_terminal_runs_per_tick);
+    tcase_add_test(tc, retention_deletes_runs_ended_before_the_open);
     tcase_add_test(tc, cleanup_is_bounded_by_max_runs);
     tcase_add_test(tc, name_index_is_written_in_bulk);
     tcase_add_test(tc, event_log_reads_what_the_run_row_says);
