@@ -98,6 +98,8 @@ static int insert_run(jq_store *st, const jq_run *run)
     sqlite3_bind_text(stmt, 18, jq_reason_name((jq_reason)run->reason), -1,
                       SQLITE_STATIC);
     jq_store_bind_text(stmt, 19, run->detail, true);
+    if (run->ended_at >= 0 && run->ended_at < st->ended_floor)
+        st->ended_floor = run->ended_at;
     int rc = jq_store_exec(st, stmt, "saving a run");
     free(st->submit_key);
     st->submit_key = NULL;
@@ -135,8 +137,11 @@ static int update_run(jq_store *st, const jq_run *run)
     sqlite3_bind_int(stmt, 2, run->flow);
     sqlite3_bind_int(stmt, 3, run->state);
     sqlite3_bind_int64(stmt, 4, run->deployed_at);
-    if (ended)
+    if (ended) {
         sqlite3_bind_int64(stmt, 5, run->ended_at);
+        if (run->ended_at < st->ended_floor)
+            st->ended_floor = run->ended_at;
+    }
     sqlite3_bind_int(stmt, 6, run->retries_used);
     sqlite3_bind_int(stmt, 7, run->deploy_attempts);
     sqlite3_bind_text(stmt, 8, jq_reason_name((jq_reason)run->reason), -1,
@@ -190,6 +195,8 @@ int jq_store_cleanup(jq_store *st, jobq_time_ms cutoff, uint64_t max_runs,
                      uint64_t *deleted)
 {
     *deleted = 0;
+    if (cutoff <= st->ended_floor)
+        return 0; /* nothing ended before the cutoff */
     sqlite3_stmt *stmt = jq_store_stmt(st, STMT_CLEANUP_SELECT);
     if (!stmt)
         return JOBQ_EIO;
@@ -199,10 +206,19 @@ int jq_store_cleanup(jq_store *st, jobq_time_ms cutoff, uint64_t max_runs,
     if (!ids)
         return JOBQ_ENOMEM;
     size_t count = 0;
-    int step;
+    int step = SQLITE_ROW;
     while (count < max_runs && (step = sqlite3_step(stmt)) == SQLITE_ROW)
         ids[count++] = (jobq_run_id)sqlite3_column_int64(stmt, 0);
     sqlite3_reset(stmt);
+    /* Every run due is in ids: the next is due when the cutoff passes the
+     * earliest end left (a rollback of the deletions forgets this). */
+    if (count < max_runs && step == SQLITE_DONE &&
+        (stmt = jq_store_stmt(st, STMT_ENDED_FLOOR)) != NULL) {
+        sqlite3_bind_int64(stmt, 1, cutoff);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            st->ended_floor = sqlite3_column_int64(stmt, 0);
+        sqlite3_reset(stmt);
+    }
     int rc = 0;
     if (count > 0)
         rc = jq_store_begin(st);

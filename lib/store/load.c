@@ -425,6 +425,7 @@ static void restore_counters(jq_store *st, jq_core *c)
     if ((uint64_t)max_id >= c->next_id)
         c->next_id = (uint64_t)max_id + 1;
     st->max_saved_id = (jobq_run_id)max_id;
+    st->ended_floor = INT64_MIN; /* the first cleanup finds out */
 }
 
 int jq_store_snapshot_begin(jq_store *st)

@@ -394,6 +394,9 @@ static const char *const statement_sql[STMT_COUNT] = {
     [STMT_CLEANUP_SELECT] =
         "SELECT id FROM runs WHERE ended_at >= 0 AND ended_at < ?1"
         " ORDER BY ended_at LIMIT ?2",
+    [STMT_ENDED_FLOOR] =
+        "SELECT coalesce(min(ended_at), 9223372036854775807) FROM runs"
+        " WHERE ended_at >= 0 AND ended_at >= ?1",
     [STMT_LIST] =
         "SELECT id FROM (SELECT r.id FROM runs r"
         " JOIN namespaces n ON n.id = r.ns_id"
@@ -520,6 +523,7 @@ static int exec_savepoint(jq_store *st)
  * row ids are read back. */
 static void forget_unwritten(jq_store *st)
 {
+    st->ended_floor = INT64_MIN;
     st->saved_ns_count = 0;
     st->turn_known = false;
     st->names_known = false;

@@ -37,6 +37,7 @@ typedef enum jq_stmt_id {
     STMT_EVENTS_SELECT,
     STMT_DEPLOY_RATE,
     STMT_CLEANUP_SELECT,
+    STMT_ENDED_FLOOR,
     STMT_LIST,
     STMT_SEARCH_FTS,
     STMT_SEARCH_LIKE,
@@ -90,6 +91,12 @@ struct jq_store {
     uint64_t saved_turn;
     bool turn_known;
     jobq_run_id max_saved_id; /* runs above it are not in the table yet */
+    /* No run in the file ended before it (INT64_MIN: not known), so a
+     * retention cleanup with a cutoff up to it need not ask the file:
+     * each cycle asked, for 3% of a durable replay. Set by a cleanup to
+     * the earliest end left, lowered by each run written ended, forgotten
+     * by a rollback. */
+    jobq_time_ms ended_floor;
     jobq_run_id names_indexed; /* runs up to it are in run_text */
     bool names_known;          /* names_indexed was read since the last
                                   rollback */

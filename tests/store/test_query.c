@@ -328,6 +328,28 @@ START_TEST(retention_deletes_runs_ended_before_the_open)
 }
 END_TEST
 
+/* A cycle asks the file for runs due only when one may be: after a cleanup
+ * it knows the earliest end left, and each run that ends lowers it. */
+START_TEST(retention_after_a_cycle_that_found_nothing_ended)
+{
+    jobq_close(s);
+    s = fx_open("{\"services\":{\"jobOrchestrator\":{\"settings\":{"
+                "\"jobRunCleanup\":{\"enabled\":true,\"retentionPeriod\":"
+                "60}}}}}");
+    fx.now += 1000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0); /* nothing ended */
+    jobq_run_id x = fx_submit(s, "Nightly-ETL", NULL);
+    ck_assert_int_eq(jobq_run_cancel(s, x, NULL), 0);
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    fx.now += 59000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    ck_assert_int_eq(jobq_run_get(s, &info, x), 0);
+    fx.now += 2000;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    ck_assert_int_eq(jobq_run_get(s, &info, x), JOBQ_ENOTFOUND);
+}
+END_TEST
+
 START_TEST(cleanup_is_bounded_by_max_runs)
 {
     jobq_close(s);
@@ -535,6 +557,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, batch_submit_with_keys);
     tcase_add_test(tc, retention_deletes_old_terminal_runs_per_tick);
     tcase_add_test(tc, retention_deletes_runs_ended_before_the_open);
+    tcase_add_test(tc, retention_after_a_cycle_that_found_nothing_ended);
     tcase_add_test(tc, cleanup_is_bounded_by_max_runs);
     tcase_add_test(tc, name_index_is_written_in_bulk);
     tcase_add_test(tc, event_log_reads_what_the_run_row_says);
