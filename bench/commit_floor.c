@@ -3,6 +3,7 @@
  * scheduler around it: the floor under bench/bench_throughput.sh's ratios.
  *
  *   bench-commit-floor full|normal COMMITS PAGES [DIR]
+ *   bench-commit-floor full|normal COMMITS -ROWS [DIR]
  *
  * A table of 100,000 rows of about a run row's size (60 bytes: rows far
  * apart are on different pages), then COMMITS transactions in WAL mode
@@ -12,6 +13,11 @@
  * writes the pages of the runs it deploys and ends. The 100,000-run
  * scenario makes about 20,000 commits (two per cycle that deploys) of
  * about 8 pages (bench/README.md).
+ *
+ * With a negative second number, each commit instead appends ROWS rows
+ * of a run's size at the end of a log table and updates one row of a
+ * small state table: the least any layout can write for ROWS state
+ * changes (a submit, a deploy, an end) in one commit, all on tail pages.
  *
  * Prints the wall time of the commit loop (not the filling) and the time
  * per commit; with full, each commit is one fdatasync of the WAL.
@@ -68,11 +74,24 @@ int main(int argc, char **argv)
                                                   : "PRAGMA synchronous = FULL",
                       NULL, NULL, NULL),
          db, "synchronous");
-    sqlite3_stmt *begin, *commit, *update;
+    must(sqlite3_exec(db, "CREATE TABLE log (seq INTEGER PRIMARY KEY,"
+                          " run INT, state INT, at INT, name TEXT);"
+                          "CREATE TABLE state (id INTEGER PRIMARY KEY,"
+                          " turn INT); INSERT INTO state VALUES (1, 0);",
+                      NULL, NULL, NULL),
+         db, "log tables");
+    sqlite3_stmt *begin, *commit, *update, *append, *turn;
     must(sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, NULL), db, "");
     must(sqlite3_prepare_v2(db, "COMMIT", -1, &commit, NULL), db, "");
     must(sqlite3_prepare_v2(db, "UPDATE t SET state = state + 1, at = ?2 "
                                 "WHERE id = ?1", -1, &update, NULL),
+         db, "");
+    must(sqlite3_prepare_v2(db, "INSERT INTO log (run, state, at, name) "
+                                "VALUES (?1, 1, ?2, 'run-000000000000000000')",
+                            -1, &append, NULL),
+         db, "");
+    must(sqlite3_prepare_v2(db, "UPDATE state SET turn = ?1 WHERE id = 1", -1,
+                            &turn, NULL),
          db, "");
     unsigned long x = 12345;
     double t0 = now_s();
@@ -86,16 +105,31 @@ int main(int argc, char **argv)
             must(sqlite3_step(update), db, "update");
             sqlite3_reset(update);
         }
+        for (long r = 0; r < -pages; r++) {
+            sqlite3_bind_int64(append, 1, i * 16 + r);
+            sqlite3_bind_int64(append, 2, i);
+            must(sqlite3_step(append), db, "append");
+            sqlite3_reset(append);
+        }
+        if (pages < 0) {
+            sqlite3_bind_int64(turn, 1, i);
+            must(sqlite3_step(turn), db, "state");
+            sqlite3_reset(turn);
+        }
         must(sqlite3_step(commit), db, "commit");
         sqlite3_reset(commit);
     }
     double seconds = now_s() - t0;
-    printf("commit-floor: sync=%s commits=%ld pages=%ld seconds=%.3f "
-           "us_per_commit=%.1f\n", argv[1], commits, pages, seconds,
+    printf("commit-floor: sync=%s commits=%ld %s=%ld seconds=%.3f "
+           "us_per_commit=%.1f\n", argv[1], commits,
+           pages < 0 ? "appended_rows" : "pages", pages < 0 ? -pages : pages,
+           seconds,
            seconds * 1e6 / (double)(commits ? commits : 1));
     sqlite3_finalize(begin);
     sqlite3_finalize(commit);
     sqlite3_finalize(update);
+    sqlite3_finalize(append);
+    sqlite3_finalize(turn);
     sqlite3_close(db);
     remove(path);
     remove(wal);
