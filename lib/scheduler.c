@@ -59,6 +59,22 @@ static bool lock_for_callback(jobq_scheduler *s)
     return true;
 }
 
+/* Take the lock, counted in s->waiting meanwhile (group commit). */
+static void lock_counted(jobq_scheduler *s)
+{
+    atomic_fetch_add(&s->waiting, 1);
+    pthread_mutex_lock(&s->lock);
+    atomic_fetch_sub(&s->waiting, 1);
+}
+
+/* The start of a call's work, or of its part after other calls ran: no
+ * journal failure or message of theirs is this one's. */
+static void start_afresh(jobq_scheduler *s)
+{
+    s->core.journal_status = 0;
+    s->core.errmsg[0] = '\0';
+}
+
 int jq_sched_enter(jobq_scheduler *s, const jobq_scheduler **saved)
 {
     if (held_by_this_thread == s) {
@@ -72,13 +88,10 @@ int jq_sched_enter(jobq_scheduler *s, const jobq_scheduler **saved)
             pthread_mutex_unlock(&s->lock);
         return JOBQ_EBUSY;
     }
-    atomic_fetch_add(&s->waiting, 1);
-    pthread_mutex_lock(&s->lock);
-    atomic_fetch_sub(&s->waiting, 1);
+    lock_counted(s);
     *saved = held_by_this_thread;
     held_by_this_thread = s;
-    s->core.journal_status = 0;
-    s->core.errmsg[0] = '\0';
+    start_afresh(s);
     jq_live_refresh(s); /* a client handle's view of the database */
     return 0;
 }
@@ -139,9 +152,7 @@ void jq_sched_await_cycle(jobq_scheduler *s,
         pthread_cond_wait(&s->cycle_done, &s->lock);
     if (--s->cycle_waiters == 0)
         pthread_cond_broadcast(&s->cycle_done);
-    /* Other calls ran meanwhile: start afresh, as jq_sched_enter does. */
-    s->core.journal_status = 0;
-    s->core.errmsg[0] = '\0';
+    start_afresh(s); /* other calls ran meanwhile */
 }
 
 /* One cycle at a time: a jobq_tick waits for the running cycle to end, and
@@ -152,8 +163,7 @@ static void begin_cycle(jobq_scheduler *s)
         return;
     while (s->cycle_busy || s->cycle_waiters > 0)
         pthread_cond_wait(&s->cycle_done, &s->lock);
-    s->core.journal_status = 0;
-    s->core.errmsg[0] = '\0';
+    start_afresh(s);
 }
 
 static void end_cycle(jobq_scheduler *s)
@@ -175,15 +185,12 @@ static void window_unlock(void *ctx)
 static void window_relock(void *ctx)
 {
     jobq_scheduler *s = ctx;
-    atomic_fetch_add(&s->waiting, 1);
-    pthread_mutex_lock(&s->lock);
-    atomic_fetch_sub(&s->waiting, 1);
+    lock_counted(s);
     lock_released_by_this_thread = false;
     /* A new transaction for the rest of the cycle: whatever other threads
      * committed (or left for a group commit) meanwhile is behind its
      * savepoint, so that a failure undoes only the cycle's own changes. */
-    s->core.journal_status = 0;
-    s->core.errmsg[0] = '\0';
+    start_afresh(s);
     (void)jq_sched_writable(s);
 }
 

@@ -528,8 +528,6 @@ void jq_txn_init(jq_core *c)
  * `count` copies), as far as the buffers already allow. */
 static void keep_spare(jq_txn *t, size_t count)
 {
-    t->spare_entries = 0;
-    t->spare_bytes = 0;
     size_t entries = t->cap - t->len, bytes = t->bytes_cap - t->used;
     t->spare_entries = count < entries ? count : entries;
     size_t room = t->spare_entries * NS_SNAPSHOT_ROOM;

@@ -76,6 +76,14 @@ static int job_saved(void *ctx, const jq_job *job)
     return rc;
 }
 
+/* A run written ended: no run in the file ended before the earlier of
+ * its end and the known floor (retention, jq_store_cleanup). */
+static void note_ended(jq_store *st, const jq_run *run)
+{
+    if (run->ended_at >= 0 && run->ended_at < st->ended_floor)
+        st->ended_floor = run->ended_at;
+}
+
 static int insert_run(jq_store *st, const jq_run *run)
 {
     sqlite3_stmt *stmt = jq_store_stmt(st, STMT_RUN_INSERT);
@@ -98,8 +106,7 @@ static int insert_run(jq_store *st, const jq_run *run)
     sqlite3_bind_text(stmt, 18, jq_reason_name((jq_reason)run->reason), -1,
                       SQLITE_STATIC);
     jq_store_bind_text(stmt, 19, run->detail, true);
-    if (run->ended_at >= 0 && run->ended_at < st->ended_floor)
-        st->ended_floor = run->ended_at;
+    note_ended(st, run);
     int rc = jq_store_exec(st, stmt, "saving a run");
     free(st->submit_key);
     st->submit_key = NULL;
@@ -139,8 +146,7 @@ static int update_run(jq_store *st, const jq_run *run)
     sqlite3_bind_int64(stmt, 4, run->deployed_at);
     if (ended) {
         sqlite3_bind_int64(stmt, 5, run->ended_at);
-        if (run->ended_at < st->ended_floor)
-            st->ended_floor = run->ended_at;
+        note_ended(st, run);
     }
     sqlite3_bind_int(stmt, 6, run->retries_used);
     sqlite3_bind_int(stmt, 7, run->deploy_attempts);
