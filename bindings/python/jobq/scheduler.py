@@ -150,6 +150,15 @@ def _with_prefix(exc: JobqError, prefix: str) -> JobqError:
     return type(exc)(f"{prefix}{exc.message}", exc.code)
 
 
+def _listed(items: Any, what: str, expected: str) -> list[Any]:
+    """The items of a batch argument, which must be a list-like (a string
+    or a dict is refused, not taken item by item)."""
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(
+            items, Iterable):
+        raise ArgumentTypeError(f"{what}: expected {expected}, got {items!r}")
+    return list(items)
+
+
 class Scheduler:
     """A libjobq scheduler. Use as a context manager, or call close().
 
@@ -410,11 +419,7 @@ class Scheduler:
                       what: str) -> tuple[Any, Any, int, list[Any]]:
         """The C arrays of a batch of submit_batch() items: (jobs, opts,
         count, objects to keep alive while they are used)."""
-        if isinstance(runs, (str, bytes, Mapping)) or not isinstance(
-                runs, Iterable):
-            raise ArgumentTypeError(f"{what}: expected a list of job names "
-                                    f"or dicts, got {runs!r}")
-        items = list(runs)
+        items = _listed(runs, what, "a list of job names or dicts")
         count = len(items)
         jobs = ffi.new("const char *[]", max(count, 1))
         opts = ffi.new("jobq_submit_opts[]", max(count, 1))
@@ -439,11 +444,8 @@ class Scheduler:
                       what: str) -> tuple[Any, Any, Any, int, list[Any]]:
         """The C arrays of report_batch() items (run_id, state) or
         (run_id, state, detail): (ids, states, details, count, keep)."""
-        if isinstance(ended, (str, bytes, Mapping)) or not isinstance(
-                ended, Iterable):
-            raise ArgumentTypeError(f"{what}: expected a list of (run_id, "
-                                    f"state[, detail]) tuples, got {ended!r}")
-        items = list(ended)
+        items = _listed(ended, what,
+                        "a list of (run_id, state[, detail]) tuples")
         count = len(items)
         ids = ffi.new("jobq_run_id[]", max(count, 1))
         states = ffi.new("jobq_run_state[]", max(count, 1))
