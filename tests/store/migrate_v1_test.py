@@ -13,27 +13,10 @@ and PRAGMA integrity_check is ok.
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 
-CTL, FIXTURE = sys.argv[1], sys.argv[2]
-failed = 0
-n = 0
-
-
-def check(cond, name):
-    global failed, n
-    n += 1
-    print(("ok %d - %s" if cond else "not ok %d - %s") % (n, name))
-    if not cond:
-        failed += 1
-
-
-def ctl(db, *args):
-    p = subprocess.run([CTL, "--db", db] + list(args), capture_output=True,
-                       text=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr
+from migrate_util import check, ctl, load_fixture, plan
 
 
 EVENT_COLUMNS = ("type, time, resource, requested, available, wait_ms, "
@@ -61,10 +44,7 @@ def snapshot(con, order, search=SEARCH, log="events"):
 def main():
     with tempfile.TemporaryDirectory(prefix="jobq-migrate-") as tmp:
         db = os.path.join(tmp, "v1.db")
-        con = sqlite3.connect(db)
-        with open(FIXTURE) as f:
-            con.executescript(f.read())
-        con.close()  # the dump wrote the schema directly: read it afresh
+        load_fixture(db)
         con = sqlite3.connect(db)
         before = snapshot(con, "id")
         con.close()
@@ -113,7 +93,7 @@ def main():
         code, out, err = ctl(db, "--json", "search", "etl")
         check(code == 0 and len(json.loads(out)) == len(before[1]["etl"]),
               "jobqctl search works (%s)" % err.strip())
-    print("1..%d" % n)
+    plan()
     return 0
 
 

@@ -17,27 +17,10 @@ next id; integrity_check is ok.
 """
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 
-CTL, FIXTURE = sys.argv[1], sys.argv[2]
-failed = 0
-n = 0
-
-
-def check(cond, name):
-    global failed, n
-    n += 1
-    print(("ok %d - %s" if cond else "not ok %d - %s") % (n, name))
-    if not cond:
-        failed += 1
-
-
-def ctl(db, *args, stdin=None):
-    p = subprocess.run([CTL, "--db", db] + list(args), capture_output=True,
-                       text=True, timeout=60, input=stdin)
-    return p.returncode, p.stdout, p.stderr
+from migrate_util import check, ctl, load_fixture, plan
 
 
 LOG = ("SELECT run_id, type, time, resource, requested, available, wait_ms,"
@@ -51,10 +34,7 @@ RUNS = ("SELECT id, job_id, ns_id, name, idempotency_key, priority, flow,"
 def main():
     with tempfile.TemporaryDirectory(prefix="jobq-migrate5-") as tmp:
         db = os.path.join(tmp, "v5.db")
-        con = sqlite3.connect(db)
-        with open(FIXTURE) as f:
-            con.executescript(f.read())
-        con.close()
+        load_fixture(db)
         con = sqlite3.connect(db)
         log_before = con.execute(LOG).fetchall()
         runs_before = con.execute(RUNS).fetchall()
@@ -98,7 +78,7 @@ def main():
                           "WHERE idempotency_key = 'k1'").fetchone()[0] == 1,
               "its key is in the key index")
         con.close()
-    print("1..%d" % n)
+    plan()
     return 0
 
 

@@ -257,12 +257,15 @@ START_TEST(batch_submit_with_keys)
 }
 END_TEST
 
+/* Retention on, runs kept 60 s after they end. */
+#define RETENTION_60_S                                                     \
+    "{\"services\":{\"jobOrchestrator\":{\"settings\":{\"jobRunCleanup\":" \
+    "{\"enabled\":true,\"retentionPeriod\":60}}}}}"
+
 START_TEST(retention_deletes_old_terminal_runs_per_tick)
 {
     jobq_close(s);
-    s = fx_open("{\"services\":{\"jobOrchestrator\":{\"settings\":{"
-                "\"jobRunCleanup\":{\"enabled\":true,\"retentionPeriod\":"
-                "60}}}}}");
+    s = fx_open(RETENTION_60_S);
     jobq_run_id old = fx_submit(s, "Nightly-ETL", "ancient-run");
     jobq_run_id queued = fx_submit(s, "model-train", NULL);
     ck_assert_int_eq(jobq_run_cancel(s, old, NULL), 0);
@@ -290,17 +293,14 @@ END_TEST
 START_TEST(retention_deletes_runs_ended_before_the_open)
 {
     jobq_close(s);
-    const char *config = "{\"services\":{\"jobOrchestrator\":{\"settings\""
-                         ":{\"jobRunCleanup\":{\"enabled\":true,"
-                         "\"retentionPeriod\":60}}}}}";
-    s = fx_open(config);
+    s = fx_open(RETENTION_60_S);
     jobq_run_id a = fx_submit(s, "Nightly-ETL", NULL);
     ck_assert_int_eq(jobq_run_cancel(s, a, NULL), 0);
     fx.now += 30000;
     jobq_run_id b = fx_submit(s, "Nightly-ETL", NULL);
     ck_assert_int_eq(jobq_run_cancel(s, b, NULL), 0);
     jobq_close(s);
-    s = fx_open(config);
+    s = fx_open(RETENTION_60_S);
     jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
     fx.now += 31000; /* a ended 61 s ago, b 31 s ago */
     ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
@@ -333,9 +333,7 @@ END_TEST
 START_TEST(retention_after_a_cycle_that_found_nothing_ended)
 {
     jobq_close(s);
-    s = fx_open("{\"services\":{\"jobOrchestrator\":{\"settings\":{"
-                "\"jobRunCleanup\":{\"enabled\":true,\"retentionPeriod\":"
-                "60}}}}}");
+    s = fx_open(RETENTION_60_S);
     fx.now += 1000;
     ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0); /* nothing ended */
     jobq_run_id x = fx_submit(s, "Nightly-ETL", NULL);

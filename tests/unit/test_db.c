@@ -1,4 +1,5 @@
-/* Database files for the unit tests that open one (test_util.h). */
+/* Database files and run records for the unit tests that open a scheduler
+ * (test_util.h). */
 #include <check.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -43,4 +44,11 @@ int tu_db_count_state(const char *path, int state)
     sqlite3_finalize(stmt);
     sqlite3_close(db);
     return n;
+}
+
+jobq_run_info tu_run_info(jobq_scheduler *s, jobq_run_id id)
+{
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    ck_assert_int_eq(jobq_run_get(s, &info, id), 0);
+    return info;
 }

@@ -88,12 +88,6 @@ static void teardown(void)
     F = NULL;
 }
 
-static jobq_run_info info_of(jobq_run_id id)
-{
-    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
-    ck_assert_int_eq(jobq_run_get(F->s, &info, id), 0);
-    return info;
-}
 
 START_TEST(reports_every_run_in_one_commit)
 {
@@ -113,16 +107,16 @@ START_TEST(reports_every_run_in_one_commit)
     ck_assert_uint_eq(F->runs[1], ids[0]);
     ck_assert_int_eq(F->types[1], JOBQ_EVENT_FAILED);
     ck_assert_uint_eq(F->runs[2], ids[1]);
-    jobq_run_info a = info_of(ids[0]);
+    jobq_run_info a = tu_run_info(F->s, ids[0]);
     ck_assert_int_eq(a.state, JOBQ_RUN_FAILED);
     ck_assert_str_eq(a.detail, "OOMKilled");
     ck_assert_int_eq(a.ended_at, 5000);
     /* Durable: a reopened handle sees the same outcome. */
     jobq_close(F->s);
     open_db();
-    ck_assert_int_eq(info_of(ids[0]).state, JOBQ_RUN_FAILED);
-    ck_assert_int_eq(info_of(ids[1]).state, JOBQ_RUN_FINISHED);
-    ck_assert_int_eq(info_of(ids[2]).state, JOBQ_RUN_FINISHED);
+    ck_assert_int_eq(tu_run_info(F->s, ids[0]).state, JOBQ_RUN_FAILED);
+    ck_assert_int_eq(tu_run_info(F->s, ids[1]).state, JOBQ_RUN_FINISHED);
+    ck_assert_int_eq(tu_run_info(F->s, ids[2]).state, JOBQ_RUN_FINISHED);
 }
 END_TEST
 
@@ -157,7 +151,7 @@ START_TEST(a_bad_entry_changes_nothing)
     ck_assert_int_eq(jobq_run_report(F->s, ids[2], JOBQ_RUN_FINISHED, NULL), 0);
     refused(ids, fin, 3, JOBQ_ESTATE, "runs[2]");
     for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(info_of(ids[i]).state, JOBQ_RUN_RUNNING);
+        ck_assert_int_eq(tu_run_info(F->s, ids[i]).state, JOBQ_RUN_RUNNING);
     ck_assert_int_eq(jobq_run_report_batch(F->s, NULL, NULL, NULL, 0), 0);
     ck_assert_int_eq(jobq_run_report_batch(F->s, NULL, fin, NULL, 1),
                      JOBQ_EINVAL);
@@ -174,7 +168,7 @@ START_TEST(a_queued_run_is_refused)
     jobq_run_id list[2] = {ids[0], queued};
     jobq_run_state fin[2] = {JOBQ_RUN_FINISHED, JOBQ_RUN_FINISHED};
     refused(list, fin, 2, JOBQ_ESTATE, "not running");
-    ck_assert_int_eq(info_of(ids[0]).state, JOBQ_RUN_RUNNING);
+    ck_assert_int_eq(tu_run_info(F->s, ids[0]).state, JOBQ_RUN_RUNNING);
 }
 END_TEST
 

@@ -126,12 +126,6 @@ static void teardown(void)
     F = NULL;
 }
 
-static jobq_run_info info_of(jobq_run_id id)
-{
-    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
-    ck_assert_int_eq(jobq_run_get(F->s, &info, id), 0);
-    return info;
-}
 
 START_TEST(input_shares_the_cycles_commits)
 {
@@ -177,13 +171,13 @@ START_TEST(input_shares_the_cycles_commits)
         ck_assert_int_eq(F->types[i], want[i]);
         ck_assert_uint_eq(F->runs[i], want_runs[i]);
     }
-    ck_assert_str_eq(info_of(1).detail, "OOMKilled");
+    ck_assert_str_eq(tu_run_info(F->s, 1).detail, "OOMKilled");
     /* Durable: a reopened handle sees it all. */
     jobq_close(F->s);
     open_db();
-    ck_assert_int_eq(info_of(1).state, JOBQ_RUN_FAILED);
-    ck_assert_int_eq(info_of(3).state, JOBQ_RUN_FINISHED);
-    ck_assert_int_eq(info_of(5).state, JOBQ_RUN_RUNNING);
+    ck_assert_int_eq(tu_run_info(F->s, 1).state, JOBQ_RUN_FAILED);
+    ck_assert_int_eq(tu_run_info(F->s, 3).state, JOBQ_RUN_FINISHED);
+    ck_assert_int_eq(tu_run_info(F->s, 5).state, JOBQ_RUN_RUNNING);
 }
 END_TEST
 
@@ -254,8 +248,8 @@ START_TEST(a_bad_entry_changes_nothing)
     ended[1] = queued; /* queued, not running */
     states[1] = JOBQ_RUN_FINISHED;
     refused(&in, JOBQ_ESTATE, "report: runs[1]");
-    ck_assert_int_eq(info_of(1).state, JOBQ_RUN_RUNNING);
-    ck_assert_int_eq(info_of(queued).state, JOBQ_RUN_QUEUED);
+    ck_assert_int_eq(tu_run_info(F->s, 1).state, JOBQ_RUN_RUNNING);
+    ck_assert_int_eq(tu_run_info(F->s, queued).state, JOBQ_RUN_QUEUED);
     jobq_tick_input init;
     ck_assert_int_eq(jobq_tick_input_init(&init, JOBQ_TICK_INPUT_VERSION), 0);
     ck_assert_int_eq(init.version, JOBQ_TICK_INPUT_VERSION);
@@ -270,7 +264,7 @@ START_TEST(a_bad_entry_changes_nothing)
     ended[1] = 2;
     ck_assert_int_eq(jobq_tick_batch(F->s, F->now, &in, NULL), 0);
     ck_assert_uint_ne(new_ids[0], 0);
-    ck_assert_int_eq(info_of(new_ids[1]).state, JOBQ_RUN_RUNNING);
+    ck_assert_int_eq(tu_run_info(F->s, new_ids[1]).state, JOBQ_RUN_RUNNING);
 }
 END_TEST
 
@@ -298,7 +292,7 @@ START_TEST(a_failed_cycle_takes_the_input_with_it)
                   "message \"%s\" is not the cycle's", msg);
     ck_assert_uint_eq(new_ids[0], 0);
     ck_assert_uint_eq(F->s->store->commits, before);
-    ck_assert_int_eq(info_of(1).state, JOBQ_RUN_RUNNING);
+    ck_assert_int_eq(tu_run_info(F->s, 1).state, JOBQ_RUN_RUNNING);
     ck_assert_int_eq(count_state(JOBQ_RUN_QUEUED) +
                          count_state(JOBQ_RUN_DEPLOYING),
                      0);

@@ -5,6 +5,8 @@
 #include <check.h>
 #include <stddef.h>
 
+#include "jobq/jobq.h"
+
 /* Every test_*.c file defines this: the suite main.c runs. */
 Suite *suite_under_test(void);
 
@@ -15,5 +17,7 @@ Suite *suite_under_test(void);
 void tu_db_path(char *path, size_t cap, const char *prefix);
 void tu_db_remove(const char *path);
 int tu_db_count_state(const char *path, int state);
+/* A run's record, asserting that `s` has it. */
+jobq_run_info tu_run_info(jobq_scheduler *s, jobq_run_id id);
 
 #endif

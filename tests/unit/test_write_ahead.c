@@ -124,12 +124,6 @@ static void teardown(void)
     F = NULL;
 }
 
-static jobq_run_info info_of(jobq_run_id id)
-{
-    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
-    ck_assert_int_eq(jobq_run_get(F->s, &info, id), 0);
-    return info;
-}
 
 /* Five runs, one cycle: one commit before the first deploy call holds all
  * five DEPLOYING records, one after the last records them RUNNING. */
@@ -152,7 +146,7 @@ START_TEST(one_commit_before_all_deploys)
     ck_assert_uint_eq(F->s->store->commits, before + 2);
     ck_assert_int_eq(count_state(JOBQ_RUN_RUNNING), 5);
     for (int i = 0; i < 5; i++) {
-        jobq_run_info info = info_of(ids[i]);
+        jobq_run_info info = tu_run_info(F->s, ids[i]);
         ck_assert_int_eq(info.state, JOBQ_RUN_RUNNING);
         ck_assert_uint_eq(info.deploy_attempts, 1);
     }
@@ -223,12 +217,12 @@ START_TEST(a_refusal_plans_again_from_there)
     ck_assert_int_eq(count_state(JOBQ_RUN_DEPLOYING), 0);
     ck_assert_int_eq(count_state(JOBQ_RUN_RUNNING), 3);
     ck_assert_int_eq(count_state(JOBQ_RUN_QUEUED), 2);
-    jobq_run_info ib = info_of(b), ic = info_of(c);
+    jobq_run_info ib = tu_run_info(F->s, b), ic = tu_run_info(F->s, c);
     ck_assert_int_eq(ib.state, JOBQ_RUN_QUEUED);
     ck_assert_uint_eq(ib.deploy_attempts, 0);
     ck_assert_int_eq(ic.state, JOBQ_RUN_QUEUED);
     ck_assert_uint_eq(ic.deploy_attempts, 0);
-    ck_assert_int_eq(info_of(x).state, JOBQ_RUN_RUNNING);
+    ck_assert_int_eq(tu_run_info(F->s, x).state, JOBQ_RUN_RUNNING);
     /* The same after reopening: no run left DEPLOYING, b still first. */
     jobq_close(F->s);
     F->s = NULL;
@@ -241,7 +235,7 @@ START_TEST(a_refusal_plans_again_from_there)
     opts.db_path = F->path;
     char err[256];
     ck_assert_msg(jobq_open(&F->s, &opts, err, sizeof err) == 0, "%s", err);
-    ck_assert_int_eq(info_of(c).state, JOBQ_RUN_QUEUED);
+    ck_assert_int_eq(tu_run_info(F->s, c).state, JOBQ_RUN_QUEUED);
     F->refuse = 0;
     F->ncalls = 0;
     F->now += 2000; /* past b's backoff */

@@ -1,0 +1,34 @@
+"""What the schema migration tests (migrate_v*_test.py JOBQCTL FIXTURE.sql)
+share: their arguments, TAP output, jobqctl, and a database made from a
+fixture's SQL dump."""
+import sqlite3
+import subprocess
+import sys
+
+CTL, FIXTURE = sys.argv[1], sys.argv[2]
+_count = 0
+
+
+def check(cond, name):
+    global _count
+    _count += 1
+    print(("ok %d - %s" if cond else "not ok %d - %s") % (_count, name))
+
+
+def plan():
+    """The TAP plan line, after the last check."""
+    print("1..%d" % _count)
+
+
+def ctl(db, *args, stdin=None):
+    p = subprocess.run([CTL, "--db", db] + list(args), capture_output=True,
+                       text=True, timeout=60, input=stdin)
+    return p.returncode, p.stdout, p.stderr
+
+
+def load_fixture(db):
+    """The fixture's dump as the database file db."""
+    con = sqlite3.connect(db)
+    with open(FIXTURE) as f:
+        con.executescript(f.read())
+    con.close()  # the dump wrote the schema directly: read it afresh
