@@ -33,7 +33,7 @@
 /* Requests applied per cycle at most: bounds a cycle's cost; the rest are
  * applied by the next cycles, in order. */
 #define REQUESTS_PER_CYCLE 200
-/* How often a waiting client looks for its outcome (PRAGMA data_version
+/* How often a waiting client looks for its outcome (the change mark
  * first: the row is read again only when something was committed). */
 #define WAIT_POLL_MIN_MS 1
 #define WAIT_POLL_MAX_MS 10
@@ -43,8 +43,9 @@ struct jq_live {
     jq_reqdb *db; /* client: its own connection; else the store's */
     char *path;
     jobq_client_opts opts;
-    /* Scheduler: data_version after the last look at pending requests.
-     * Client: data_version its view of the state was loaded at. */
+    /* Scheduler: the change mark (jq_reqdb_change_mark) after the last
+     * look at pending requests. Client: the mark its view of the state
+     * was loaded at. */
     int64_t version;
     bool version_known;
     jobq_request_id last; /* client: the last request written */
@@ -181,7 +182,7 @@ JOBQ_API int jobq_open_client(jobq_scheduler **out, const char *db_path,
     if (rc == 0)
         rc = jobq_open_read_only(&s, db_path, err, err_cap);
     if (rc == 0)
-        rc = jq_reqdb_data_version(live->db, &live->version);
+        rc = jq_reqdb_change_mark(live->db, &live->version);
     if (rc != 0) {
         if (live->db && err && err_cap && !err[0])
             snprintf(err, err_cap, "%s", jq_reqdb_errmsg(live->db));
@@ -213,7 +214,7 @@ void jq_live_refresh(jobq_scheduler *s)
         return;
     struct jq_live *live = s->live;
     int64_t version = 0;
-    if (jq_reqdb_data_version(live->db, &version) != 0)
+    if (jq_reqdb_change_mark(live->db, &version) != 0)
         return;
     if (live->version_known && version == live->version && s->store)
         return;
@@ -263,7 +264,7 @@ static int wait_outcome(jobq_scheduler *s, jobq_request_info *info,
     int pause = WAIT_POLL_MIN_MS;
     for (;;) {
         int64_t version = 0;
-        int rc = jq_reqdb_data_version(db, &version);
+        int rc = jq_reqdb_change_mark(db, &version);
         if (rc == 0 && (!looked || version != seen)) {
             rc = jq_reqdb_get(db, info, id);
             looked = true;
@@ -868,7 +869,7 @@ int jq_live_tick(jobq_scheduler *s, jobq_time_ms now)
         return JOBQ_ENOMEM;
     struct jq_live *live = s->live;
     int64_t version = 0;
-    int rc = jq_reqdb_data_version(live->db, &version);
+    int rc = jq_reqdb_change_mark(live->db, &version);
     if (rc != 0)
         return db_failed(s, rc);
     /* The idle path: nobody else committed since the last look. */
@@ -1042,7 +1043,7 @@ JOBQ_API int jobq_requests_pending(jobq_scheduler *s, bool *out)
             db_failed(s, rc);
     } else {
         int64_t version = 0;
-        if ((rc = jq_reqdb_data_version(s->live->db, &version)))
+        if ((rc = jq_reqdb_change_mark(s->live->db, &version)))
             db_failed(s, rc);
         else
             *out = !s->live->version_known || version != s->live->version;

@@ -270,7 +270,7 @@ const char *jq_reqdb_errmsg(const jq_reqdb *r)
     return r->errmsg;
 }
 
-int jq_reqdb_data_version(jq_reqdb *r, int64_t *out)
+int jq_reqdb_change_mark(jq_reqdb *r, int64_t *out)
 {
     return query_int(r, "PRAGMA data_version", out);
 }

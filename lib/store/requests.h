@@ -49,8 +49,12 @@ int jq_reqdb_borrow(jq_reqdb **out, jq_store *st);
 void jq_reqdb_close(jq_reqdb *r);
 const char *jq_reqdb_errmsg(const jq_reqdb *r);
 
-/* PRAGMA data_version: changes when another connection committed. */
-int jq_reqdb_data_version(jq_reqdb *r, int64_t *out);
+/* A mark of what other connections committed: it differs from the last
+ * one read on this connection once another connection committed, and
+ * is opaque otherwise (SQLite: PRAGMA data_version; another store would
+ * use a commit counter). Cheap: live control reads it every cycle to
+ * skip the requests table when nothing came. */
+int jq_reqdb_change_mark(jq_reqdb *r, int64_t *out);
 
 /* Write one request (one transaction of its own). */
 int jq_reqdb_insert(jq_reqdb *r, jobq_request_id *out, int kind,
