@@ -11,7 +11,10 @@
 #   - append only: every update of a run (deploy, outcome, end) appended
 #     to a log table instead, never folded back and never read: less than
 #     any correct log-structured layout would write;
-#   - append only, without the name index (search would find nothing).
+#   - append only, without the name index (search would find nothing);
+#   - one row per commit: a commit's run updates as one text row (the
+#     least a log-structured layout could write per commit), with and
+#     without the name index.
 # Each variant must still print what the memory replay prints.
 #   bench/normal_floor.sh [RUNS [N]]
 set -euo pipefail
@@ -30,11 +33,12 @@ ninja -C "$tmp/build" examples/sim/jobq-sim > /dev/null
 sim="$tmp/build/examples/sim/jobq-sim"
 /usr/bin/python3 "$src/bench/gen_scenario.py" --runs "$n" > "$tmp/big.json"
 
-names=(memory "as is" "no file I/O" "append only" "append, no name index")
+names=(memory "as is" "no file I/O" "append only" "append, no name index"
+       "one row per commit" "one row, no name index")
 # shell words for env(1), one string per variant
 envs=("" ""
       "XP_SQL='PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=MEMORY'"
-      "XP_LOG=1" "XP_LOG=1 XP_NONAMES=1")
+      "XP_LOG=1" "XP_LOG=1 XP_NONAMES=1" "XP_BLOB=1" "XP_BLOB=1 XP_NONAMES=1")
 "$sim" "$tmp/big.json" > "$tmp/reference"
 declare -A times
 for _ in $(seq "$runs"); do
