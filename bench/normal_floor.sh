@@ -15,7 +15,9 @@
 #   - one row per commit: a commit's run updates as one text row (the
 #     least a log-structured layout could write per commit), with and
 #     without the name index.
-# Each variant must still print what the memory replay prints.
+# Each variant must still print what the memory replay prints. The patch
+# is made against the store as of the commit that last changed it: when
+# lib/store changes, git apply may refuse it; refresh it then.
 #   bench/normal_floor.sh [RUNS [N]]
 set -euo pipefail
 runs=${1:-5} n=${2:-100000}
