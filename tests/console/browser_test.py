@@ -36,6 +36,21 @@ class Browser:
         self.log = open(os.path.join(tmp, "chromedriver.log"), "w")
         self.proc = subprocess.Popen([driver, f"--port={self.port}"],
                                      stdout=self.log, stderr=self.log)
+        try:
+            self._start(chromium)
+        except Exception as err:
+            # The driver is ours until close(), which nobody calls when
+            # the constructor fails: stop it here, or it outlives the test.
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.log.close()
+            if "unable to connect to renderer" in str(err):
+                raise RuntimeError(
+                    f"{err}\nchromedriver reaches Chromium through "
+                    "'localhost': does it resolve (/etc/hosts)?") from err
+            raise
+
+    def _start(self, chromium):
         deadline = time.monotonic() + 15
         while True:
             try:
