@@ -224,6 +224,7 @@ def standalone_acts_through_requests(env, base):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        proc.wait(timeout=10)
 
 
 def still_serving(base, host):

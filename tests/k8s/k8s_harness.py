@@ -128,6 +128,8 @@ class Env:
         deadline = time.monotonic() + 20
         while not os.path.exists(port_file):
             if self.server.poll() is not None or time.monotonic() > deadline:
+                self.server.kill()  # it may be hung: not ours to leave
+                self.server.wait()
                 raise RuntimeError("the fake API server did not start")
             time.sleep(0.02)
         with open(port_file) as port:
