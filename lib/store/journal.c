@@ -215,6 +215,16 @@ int jq_store_cleanup(jq_store *st, jobq_time_ms cutoff, uint64_t max_runs,
     int step = SQLITE_ROW;
     while (count < max_runs && (step = sqlite3_step(stmt)) == SQLITE_ROW)
         ids[count++] = (jobq_run_id)sqlite3_column_int64(stmt, 0);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        /* Not "none due": a caller of jobq_cleanup() would take the
+         * count for the truth, and a cycle would never say why old runs
+         * stay. */
+        int rc = jq_store_sql_error(st, "reading the runs due for "
+                                        "retention");
+        sqlite3_reset(stmt);
+        free(ids);
+        return rc;
+    }
     sqlite3_reset(stmt);
     /* Every run due is in ids: the next is due when the cutoff passes the
      * earliest end left (a rollback of the deletions forgets this). */

@@ -370,6 +370,43 @@ START_TEST(cleanup_is_bounded_by_max_runs)
 }
 END_TEST
 
+/* A cleanup that cannot read which runs are due says so: it used to
+ * report "0 deleted" as if nothing were due. The table is renamed under
+ * the open handle (another connection), so the cached statement fails
+ * when it is stepped; renamed back, the same handle deletes them. A
+ * cycle's retention reads the same way. */
+START_TEST(cleanup_reports_a_failed_read)
+{
+    jobq_close(s);
+    s = fx_open(RETENTION_60_S);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(jobq_run_cancel(s, fx_submit(s, "Nightly-ETL", NULL),
+                                         NULL), 0);
+    fx.now += 61000;
+    uint64_t deleted = 0;
+    ck_assert_int_eq(jobq_cleanup(s, 1, &deleted), 0);
+    ck_assert_uint_eq(deleted, 1);
+    fx_sql("ALTER TABLE runs RENAME TO runs_away");
+    deleted = 99;
+    ck_assert_int_eq(jobq_cleanup(s, 0, &deleted), JOBQ_EIO);
+    ck_assert_uint_eq(deleted, 0);
+    char msg[512];
+    ck_assert_int_gt(jobq_errmsg(s, msg, sizeof msg), 0);
+    ck_assert_msg(strstr(msg, "retention") && strstr(msg, "no such table"),
+                  "%s", msg);
+    /* A cycle's retention fails the same way, and changes nothing. */
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), JOBQ_EIO);
+    ck_assert_int_gt(jobq_errmsg(s, msg, sizeof msg), 0);
+    ck_assert_msg(strstr(msg, "retention"), "%s", msg);
+    fx_sql("ALTER TABLE runs_away RENAME TO runs");
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM runs"), 2);
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM runs"), 0);
+    ck_assert_int_eq(jobq_cleanup(s, 0, &deleted), 0);
+    ck_assert_uint_eq(deleted, 0);
+}
+END_TEST
+
 /* Run names reach the trigram index in bulk, by the commit that finds 2048
  * unindexed runs (store.c, migration 4 -> 5): search finds runs on both
  * sides of the mark, and deleting runs the index never saw leaves it
@@ -557,6 +594,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, retention_deletes_runs_ended_before_the_open);
     tcase_add_test(tc, retention_after_a_cycle_that_found_nothing_ended);
     tcase_add_test(tc, cleanup_is_bounded_by_max_runs);
+    tcase_add_test(tc, cleanup_reports_a_failed_read);
     tcase_add_test(tc, name_index_is_written_in_bulk);
     tcase_add_test(tc, event_log_reads_what_the_run_row_says);
     tcase_add_test(tc, an_undone_deployment_keeps_its_event);
