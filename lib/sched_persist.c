@@ -617,7 +617,9 @@ JOBQ_API int jobq_cleanup(jobq_scheduler *s, uint64_t max_runs,
                                      max_runs ? max_runs : UINT64_MAX);
     if (!s->store)
         rc = jq_sched_write(s, rc);
+    /* With a store each batch is a transaction of its own: those that
+     * committed before a failure stay deleted, and are counted. */
     if (out_deleted)
-        *out_deleted = rc == 0 ? total : 0;
+        *out_deleted = rc == 0 || s->store ? total : 0;
     return LEAVE(s, rc);
 }

@@ -552,7 +552,9 @@ JOBQ_API int jobq_quarantine_list(jobq_scheduler *s, char **out_json);
  * batches of 1000, each batch one transaction. This ignores
  * jobRunCleanup.enabled: it is an explicit request. (When cleanup is
  * enabled, every jobq_tick() also deletes at most 500 such runs.)
- * *out_deleted (may be NULL) receives how many were deleted. */
+ * *out_deleted (may be NULL) receives how many were deleted, also on
+ * failure: the batches committed before the one that failed stay
+ * deleted. */
 JOBQ_API int jobq_cleanup(jobq_scheduler *s, uint64_t max_runs,
                           uint64_t *out_deleted);
 

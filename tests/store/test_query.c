@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
+#include "scheduler.h"
+#include "store/store_internal.h"
 #include "store_fixture.h"
 #include "test_util.h"
 
@@ -407,6 +411,39 @@ START_TEST(cleanup_reports_a_failed_read)
 }
 END_TEST
 
+/* Lets the first `allowed` commits through, then turns commits into
+ * rollbacks (SQLite's commit hook). */
+static int commits_allowed;
+
+static int fail_commits_after(void *unused)
+{
+    (void)unused;
+    return commits_allowed-- > 0 ? 0 : 1;
+}
+
+/* jobq_cleanup() commits batch by batch: when a later batch fails, the
+ * batches before it stay deleted, and the count says so. */
+START_TEST(cleanup_counts_the_batches_it_committed_before_failing)
+{
+    jobq_close(s);
+    fx.durability = JOBQ_DURABILITY_NORMAL; /* 2500 x 2 commits */
+    s = fx_open(RETENTION_60_S);
+    for (int i = 0; i < 2500; i++)
+        ck_assert_int_eq(jobq_run_cancel(s, fx_submit(s, "Nightly-ETL", NULL),
+                                         NULL), 0);
+    fx.now += 61000;
+    commits_allowed = 1;
+    sqlite3_commit_hook(s->store->db, fail_commits_after, NULL);
+    uint64_t deleted = 99;
+    ck_assert_int_eq(jobq_cleanup(s, 0, &deleted), JOBQ_EIO);
+    sqlite3_commit_hook(s->store->db, NULL, NULL);
+    ck_assert_uint_eq(deleted, 1000);
+    ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM runs"), 1500);
+    ck_assert_int_eq(jobq_cleanup(s, 0, &deleted), 0);
+    ck_assert_uint_eq(deleted, 1500);
+}
+END_TEST
+
 /* Run names reach the trigram index in bulk, by the commit that finds 2048
  * unindexed runs (store.c, migration 4 -> 5): search finds runs on both
  * sides of the mark, and deleting runs the index never saw leaves it
@@ -595,6 +632,7 @@ Suite *suite_under_test(void)
     tcase_add_test(tc, retention_after_a_cycle_that_found_nothing_ended);
     tcase_add_test(tc, cleanup_is_bounded_by_max_runs);
     tcase_add_test(tc, cleanup_reports_a_failed_read);
+    tcase_add_test(tc, cleanup_counts_the_batches_it_committed_before_failing);
     tcase_add_test(tc, name_index_is_written_in_bulk);
     tcase_add_test(tc, event_log_reads_what_the_run_row_says);
     tcase_add_test(tc, an_undone_deployment_keeps_its_event);
