@@ -352,6 +352,14 @@ START_TEST(retention_after_a_cycle_that_found_nothing_ended)
 }
 END_TEST
 
+/* `count` runs that ended now (cancelled at once), for retention. */
+static void end_runs(int count)
+{
+    for (int i = 0; i < count; i++)
+        ck_assert_int_eq(jobq_run_cancel(s, fx_submit(s, "Nightly-ETL", NULL),
+                                         NULL), 0);
+}
+
 START_TEST(cleanup_is_bounded_by_max_runs)
 {
     jobq_close(s);
@@ -360,9 +368,7 @@ START_TEST(cleanup_is_bounded_by_max_runs)
     ck_assert_int_eq(jobq_property_set(s, "services.jobOrchestrator.settings."
                                           "jobRunCleanup.retentionPeriod",
                                        "1"), 0);
-    for (int i = 0; i < 2500; i++)
-        ck_assert_int_eq(jobq_run_cancel(s, fx_submit(s, "Nightly-ETL", NULL),
-                                         NULL), 0);
+    end_runs(2500);
     fx.now += 5000;
     uint64_t deleted = 0;
     ck_assert_int_eq(jobq_cleanup(s, 1200, &deleted), 0);
@@ -383,9 +389,7 @@ START_TEST(cleanup_reports_a_failed_read)
 {
     jobq_close(s);
     s = fx_open(RETENTION_60_S);
-    for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(jobq_run_cancel(s, fx_submit(s, "Nightly-ETL", NULL),
-                                         NULL), 0);
+    end_runs(3);
     fx.now += 61000;
     uint64_t deleted = 0;
     ck_assert_int_eq(jobq_cleanup(s, 1, &deleted), 0);
@@ -428,9 +432,7 @@ START_TEST(cleanup_counts_the_batches_it_committed_before_failing)
     jobq_close(s);
     fx.durability = JOBQ_DURABILITY_NORMAL; /* 2500 x 2 commits */
     s = fx_open(RETENTION_60_S);
-    for (int i = 0; i < 2500; i++)
-        ck_assert_int_eq(jobq_run_cancel(s, fx_submit(s, "Nightly-ETL", NULL),
-                                         NULL), 0);
+    end_runs(2500);
     fx.now += 61000;
     commits_allowed = 1;
     sqlite3_commit_hook(s->store->db, fail_commits_after, NULL);
