@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "versioned.h"
 #include "scheduler.h"
 #include "store/requests.h"
 #include "store/store.h"
@@ -122,14 +123,9 @@ void jq_live_close(jobq_scheduler *s)
 
 JOBQ_API int jobq_client_opts_init(jobq_client_opts *opts, unsigned version)
 {
-    if (!opts)
-        return JOBQ_EINVAL;
-    if (version < 1 || version > JOBQ_CLIENT_OPTS_VERSION)
-        return JOBQ_EVERSION;
-    jobq_client_opts init = JOBQ_CLIENT_OPTS_INIT;
-    *opts = init;
-    opts->version = version;
-    return 0;
+    const jobq_client_opts init = JOBQ_CLIENT_OPTS_INIT;
+    return jq_versioned_init(opts, &init, sizeof init, version,
+                             JOBQ_CLIENT_OPTS_VERSION);
 }
 
 static int client_error(char *err, size_t cap, int rc, const char *msg)
@@ -910,14 +906,9 @@ JOBQ_API const char *jobq_request_state_name(jobq_request_state state)
 
 JOBQ_API int jobq_request_info_init(jobq_request_info *info, unsigned version)
 {
-    if (!info)
-        return JOBQ_EINVAL;
-    if (version < 1 || version > JOBQ_REQUEST_INFO_VERSION)
-        return JOBQ_EVERSION;
-    jobq_request_info init = JOBQ_REQUEST_INFO_INIT;
-    *info = init;
-    info->version = version;
-    return 0;
+    const jobq_request_info init = JOBQ_REQUEST_INFO_INIT;
+    return jq_versioned_init(info, &init, sizeof init, version,
+                             JOBQ_REQUEST_INFO_VERSION);
 }
 
 JOBQ_API int jobq_request_last(jobq_scheduler *s, jobq_request_id *out)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "versioned.h"
 #include "live.h"
 #include "scheduler.h"
 #include "store/explain.h"
@@ -420,14 +421,9 @@ JOBQ_API int jobq_run_submit_batch(jobq_scheduler *s, jobq_run_id *out_ids,
 
 JOBQ_API int jobq_run_filter_init(jobq_run_filter *filter, unsigned version)
 {
-    if (!filter)
-        return JOBQ_EINVAL;
-    if (version < 1 || version > JOBQ_RUN_FILTER_VERSION)
-        return JOBQ_EVERSION;
-    jobq_run_filter init = JOBQ_RUN_FILTER_INIT;
-    *filter = init;
-    filter->version = version;
-    return 0;
+    const jobq_run_filter init = JOBQ_RUN_FILTER_INIT;
+    return jq_versioned_init(filter, &init, sizeof init, version,
+                             JOBQ_RUN_FILTER_VERSION);
 }
 
 static int compare_ids(const void *a, const void *b)

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "versioned.h"
 #include "live.h"
 #include "metrics.h"
 
@@ -258,11 +259,9 @@ static int check_options(const jobq_options *o, char *err, size_t cap)
 
 JOBQ_API int jobq_options_init(jobq_options *opts, unsigned version)
 {
-    if (!opts || version < 1 || version > JOBQ_OPTIONS_VERSION)
-        return opts ? JOBQ_EVERSION : JOBQ_EINVAL;
-    memset(opts, 0, sizeof *opts);
-    opts->version = version;
-    return 0;
+    const jobq_options init = JOBQ_OPTIONS_INIT;
+    return jq_versioned_init(opts, &init, sizeof init, version,
+                             JOBQ_OPTIONS_VERSION);
 }
 
 static int open_scheduler(jobq_scheduler **out, const jobq_options *opts,
@@ -381,14 +380,9 @@ JOBQ_API int jobq_errmsg(jobq_scheduler *s, char *buf, size_t cap)
 
 JOBQ_API int jobq_job_def_init(jobq_job_def *def, unsigned version)
 {
-    if (!def)
-        return JOBQ_EINVAL;
-    if (version < 1 || version > JOBQ_JOB_DEF_VERSION)
-        return JOBQ_EVERSION;
-    jobq_job_def init = JOBQ_JOB_DEF_INIT;
-    *def = init;
-    def->version = version;
-    return 0;
+    const jobq_job_def init = JOBQ_JOB_DEF_INIT;
+    return jq_versioned_init(def, &init, sizeof init, version,
+                             JOBQ_JOB_DEF_VERSION);
 }
 
 
@@ -436,14 +430,9 @@ JOBQ_API int jobq_job_set_flow(jobq_scheduler *s, const char *job,
 
 JOBQ_API int jobq_submit_opts_init(jobq_submit_opts *opts, unsigned version)
 {
-    if (!opts)
-        return JOBQ_EINVAL;
-    if (version < 1 || version > JOBQ_SUBMIT_OPTS_VERSION)
-        return JOBQ_EVERSION;
-    jobq_submit_opts init = JOBQ_SUBMIT_OPTS_INIT;
-    *opts = init;
-    opts->version = version;
-    return 0;
+    const jobq_submit_opts init = JOBQ_SUBMIT_OPTS_INIT;
+    return jq_versioned_init(opts, &init, sizeof init, version,
+                             JOBQ_SUBMIT_OPTS_VERSION);
 }
 
 static bool submit_waits(const jobq_scheduler *s, const void *job)
@@ -505,13 +494,9 @@ JOBQ_API int jobq_run_report(jobq_scheduler *s, jobq_run_id id,
 
 JOBQ_API int jobq_run_info_init(jobq_run_info *info, unsigned version)
 {
-    if (!info)
-        return JOBQ_EINVAL;
-    if (version < 1 || version > JOBQ_RUN_INFO_VERSION)
-        return JOBQ_EVERSION;
-    memset(info, 0, sizeof *info);
-    info->version = version;
-    return 0;
+    const jobq_run_info init = {0};
+    return jq_versioned_init(info, &init, sizeof init, version,
+                             JOBQ_RUN_INFO_VERSION);
 }
 
 JOBQ_API int jobq_run_get(jobq_scheduler *s, jobq_run_info *info,
@@ -606,14 +591,9 @@ JOBQ_API int jobq_tick(jobq_scheduler *s, jobq_time_ms now,
 
 JOBQ_API int jobq_tick_input_init(jobq_tick_input *input, unsigned version)
 {
-    if (!input)
-        return JOBQ_EINVAL;
-    if (version < 1 || version > JOBQ_TICK_INPUT_VERSION)
-        return JOBQ_EVERSION;
-    jobq_tick_input init = JOBQ_TICK_INPUT_INIT;
-    *input = init;
-    input->version = version;
-    return 0;
+    const jobq_tick_input init = JOBQ_TICK_INPUT_INIT;
+    return jq_versioned_init(input, &init, sizeof init, version,
+                             JOBQ_TICK_INPUT_VERSION);
 }
 
 JOBQ_API int jobq_tick_batch(jobq_scheduler *s, jobq_time_ms now,
