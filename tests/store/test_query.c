@@ -266,20 +266,38 @@ END_TEST
     "{\"services\":{\"jobOrchestrator\":{\"settings\":{\"jobRunCleanup\":" \
     "{\"enabled\":true,\"retentionPeriod\":60}}}}}"
 
+/* A run of Nightly-ETL that ended now (cancelled at once). */
+static jobq_run_id ended_run(const char *name)
+{
+    jobq_run_id id = fx_submit(s, "Nightly-ETL", name);
+    ck_assert_int_eq(jobq_run_cancel(s, id, NULL), 0);
+    return id;
+}
+
+static void end_runs(int count)
+{
+    for (int i = 0; i < count; i++)
+        ended_run(NULL);
+}
+
+/* Time passes by `step` and a cycle runs: is run `id` still there? */
+static int tick_and_get(jobq_time_ms step, jobq_run_id id)
+{
+    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
+    fx.now += step;
+    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
+    return jobq_run_get(s, &info, id);
+}
+
 START_TEST(retention_deletes_old_terminal_runs_per_tick)
 {
     jobq_close(s);
     s = fx_open(RETENTION_60_S);
-    jobq_run_id old = fx_submit(s, "Nightly-ETL", "ancient-run");
+    jobq_run_id old = ended_run("ancient-run");
     jobq_run_id queued = fx_submit(s, "model-train", NULL);
-    ck_assert_int_eq(jobq_run_cancel(s, old, NULL), 0);
     jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
-    fx.now += 59000;
-    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
-    ck_assert_int_eq(jobq_run_get(s, &info, old), 0);
-    fx.now += 2000;
-    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
-    ck_assert_int_eq(jobq_run_get(s, &info, old), JOBQ_ENOTFOUND);
+    ck_assert_int_eq(tick_and_get(59000, old), 0);
+    ck_assert_int_eq(tick_and_get(2000, old), JOBQ_ENOTFOUND);
     ck_assert_int_eq(jobq_run_get(s, &info, queued), 0);
     jobq_close(s);
     ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM events WHERE run_id = 1"),
@@ -298,32 +316,21 @@ START_TEST(retention_deletes_runs_ended_before_the_open)
 {
     jobq_close(s);
     s = fx_open(RETENTION_60_S);
-    jobq_run_id a = fx_submit(s, "Nightly-ETL", NULL);
-    ck_assert_int_eq(jobq_run_cancel(s, a, NULL), 0);
+    jobq_run_id a = ended_run(NULL);
     fx.now += 30000;
-    jobq_run_id b = fx_submit(s, "Nightly-ETL", NULL);
-    ck_assert_int_eq(jobq_run_cancel(s, b, NULL), 0);
+    jobq_run_id b = ended_run(NULL);
     jobq_close(s);
     s = fx_open(RETENTION_60_S);
     jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
-    fx.now += 31000; /* a ended 61 s ago, b 31 s ago */
-    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
-    ck_assert_int_eq(jobq_run_get(s, &info, a), JOBQ_ENOTFOUND);
+    /* a ended 61 s ago, b 31 s ago */
+    ck_assert_int_eq(tick_and_get(31000, a), JOBQ_ENOTFOUND);
     ck_assert_int_eq(jobq_run_get(s, &info, b), 0);
-    jobq_run_id c = fx_submit(s, "Nightly-ETL", NULL);
-    ck_assert_int_eq(jobq_run_cancel(s, c, NULL), 0);
-    for (int i = 0; i < 4; i++) { /* nothing more due for 29 s */
-        fx.now += 7000;
-        ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
-    }
-    ck_assert_int_eq(jobq_run_get(s, &info, b), 0);
-    fx.now += 2000;
-    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
-    ck_assert_int_eq(jobq_run_get(s, &info, b), JOBQ_ENOTFOUND);
+    jobq_run_id c = ended_run(NULL);
+    for (int i = 0; i < 4; i++) /* nothing more due for 29 s */
+        ck_assert_int_eq(tick_and_get(7000, b), 0);
+    ck_assert_int_eq(tick_and_get(2000, b), JOBQ_ENOTFOUND);
     ck_assert_int_eq(jobq_run_get(s, &info, c), 0);
-    fx.now += 31000;
-    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
-    ck_assert_int_eq(jobq_run_get(s, &info, c), JOBQ_ENOTFOUND);
+    ck_assert_int_eq(tick_and_get(31000, c), JOBQ_ENOTFOUND);
     jobq_close(s);
     s = NULL;
     ck_assert_int_eq(fx_sql_int("SELECT count(*) FROM runs WHERE state >= 3"),
@@ -340,25 +347,11 @@ START_TEST(retention_after_a_cycle_that_found_nothing_ended)
     s = fx_open(RETENTION_60_S);
     fx.now += 1000;
     ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0); /* nothing ended */
-    jobq_run_id x = fx_submit(s, "Nightly-ETL", NULL);
-    ck_assert_int_eq(jobq_run_cancel(s, x, NULL), 0);
-    jobq_run_info info = {.version = JOBQ_RUN_INFO_VERSION};
-    fx.now += 59000;
-    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
-    ck_assert_int_eq(jobq_run_get(s, &info, x), 0);
-    fx.now += 2000;
-    ck_assert_int_eq(jobq_tick(s, fx.now, NULL), 0);
-    ck_assert_int_eq(jobq_run_get(s, &info, x), JOBQ_ENOTFOUND);
+    jobq_run_id x = ended_run(NULL);
+    ck_assert_int_eq(tick_and_get(59000, x), 0);
+    ck_assert_int_eq(tick_and_get(2000, x), JOBQ_ENOTFOUND);
 }
 END_TEST
-
-/* `count` runs that ended now (cancelled at once), for retention. */
-static void end_runs(int count)
-{
-    for (int i = 0; i < count; i++)
-        ck_assert_int_eq(jobq_run_cancel(s, fx_submit(s, "Nightly-ETL", NULL),
-                                         NULL), 0);
-}
 
 START_TEST(cleanup_is_bounded_by_max_runs)
 {
