@@ -32,3 +32,15 @@ def load_fixture(db):
     with open(FIXTURE) as f:
         con.executescript(f.read())
     con.close()  # the dump wrote the schema directly: read it afresh
+
+
+def migrate(db, version=6):
+    """A read-write open (jobqctl set-property) migrates the file to the
+    current schema version: both checked; a connection to it after."""
+    code, _, err = ctl(db, "set-property",
+                       "job-orchestrator.queue.head-timeout-seconds", "1800")
+    check(code == 0, "a read-write open migrates (%s)" % err.strip())
+    con = sqlite3.connect(db)
+    check(con.execute("PRAGMA user_version").fetchone()[0] == version,
+          "schema version %d" % version)
+    return con

@@ -16,7 +16,7 @@ import sqlite3
 import sys
 import tempfile
 
-from migrate_util import check, ctl, load_fixture, plan
+from migrate_util import check, ctl, load_fixture, migrate, plan
 
 
 EVENT_COLUMNS = ("type, time, resource, requested, available, wait_ms, "
@@ -54,15 +54,9 @@ def main():
         check(code == 1 and "open it read-write" in err,
               "a read-only open asks for a read-write one first (%s)"
               % err.strip())
-        code, _, err = ctl(db, "set-property",
-                           "job-orchestrator.queue.head-timeout-seconds",
-                           "1800")
-        check(code == 0, "a read-write open migrates (%s)" % err.strip())
-        con = sqlite3.connect(db)
         # Every migration since version 1: the queues' refusal columns
         # (SPEC 2.5), live control's requests, leaner event rows.
-        check(con.execute("PRAGMA user_version").fetchone()[0] == 6,
-              "schema version 6")
+        con = migrate(db)
         refusal = {r[1] for r in con.execute("PRAGMA table_info(queues)")}
         check({"refusals", "refused_run", "refused_since",
                "refusal"} <= refusal, "the queues gained the refusal columns")
